@@ -1,0 +1,45 @@
+/** The hexagon's dependency rule, checked in CI (npm run depcheck). */
+module.exports = {
+  forbidden: [
+    {
+      name: 'domain-is-pure',
+      comment: 'src/domain imports only itself and zod: no ports, adapters, app, I/O or drivers.',
+      severity: 'error',
+      from: { path: '^src/domain' },
+      to: {
+        pathNot: ['^src/domain', 'node_modules/zod'],
+      },
+    },
+    {
+      name: 'ports-depend-on-domain-only',
+      severity: 'error',
+      from: { path: '^src/ports' },
+      to: { path: ['^src/adapters', '^src/app', 'node_modules/inversify'] },
+    },
+    {
+      name: 'adapters-never-import-app',
+      severity: 'error',
+      from: { path: '^src/adapters' },
+      to: { path: ['^src/app', 'node_modules/inversify'] },
+    },
+    {
+      name: 'adapters-do-not-import-each-other',
+      comment: 'Each adapter folder stands alone; shared helpers belong in the domain or a port.',
+      severity: 'error',
+      from: { path: '^src/adapters/([^/]+)/' },
+      to: { path: '^src/adapters/', pathNot: ['^src/adapters/$1/', '^src/adapters/shared/'] },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+  },
+};

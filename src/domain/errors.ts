@@ -1,0 +1,164 @@
+/**
+ * One error base class with a stable string `code`. Codes survive process
+ * boundaries (CLI JSON output, HTTP, logs); `instanceof` does not.
+ */
+export type RegistryErrorCode =
+  | 'INVALID_RECORD'
+  | 'INVALID_INSTANCE_ID'
+  | 'UNSUPPORTED_SCHEMA_VERSION'
+  | 'NOT_FOUND'
+  | 'NOT_REGISTERED'
+  | 'INSECURE_DIRECTORY'
+  | 'READ_ONLY_STORE'
+  | 'NOT_A_REGISTRY'
+  | 'DRIVER_MISSING'
+  | 'INVALID_STORE_URI'
+  | 'STORE_UNAVAILABLE'
+  | 'CONFLICT'
+  | 'LOCK_BUSY'
+  | 'REGISTRY_CLOSED';
+
+export class RegistryError extends Error {
+  override name = 'RegistryError';
+  readonly code: RegistryErrorCode;
+  /** Whether repeating the same call later may succeed. */
+  readonly retryable: boolean;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(
+    code: RegistryErrorCode,
+    message: string,
+    options: { cause?: unknown; retryable?: boolean; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.details = options.details ?? {};
+  }
+
+  toJSON(): Record<string, unknown> {
+    const cause = this.cause instanceof Error ? { name: this.cause.name, message: this.cause.message } : this.cause;
+    return { name: this.name, code: this.code, message: this.message, retryable: this.retryable, details: this.details, cause };
+  }
+}
+
+export class InvalidRecordError extends RegistryError {
+  override name = 'InvalidRecordError';
+  constructor(message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super('INVALID_RECORD', message, options);
+  }
+}
+
+export class InvalidInstanceIdError extends RegistryError {
+  override name = 'InvalidInstanceIdError';
+  constructor(id: unknown) {
+    super('INVALID_INSTANCE_ID', `invalid instance id ${JSON.stringify(String(id)).slice(0, 160)}: must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`, {
+      details: { instanceId: String(id).slice(0, 200) },
+    });
+  }
+}
+
+export class NotFoundError extends RegistryError {
+  override name = 'NotFoundError';
+  constructor(instanceId: string) {
+    super('NOT_FOUND', `no registry entry for instance ${instanceId}`, { details: { instanceId } });
+  }
+}
+
+export class NotRegisteredError extends RegistryError {
+  override name = 'NotRegisteredError';
+  constructor() {
+    super('NOT_REGISTERED', 'this registry has not registered an instance: call register() first');
+  }
+}
+
+export class InsecureDirectoryError extends RegistryError {
+  override name = 'InsecureDirectoryError';
+  constructor(dir: string, mode: number) {
+    super(
+      'INSECURE_DIRECTORY',
+      `registry directory ${dir} is writable by other users (mode ${(mode & 0o777).toString(8)}); ` +
+        `anyone could plant a record whose command a client would run. Fix it with: chmod 700 ${dir}`,
+      { details: { dir, mode: mode & 0o777 } },
+    );
+  }
+}
+
+export class ReadOnlyStoreError extends RegistryError {
+  override name = 'ReadOnlyStoreError';
+  constructor(location: string, cause?: unknown) {
+    super('READ_ONLY_STORE', `registry at ${location} is read-only: it can be listed but not written`, {
+      cause,
+      details: { location },
+    });
+  }
+}
+
+export class NotARegistryError extends RegistryError {
+  override name = 'NotARegistryError';
+  constructor(location: string, reason: string, cause?: unknown) {
+    super('NOT_A_REGISTRY', `${location} is not a marcus registry (${reason}); it was left untouched`, {
+      cause,
+      details: { location, reason },
+    });
+  }
+}
+
+export class DriverMissingError extends RegistryError {
+  override name = 'DriverMissingError';
+  constructor(driver: string, store: string, cause?: unknown) {
+    super('DRIVER_MISSING', `the ${store} store needs the '${driver}' package: npm install ${driver}`, {
+      cause,
+      details: { driver, store },
+    });
+  }
+}
+
+export class InvalidStoreUriError extends RegistryError {
+  override name = 'InvalidStoreUriError';
+  constructor(uri: string, reason: string) {
+    super('INVALID_STORE_URI', `invalid store URI ${JSON.stringify(uri)}: ${reason}`, { details: { uri } });
+  }
+}
+
+export class StoreUnavailableError extends RegistryError {
+  override name = 'StoreUnavailableError';
+  constructor(location: string, cause?: unknown) {
+    const why = cause instanceof Error ? `: ${cause.message}` : '';
+    super('STORE_UNAVAILABLE', `registry store ${location} is unavailable${why}`, { cause, retryable: true, details: { location } });
+  }
+}
+
+export class ConflictError extends RegistryError {
+  override name = 'ConflictError';
+  constructor(instanceId: string, cause?: unknown) {
+    super('CONFLICT', `entry ${instanceId} kept changing under a read-modify-write; gave up`, {
+      cause,
+      retryable: true,
+      details: { instanceId },
+    });
+  }
+}
+
+export class LockBusyError extends RegistryError {
+  override name = 'LockBusyError';
+  constructor(instanceId: string, cause?: unknown) {
+    super('LOCK_BUSY', `entry ${instanceId} is locked by another process`, { cause, retryable: true, details: { instanceId } });
+  }
+}
+
+export class RegistryClosedError extends RegistryError {
+  override name = 'RegistryClosedError';
+  constructor() {
+    super('REGISTRY_CLOSED', 'the registry has been closed');
+  }
+}
+
+export function isRegistryError(value: unknown): value is RegistryError {
+  return value instanceof RegistryError;
+}
+
+/** Retryable errors: a later attempt of the same call may succeed. */
+export function isRetryable(value: unknown): boolean {
+  return value instanceof RegistryError && value.retryable;
+}

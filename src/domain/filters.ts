@@ -1,0 +1,34 @@
+import type { ServiceRecord } from './record.schema.js';
+import { parseTimestamp } from './timestamp.js';
+
+/** Discovery filters; every given field must match. */
+export interface ServiceFilters {
+  readonly provider?: string;
+  readonly project?: string;
+  readonly capability?: string;
+  readonly status?: string;
+  readonly hostname?: string;
+}
+
+export function matchesFilters(record: ServiceRecord, filters: ServiceFilters = {}): boolean {
+  if (filters.provider !== undefined && record.provider !== filters.provider) return false;
+  if (filters.project !== undefined && record.project_name !== filters.project) return false;
+  if (filters.status !== undefined && record.status !== filters.status) return false;
+  if (filters.hostname !== undefined && (record.hostname ?? '').toLowerCase() !== filters.hostname.toLowerCase()) return false;
+  if (filters.capability !== undefined && !(record.capabilities ?? []).includes(filters.capability)) return false;
+  return true;
+}
+
+/** Epoch ms of `started_at`; records validated by the schema always have one. */
+export function startedAtMs(record: ServiceRecord): number {
+  return parseTimestamp(record.started_at) ?? 0;
+}
+
+export function compareInstanceIds(a: ServiceRecord, b: ServiceRecord): number {
+  return a.instance_id < b.instance_id ? -1 : a.instance_id > b.instance_id ? 1 : 0;
+}
+
+/** Oldest first by `started_at`, as the Python registry returns them; instance_id breaks ties. */
+export function byStartedAt(a: ServiceRecord, b: ServiceRecord): number {
+  return startedAtMs(a) - startedAtMs(b) || compareInstanceIds(a, b);
+}

@@ -1,0 +1,18 @@
+import { InvalidInstanceIdError } from './errors.js';
+
+/** An instance id becomes a file name and a key: no `/`, no `..`, no NUL, bounded length. */
+export const INSTANCE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function isValidInstanceId(value: unknown): value is string {
+  return typeof value === 'string' && INSTANCE_ID_PATTERN.test(value) && !value.includes('..');
+}
+
+export function assertInstanceId(value: unknown): string {
+  if (!isValidInstanceId(value)) throw new InvalidInstanceIdError(value);
+  return value;
+}
+
+/** The id the Python registry uses by default. */
+export function defaultInstanceId(pid: number): string {
+  return `marcus_${pid}`;
+}

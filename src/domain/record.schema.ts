@@ -1,0 +1,126 @@
+import { z } from 'zod';
+import { InvalidRecordError } from './errors.js';
+import { isValidInstanceId } from './instance-id.js';
+import { parseTimestamp } from './timestamp.js';
+
+/** The record format version this code writes. Absent on disk means a seed-era Python record. */
+export const SCHEMA_VERSION = 1;
+
+/** Highest pid any supported OS hands out fits in a signed 32-bit int (what kill(2) takes). */
+export const MAX_PID = 2 ** 31 - 1;
+
+const timestamp = z
+  .string()
+  .max(64)
+  .refine((s) => parseTimestamp(s) !== undefined, { message: 'not an ISO 8601 date-time' });
+
+const stringList = z.array(z.string().max(4096)).max(1024);
+
+/**
+ * Record format v1, shared with the Python registry (snake_case keys). Unknown
+ * keys are kept and written back untouched: the Python side passes `**kwargs`
+ * straight into the file.
+ */
+export const ServiceRecordSchema = z.looseObject({
+  instance_id: z.string().refine(isValidInstanceId, {
+    message: 'must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$ and contain no ".."',
+  }),
+  pid: z.number().int().min(1).max(MAX_PID),
+  mcp_command: z.string().max(65_536),
+  mcp_args: stringList.optional(),
+  mcp_url: z.string().max(4096).optional(),
+  transport: z.enum(['stdio', 'streamable-http', 'sse']).optional(),
+  log_dir: z.string().max(4096),
+  project_name: z.string().max(1024).nullable(),
+  provider: z.string().max(1024).nullable(),
+  status: z.string().max(256),
+  started_at: timestamp,
+  last_heartbeat: timestamp,
+  platform: z.string().max(256),
+  working_directory: z.string().max(4096),
+  runtime: z.string().max(256).optional(),
+  runtime_version: z.string().max(256).optional(),
+  schema_version: z.literal(SCHEMA_VERSION).optional(),
+  hostname: z.string().max(255).optional(),
+  process_start_time: timestamp.optional(),
+  heartbeat_interval_ms: z.number().int().min(1).max(24 * 3600_000).optional(),
+  capabilities: stringList.optional(),
+  supported_providers: stringList.optional(),
+  load_metrics: z.record(z.string(), z.unknown()).optional(),
+  api_version: z.string().max(256).optional(),
+});
+
+export type ServiceRecord = z.infer<typeof ServiceRecordSchema>;
+
+/** Keys that would reach an object's prototype if ever copied by assignment. */
+const HOSTILE_KEYS = new Set(['__proto__', 'prototype']);
+
+export type ParseOutcome =
+  | { readonly ok: true; readonly record: ServiceRecord }
+  | { readonly ok: false; readonly error: InvalidRecordError };
+
+/** Validates an already-decoded JSON value. Never throws. */
+export function parseRecord(value: unknown): ParseOutcome {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, error: new InvalidRecordError(`a record must be a JSON object, got ${describe(value)}`) };
+  }
+  const version = (value as Record<string, unknown>)['schema_version'];
+  if (typeof version === 'number' && version > SCHEMA_VERSION) {
+    return {
+      ok: false,
+      error: new InvalidRecordError(`record schema_version ${version} is newer than this reader (${SCHEMA_VERSION})`, {
+        details: { schemaVersion: version, unsupported: true },
+      }),
+    };
+  }
+  const clean: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    if (!HOSTILE_KEYS.has(key)) clean[key] = (value as Record<string, unknown>)[key];
+  }
+  const result = ServiceRecordSchema.safeParse(clean);
+  if (result.success) return { ok: true, record: result.data };
+  const issues = result.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  return {
+    ok: false,
+    error: new InvalidRecordError(`invalid record: ${issues.join('; ')}`, { details: { issues } }),
+  };
+}
+
+/** Decodes JSON text and validates it. Never throws. */
+export function decodeRecord(text: string): ParseOutcome {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    return { ok: false, error: new InvalidRecordError('not valid JSON', { cause, details: { unparsable: true } }) };
+  }
+  return parseRecord(value);
+}
+
+/** Validates a record about to be written; throws InvalidRecordError. */
+export function assertRecord(value: unknown): ServiceRecord {
+  const outcome = parseRecord(value);
+  if (!outcome.ok) throw outcome.error;
+  return outcome.record;
+}
+
+/** UTF-8 JSON with a 2-space indent, as the Python writer's `json.dump(…, indent=2)`. */
+export function encodeRecord(record: ServiceRecord): string {
+  return `${JSON.stringify(record, null, 2)}\n`;
+}
+
+/** Whether decoding failed because the bytes are not JSON (a torn or corrupt write). */
+export function isUnparsable(error: InvalidRecordError): boolean {
+  return error.details['unparsable'] === true;
+}
+
+/** Whether the record was written by a newer format this reader must leave alone. */
+export function isUnsupportedVersion(error: InvalidRecordError): boolean {
+  return error.details['unsupported'] === true;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}

@@ -1,0 +1,41 @@
+/**
+ * Timestamps as the Python registry writes them. We write UTC with microseconds
+ * and a `+00:00` offset (`datetime.now(timezone.utc).isoformat()`); we read that,
+ * `Z`, any other offset, and naive strings, which older Python writers produce
+ * from `datetime.now().isoformat()` in local time.
+ */
+const ISO_PATTERN =
+  /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/** Epoch milliseconds, or undefined when the string is not an ISO 8601 date-time. */
+export function parseTimestamp(value: unknown): number | undefined {
+  if (typeof value !== 'string' || value.length > 64) return undefined;
+  const m = ISO_PATTERN.exec(value);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s = '0', frac = '0', zone] = m;
+  const year = Number(y), month = Number(mo), day = Number(d);
+  const hour = Number(h), minute = Number(mi), second = Number(s);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return undefined;
+  const ms = Number(frac.padEnd(3, '0').slice(0, 3));
+  let epoch: number;
+  if (zone === undefined) {
+    epoch = new Date(year, month - 1, day, hour, minute, second, ms).getTime();
+    // new Date(y, …) maps years 0–99 onto 1900–1999.
+    if (year < 100) return undefined;
+  } else {
+    epoch = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+    if (zone !== 'Z' && zone !== 'z') {
+      const sign = zone.startsWith('-') ? -1 : 1;
+      const digits = zone.slice(1).replace(':', '');
+      const offsetMin = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0');
+      epoch -= sign * offsetMin * 60_000;
+    }
+  }
+  return Number.isFinite(epoch) ? epoch : undefined;
+}
+
+/** `2026-11-21T05:30:00.123000+00:00`, as Python's `isoformat()` of an aware UTC datetime. */
+export function formatTimestamp(epochMs: number): string {
+  const iso = new Date(epochMs).toISOString(); // 2026-11-21T05:30:00.123Z
+  return `${iso.slice(0, 23)}000+00:00`;
+}

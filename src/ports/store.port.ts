@@ -1,0 +1,93 @@
+import type { RegistryError } from '../domain/errors.js';
+import type { ServiceRecord } from '../domain/record.schema.js';
+
+/**
+ * An opaque token naming one version of one entry (file identity + mtime, row
+ * version, etcd mod revision). Equal tokens mean the entry has not changed.
+ */
+export type EntryVersion = string;
+
+export interface StoredEntry {
+  readonly record: ServiceRecord;
+  readonly version: EntryVersion;
+}
+
+/** Something a store met while listing and did not return as an entry. */
+export interface StoreProblem {
+  /** Stable code of what was wrong, e.g. INVALID_RECORD, NOT_REGULAR_FILE, TOO_LARGE. */
+  readonly code: string;
+  /** The file name or key the problem is about. */
+  readonly entry: string;
+  readonly message: string;
+  /** What the store did about it; a store never deletes what it could not read. */
+  readonly action: 'skipped' | 'quarantined' | 'left-for-writer';
+}
+
+export interface ListResult {
+  readonly entries: readonly StoredEntry[];
+  readonly problems: readonly StoreProblem[];
+}
+
+export type DeleteOutcome = 'deleted' | 'changed' | 'missing' | 'busy';
+
+export interface PutOptions {
+  /**
+   * How long the entry may live without a heartbeat. Stores that expire entries
+   * themselves (etcd leases) attach it; others ignore it and rely on the record's
+   * own `heartbeat_interval_ms`.
+   */
+  readonly ttlMs?: number;
+}
+
+export interface StoreCapabilities {
+  /** Entries expire by themselves when their writer stops heartbeating (leases). */
+  readonly expiresEntries: boolean;
+  /** Entries can come from other hosts. */
+  readonly distributed: boolean;
+}
+
+/**
+ * Where records live. Every implementation passes the contract suite in
+ * test/contract. Errors are RegistryErrors with stable codes.
+ */
+export interface RegistryStore {
+  /** A short name for messages and metrics: json, sqlite, etcd, memory. */
+  readonly kind: string;
+  /** Where it is, for messages: a directory, a file, endpoints. */
+  readonly location: string;
+  readonly capabilities: StoreCapabilities;
+
+  /** Creates or replaces the entry of `record.instance_id`. */
+  put(record: ServiceRecord, options?: PutOptions): Promise<StoredEntry>;
+
+  /**
+   * Read-modify-write under the entry's lock or transaction: `mutate` sees the
+   * current record and returns the next one. It may run more than once (optimistic
+   * stores retry on conflict), so it must be pure. Throws NotFoundError when absent.
+   */
+  update(instanceId: string, mutate: (current: ServiceRecord) => ServiceRecord): Promise<StoredEntry>;
+
+  get(instanceId: string): Promise<StoredEntry | undefined>;
+
+  /** Every readable entry, and a problem for each thing skipped. Never throws for a bad entry. */
+  list(): Promise<ListResult>;
+
+  /**
+   * Compare-and-delete: removes the entry only if it is still at `version` (the
+   * version that was judged stale). Never waits for a held lock: returns 'busy'.
+   */
+  deleteIfUnchanged(instanceId: string, version: EntryVersion): Promise<DeleteOutcome>;
+
+  /** Removes the entry whatever its version (its owner unregistering). */
+  delete(instanceId: string): Promise<boolean>;
+
+  /**
+   * Best-effort synchronous removal for a process `exit` handler, where nothing
+   * async runs. Stores that cannot do it synchronously omit it (etcd: the lease expires).
+   */
+  deleteSync?(instanceId: string): void;
+
+  close(): Promise<void>;
+}
+
+export type { RegistryError };
