@@ -1,0 +1,41 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ServiceFilters } from '../../domain/filters.js';
+import { UsageError } from './exit-codes.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Options every command accepts. */
+export const GLOBAL_OPTIONS = {
+  store: { type: 'string' },
+  json: { type: 'boolean' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies Options;
+
+export const FILTER_OPTIONS = {
+  provider: { type: 'string' },
+  project: { type: 'string' },
+  capability: { type: 'string' },
+  status: { type: 'string' },
+} as const satisfies Options;
+
+/** util.parseArgs with errors turned into UsageError. */
+export function parse<O extends Options>(argv: readonly string[], options: O, allowPositionals = false) {
+  try {
+    return parseArgs({ args: [...argv], options: { ...GLOBAL_OPTIONS, ...options }, allowPositionals, strict: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message.replace(/^TypeError \[\w+\]: /, '') : String(error));
+  }
+}
+
+export function filtersFrom(values: Partial<Record<keyof typeof FILTER_OPTIONS, unknown>>): ServiceFilters {
+  const pick = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return { provider: pick(values.provider), project: pick(values.project), capability: pick(values.capability), status: pick(values.status) };
+}
+
+export function positiveInt(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}

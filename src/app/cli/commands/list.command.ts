@@ -1,0 +1,18 @@
+import { FILTER_OPTIONS, filtersFrom, parse } from '../args.js';
+import { EXIT } from '../exit-codes.js';
+import { problemLines, servicesTable } from '../format.js';
+import { openRegistry } from '../open-registry.js';
+
+export async function run(argv: readonly string[]): Promise<number> {
+  const { values } = parse(argv, { ...FILTER_OPTIONS, all: { type: 'boolean' } });
+  await using registry = await openRegistry(values);
+  const all = values.all === true;
+  // --all is a view: it shows stale entries too and removes nothing.
+  const report = await registry.inspect({ filters: filtersFrom(values), prune: !all });
+  const entries = all ? [...report.services, ...report.stale] : report.services;
+  if (values.json) process.stdout.write(`${JSON.stringify(entries.map((e) => e.record), null, 2)}\n`);
+  else if (entries.length === 0) process.stdout.write('No Marcus instances are registered.\n');
+  else process.stdout.write(servicesTable(entries, Date.now()));
+  process.stderr.write(problemLines(report.problems));
+  return EXIT.OK;
+}

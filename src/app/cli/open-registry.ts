@@ -1,0 +1,18 @@
+import { createRegistry, type RegistryOptions } from '../create-registry.js';
+import { stderrLogger } from '../logger.js';
+import type { ServiceRegistry } from '../service-registry.js';
+
+export interface CliGlobals {
+  readonly store?: string | boolean;
+  readonly debug?: string | boolean;
+}
+
+/** The registry a CLI command works on: --store, else the environment's, else the default. */
+export function openRegistry(globals: CliGlobals, extra: Omit<RegistryOptions, 'store' | 'logger'> = {}): Promise<ServiceRegistry> {
+  return createRegistry({
+    ...extra,
+    store: typeof globals.store === 'string' ? globals.store : undefined,
+    // Warnings go to stderr; --debug (or MARCUS_REGISTRY_DEBUG=1) adds the details.
+    logger: stderrLogger({ debug: globals.debug === true || Boolean(process.env['MARCUS_REGISTRY_DEBUG']) }),
+  });
+}

@@ -1,0 +1,60 @@
+import 'reflect-metadata';
+import { Container } from 'inversify';
+import type { Clock } from '../ports/clock.port.js';
+import type { LivenessProbe } from '../ports/liveness.port.js';
+import type { Logger } from '../ports/logger.port.js';
+import type { RegistryStore } from '../ports/store.port.js';
+import { DiscoveryService } from './discovery.service.js';
+import { processExitHooks, type ExitHooks } from './exit-hooks.js';
+import { silentLogger } from './logger.js';
+import { ServiceRegistry } from './service-registry.js';
+import { defaultSettings, type RegistrySettings } from './settings.js';
+import { openStore, systemClock, defaultLiveness } from './store-factory.js';
+import { resolveStoreConfig, type StoreConfig } from './store-uri.js';
+import { TOKENS } from './tokens.js';
+
+/** Everything createRegistry() accepts. Every field is optional. */
+export interface RegistryOptions {
+  /**
+   * Which store: a URI (`json:<dir>`, `sqlite:<file>`, `etcd://host:port[,…][/prefix]`,
+   * `memory:`), a StoreConfig, or an already-open RegistryStore.
+   * Default: MARCUS_REGISTRY_STORE, else `json:~/.marcus/services` (MARCUS_REGISTRY_DIR overrides the dir).
+   */
+  readonly store?: string | StoreConfig | RegistryStore;
+  /** Default: /proc on Linux, ps-list elsewhere. */
+  readonly liveness?: LivenessProbe;
+  /** Default: the system clock. */
+  readonly clock?: Clock;
+  /** Default: silent. */
+  readonly logger?: Logger;
+  /** Overrides of the registry settings (hostname, staleness policy, heartbeat interval, exit hooks, pin). */
+  readonly settings?: Partial<RegistrySettings>;
+  /** Environment to read MARCUS_* variables from. Default: process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Default: the process-wide hooks. Tests pass their own. */
+  readonly exitHooks?: ExitHooks;
+}
+
+/**
+ * Builds a ServiceRegistry: opens the store named by one config value and wires
+ * the adapters with an inversify container. Swapping a store is a config change.
+ */
+export async function createRegistry(options: RegistryOptions = {}): Promise<ServiceRegistry> {
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? silentLogger;
+  const store = isStore(options.store) ? options.store : await openStore(resolveStoreConfig(options.store, env), logger);
+  const container = new Container();
+  container.bind<RegistryStore>(TOKENS.Store).toConstantValue(store);
+  container.bind<LivenessProbe>(TOKENS.Liveness).toConstantValue(options.liveness ?? (await defaultLiveness()));
+  container.bind<Clock>(TOKENS.Clock).toConstantValue(options.clock ?? systemClock());
+  container.bind<Logger>(TOKENS.Logger).toConstantValue(logger);
+  container.bind<RegistrySettings>(TOKENS.Settings).toConstantValue({ ...defaultSettings(env), ...options.settings });
+  container.bind<ExitHooks>(TOKENS.ExitHooks).toConstantValue(options.exitHooks ?? processExitHooks);
+  container.bind(TOKENS.Discovery).to(DiscoveryService).inSingletonScope();
+  container.bind(ServiceRegistry).toSelf().inSingletonScope();
+  return container.get(ServiceRegistry);
+}
+
+function isStore(value: RegistryOptions['store']): value is RegistryStore {
+  return typeof value === 'object' && value !== null && 'list' in value && typeof (value as RegistryStore).list === 'function';
+}

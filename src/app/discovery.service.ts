@@ -1,0 +1,136 @@
+import { injectable, inject } from 'inversify';
+import { isRegistryError } from '../domain/errors.js';
+import { byStartedAt, matchesFilters, type ServiceFilters } from '../domain/filters.js';
+import type { ServiceRecord } from '../domain/record.schema.js';
+import { isLocalRecord, judge, type Health, type StaleReason, type Verdict } from '../domain/staleness.js';
+import type { Clock } from '../ports/clock.port.js';
+import type { LivenessProbe } from '../ports/liveness.port.js';
+import type { Logger } from '../ports/logger.port.js';
+import type { DeleteOutcome, RegistryStore, StoredEntry, StoreProblem } from '../ports/store.port.js';
+import type { RegistrySettings } from './settings.js';
+import { TOKENS } from './tokens.js';
+
+/** One entry as discovery judged it. */
+export interface JudgedEntry {
+  readonly record: ServiceRecord;
+  readonly health: Health;
+  /** Why it is unresponsive or stale; absent when healthy. */
+  readonly reason?: string;
+  readonly detail?: string;
+}
+
+export interface RemovedEntry {
+  readonly record: ServiceRecord;
+  readonly reason: StaleReason;
+  readonly detail: string;
+}
+
+export interface DiscoveryReport {
+  /** Healthy and unresponsive entries that match the filters, oldest started_at first. */
+  readonly services: readonly JudgedEntry[];
+  /** Stale entries found (removed or not). */
+  readonly stale: readonly JudgedEntry[];
+  /** Stale entries this discovery removed (compare-and-delete succeeded). */
+  readonly removed: readonly RemovedEntry[];
+  /** What the store skipped, and removals that failed. */
+  readonly problems: readonly StoreProblem[];
+}
+
+export interface DiscoverOptions {
+  readonly filters?: ServiceFilters;
+  /** Remove stale entries found on the way, as the Python reader does. Default: true. */
+  readonly prune?: boolean;
+}
+
+/**
+ * list → one batch liveness snapshot → judge each entry → compare-and-delete the
+ * stale ones. The domain judges; this only gathers the facts.
+ */
+@injectable()
+export class DiscoveryService {
+  constructor(
+    @inject(TOKENS.Store) private readonly store: RegistryStore,
+    @inject(TOKENS.Liveness) private readonly liveness: LivenessProbe,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+    @inject(TOKENS.Settings) private readonly settings: RegistrySettings,
+  ) {}
+
+  async inspect(options: DiscoverOptions = {}): Promise<DiscoveryReport> {
+    const listed = await this.store.list();
+    const judged = await this.judgeAll(listed.entries);
+    const problems = [...listed.problems];
+    const removed: RemovedEntry[] = [];
+    const stale: JudgedEntry[] = [];
+    const services: JudgedEntry[] = [];
+    const removals: Promise<void>[] = [];
+    for (const { entry, verdict } of judged) {
+      const view = toJudged(entry.record, verdict);
+      if (verdict.health !== 'stale') {
+        if (matchesFilters(entry.record, options.filters)) services.push(view);
+        continue;
+      }
+      stale.push(view);
+      if (options.prune !== false) {
+        removals.push(
+          this.remove(entry).then((outcome) => {
+            if (outcome === 'deleted') removed.push({ record: entry.record, reason: verdict.reason, detail: verdict.detail });
+            else if (outcome instanceof Error) problems.push(removalProblem(entry, outcome));
+          }),
+        );
+      }
+    }
+    await Promise.all(removals);
+    services.sort((a, b) => byStartedAt(a.record, b.record));
+    return { services, stale, removed, problems };
+  }
+
+  /** Judges one entry the same way discovery does. */
+  async judgeEntry(entry: StoredEntry): Promise<JudgedEntry> {
+    const [judged] = await this.judgeAll([entry]);
+    return toJudged(entry.record, (judged as { verdict: Verdict }).verdict);
+  }
+
+  private async judgeAll(entries: readonly StoredEntry[]): Promise<Array<{ entry: StoredEntry; verdict: Verdict }>> {
+    const { hostname, staleness } = this.settings;
+    const localPids = entries.filter((e) => isLocalRecord(e.record, hostname)).map((e) => e.record.pid);
+    const snapshot = localPids.length > 0 ? await this.liveness.snapshot(localPids) : undefined;
+    const now = this.clock.now();
+    const leaseBacked = this.store.capabilities.expiresEntries;
+    return entries.map((entry) => {
+      const local = isLocalRecord(entry.record, hostname);
+      const process = local && snapshot ? snapshot.get(entry.record.pid) : undefined;
+      return { entry, verdict: judge(entry.record, { now, localHostname: hostname, process, leaseBacked }, staleness) };
+    });
+  }
+
+  private async remove(entry: StoredEntry): Promise<DeleteOutcome | Error> {
+    try {
+      const outcome = await this.store.deleteIfUnchanged(entry.record.instance_id, entry.version);
+      if (outcome === 'busy' || outcome === 'changed') {
+        this.logger.debug(`left stale entry ${entry.record.instance_id} in place: ${outcome}`);
+      }
+      return outcome;
+    } catch (error) {
+      this.logger.warn(`could not remove stale entry ${entry.record.instance_id}`, { error: describe(error) });
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  }
+}
+
+function toJudged(record: ServiceRecord, verdict: Verdict): JudgedEntry {
+  return verdict.health === 'healthy' ? { record, health: 'healthy' } : { record, health: verdict.health, reason: verdict.reason, detail: verdict.detail };
+}
+
+function removalProblem(entry: StoredEntry, error: Error): StoreProblem {
+  return {
+    code: isRegistryError(error) ? error.code : 'REMOVE_FAILED',
+    entry: entry.record.instance_id,
+    message: `stale entry not removed: ${error.message}`,
+    action: 'skipped',
+  };
+}
+
+function describe(error: unknown): unknown {
+  return isRegistryError(error) ? error.toJSON() : String(error);
+}

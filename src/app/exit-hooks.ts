@@ -1,0 +1,86 @@
+/** What to do when the process goes away: `sync` in an `exit` handler, `async` on a signal. */
+export interface ExitCleanup {
+  sync(): void;
+  async(): Promise<void>;
+}
+
+const SIGNALS: readonly NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT', 'SIGBREAK'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** How long a signal waits for async cleanups before the process dies anyway. */
+const SIGNAL_CLEANUP_TIMEOUT_MS = 3_000;
+
+/**
+ * Runs cleanups on process exit and on SIGINT/SIGTERM/SIGHUP without taking the
+ * host's signal handling away. Listening to a signal disables Node's default
+ * "terminate", so when the host has no handler of its own we clean up and then
+ * re-raise the signal with ours removed: the process dies as it would have,
+ * with the right exit status. When the host does handle it, we only clean up.
+ */
+export class ExitHooks {
+  private readonly cleanups = new Set<ExitCleanup>();
+  private installed = false;
+  private signalling = false;
+
+  add(cleanup: ExitCleanup): () => void {
+    this.cleanups.add(cleanup);
+    this.install();
+    return () => {
+      this.cleanups.delete(cleanup);
+      if (this.cleanups.size === 0) this.uninstall();
+    };
+  }
+
+  get size(): number {
+    return this.cleanups.size;
+  }
+
+  private readonly onExit = (): void => {
+    for (const cleanup of this.cleanups) {
+      try {
+        cleanup.sync();
+      } catch {
+        // The process is exiting; there is nobody left to tell.
+      }
+    }
+    this.cleanups.clear();
+  };
+
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    const hostHandles = process.listenerCount(signal) > 1;
+    if (this.signalling) {
+      // A second signal while cleaning up: stop waiting.
+      if (!hostHandles) this.reraise(signal);
+      return;
+    }
+    this.signalling = true;
+    const pending = [...this.cleanups].map((c) => c.async().catch(() => undefined));
+    const timeout = new Promise<void>((resolve) => setTimeout(resolve, SIGNAL_CLEANUP_TIMEOUT_MS).unref());
+    void Promise.race([Promise.all(pending), timeout]).then(() => {
+      this.signalling = false;
+      if (!hostHandles) this.reraise(signal);
+    });
+  };
+
+  private reraise(signal: NodeJS.Signals): void {
+    this.onExit();
+    this.uninstall();
+    process.kill(process.pid, signal);
+  }
+
+  private install(): void {
+    if (this.installed) return;
+    this.installed = true;
+    process.on('exit', this.onExit);
+    for (const signal of SIGNALS) process.on(signal, this.onSignal);
+  }
+
+  private uninstall(): void {
+    if (!this.installed) return;
+    this.installed = false;
+    process.off('exit', this.onExit);
+    for (const signal of SIGNALS) process.off(signal, this.onSignal);
+  }
+}
+
+/** The one instance per process: signals and `exit` are process-wide. */
+export const processExitHooks = new ExitHooks();

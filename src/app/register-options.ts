@@ -1,0 +1,113 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { defaultInstanceId } from '../domain/instance-id.js';
+import { assertRecord, SCHEMA_VERSION, type ServiceRecord } from '../domain/record.schema.js';
+import { formatTimestamp } from '../domain/timestamp.js';
+
+/** What a server says about itself when it registers. camelCase here, snake_case on disk. */
+export interface RegisterOptions {
+  /** The command a client runs to reach this server (kept for the Python clients). Required. */
+  readonly mcpCommand: string;
+  /** The same command as argv; clients prefer it over splitting mcpCommand. */
+  readonly mcpArgs?: readonly string[];
+  /** For servers that listen: where to reach them over MCP. */
+  readonly mcpUrl?: string;
+  readonly transport?: 'stdio' | 'streamable-http' | 'sse';
+  /** Default: ~/.marcus/logs. Stored absolute. */
+  readonly logDir?: string;
+  /** Default: null. */
+  readonly projectName?: string | null;
+  /** Default: null. */
+  readonly provider?: string | null;
+  /** Default: marcus_<pid>, as the Python registry names instances. */
+  readonly instanceId?: string;
+  /** The registered process. Default: this process (`run` passes its child's). */
+  readonly pid?: number;
+  /** Default: 'running'. */
+  readonly status?: string;
+  /** Default: process.cwd(). */
+  readonly workingDirectory?: string;
+  readonly capabilities?: readonly string[];
+  readonly supportedProviders?: readonly string[];
+  readonly loadMetrics?: Readonly<Record<string, unknown>>;
+  readonly apiVersion?: string;
+  /**
+   * How often the record's last_heartbeat is refreshed; the record declares it so
+   * readers derive its TTL. Default: the registry's (10 000 ms). `false`: no heartbeat,
+   * the record is judged by its pid alone.
+   */
+  readonly heartbeatIntervalMs?: number | false;
+  /** More keys written as they are (the Python API's **kwargs). Known keys win. */
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+/** Python's platform.system() names. */
+export function platformName(platform: NodeJS.Platform = process.platform): string {
+  return platform === 'linux' ? 'Linux' : platform === 'darwin' ? 'Darwin' : platform === 'win32' ? 'Windows' : platform;
+}
+
+export interface RecordFacts {
+  readonly now: number;
+  readonly hostname: string;
+  readonly processStartTimeMs: number | undefined;
+  readonly defaultHeartbeatIntervalMs: number;
+}
+
+/** Builds and validates the v1 record for a registration. */
+export function buildRecord(options: RegisterOptions, facts: RecordFacts): ServiceRecord {
+  const pid = options.pid ?? process.pid;
+  const now = formatTimestamp(facts.now);
+  const interval = options.heartbeatIntervalMs === false ? undefined : (options.heartbeatIntervalMs ?? facts.defaultHeartbeatIntervalMs);
+  const record: Record<string, unknown> = {
+    ...options.extra,
+    instance_id: options.instanceId ?? defaultInstanceId(pid),
+    pid,
+    mcp_command: options.mcpCommand,
+    ...(options.mcpArgs && { mcp_args: [...options.mcpArgs] }),
+    ...(options.mcpUrl !== undefined && { mcp_url: options.mcpUrl }),
+    ...(options.transport !== undefined && { transport: options.transport }),
+    log_dir: resolve(options.logDir ?? join(homedir(), '.marcus', 'logs')),
+    project_name: options.projectName ?? null,
+    provider: options.provider ?? null,
+    status: options.status ?? 'running',
+    started_at: now,
+    last_heartbeat: now,
+    platform: platformName(),
+    working_directory: resolve(options.workingDirectory ?? process.cwd()),
+    runtime: 'node',
+    runtime_version: process.versions.node,
+    schema_version: SCHEMA_VERSION,
+    hostname: facts.hostname,
+    ...(facts.processStartTimeMs !== undefined && { process_start_time: formatTimestamp(facts.processStartTimeMs) }),
+    ...(interval !== undefined && { heartbeat_interval_ms: interval }),
+    ...(options.capabilities && { capabilities: [...options.capabilities] }),
+    ...(options.supportedProviders && { supported_providers: [...options.supportedProviders] }),
+    ...(options.loadMetrics && { load_metrics: { ...options.loadMetrics } }),
+    ...(options.apiVersion !== undefined && { api_version: options.apiVersion }),
+  };
+  return assertRecord(record);
+}
+
+/** What update() may change on a registered record. */
+export interface UpdatePatch {
+  readonly status?: string;
+  readonly loadMetrics?: Readonly<Record<string, unknown>>;
+  readonly projectName?: string | null;
+  readonly provider?: string | null;
+  readonly capabilities?: readonly string[];
+  readonly extra?: Readonly<Record<string, unknown>>;
+}
+
+export function applyPatch(record: ServiceRecord, patch: UpdatePatch, now: number): ServiceRecord {
+  return {
+    ...record,
+    ...patch.extra,
+    ...(patch.status !== undefined && { status: patch.status }),
+    ...(patch.loadMetrics !== undefined && { load_metrics: { ...patch.loadMetrics } }),
+    ...(patch.projectName !== undefined && { project_name: patch.projectName }),
+    ...(patch.provider !== undefined && { provider: patch.provider }),
+    ...(patch.capabilities !== undefined && { capabilities: [...patch.capabilities] }),
+    instance_id: record.instance_id,
+    last_heartbeat: formatTimestamp(now),
+  };
+}

@@ -1,0 +1,219 @@
+import { inject, injectable } from 'inversify';
+import { NotFoundError, NotRegisteredError, RegistryClosedError } from '../domain/errors.js';
+import { assertInstanceId } from '../domain/instance-id.js';
+import type { ServiceFilters } from '../domain/filters.js';
+import { rankByPreference, type Candidate, type PreferenceContext } from '../domain/preference.js';
+import type { ServiceRecord } from '../domain/record.schema.js';
+import { select, type SelectionStrategy } from '../domain/selection.js';
+import { heartbeatTtlMs } from '../domain/staleness.js';
+import { formatTimestamp } from '../domain/timestamp.js';
+import type { Clock } from '../ports/clock.port.js';
+import type { LivenessProbe } from '../ports/liveness.port.js';
+import type { Logger } from '../ports/logger.port.js';
+import type { RegistryStore } from '../ports/store.port.js';
+import { DiscoveryService, type DiscoverOptions, type DiscoveryReport, type JudgedEntry } from './discovery.service.js';
+import type { ExitHooks } from './exit-hooks.js';
+import { Heartbeat } from './heartbeat.js';
+import { applyPatch, buildRecord, type RegisterOptions, type UpdatePatch } from './register-options.js';
+import type { RegistrySettings } from './settings.js';
+import { TOKENS } from './tokens.js';
+
+export interface PreferredOptions extends PreferenceContext {
+  readonly filters?: ServiceFilters;
+}
+
+export interface SelectOptions extends PreferredOptions {
+  readonly strategy?: SelectionStrategy;
+}
+
+export interface PruneReport {
+  readonly removed: DiscoveryReport['removed'];
+  /** Stale entries left in place (locked, changed since judged, or not removable). */
+  readonly kept: number;
+  readonly problems: DiscoveryReport['problems'];
+}
+
+interface Registration {
+  readonly instanceId: string;
+  record: ServiceRecord;
+  readonly heartbeat: Heartbeat | undefined;
+  readonly removeExitHook: () => void;
+}
+
+/**
+ * The facade servers and clients use. A server registers one instance per
+ * registry object (as the Python registry does); any process may discover.
+ */
+@injectable()
+export class ServiceRegistry implements AsyncDisposable {
+  private registration: Registration | undefined;
+  private closed = false;
+  private turn = 0;
+
+  constructor(
+    @inject(TOKENS.Store) readonly store: RegistryStore,
+    @inject(TOKENS.Liveness) private readonly liveness: LivenessProbe,
+    @inject(TOKENS.Clock) private readonly clock: Clock,
+    @inject(TOKENS.Logger) private readonly logger: Logger,
+    @inject(TOKENS.Settings) readonly settings: RegistrySettings,
+    @inject(TOKENS.Discovery) private readonly discovery: DiscoveryService,
+    @inject(TOKENS.ExitHooks) private readonly exitHooks: ExitHooks,
+  ) {}
+
+  /** The record this registry registered, if any. */
+  get registered(): ServiceRecord | undefined {
+    return this.registration?.record;
+  }
+
+  /**
+   * Writes this instance's record and starts its heartbeat (an unref'd timer that
+   * never keeps the process alive). Registering again replaces the registration.
+   */
+  async register(options: RegisterOptions): Promise<ServiceRecord> {
+    this.assertOpen();
+    if (this.registration) await this.unregister();
+    const pid = options.pid ?? process.pid;
+    const record = buildRecord(options, {
+      now: this.clock.now(),
+      hostname: this.settings.hostname,
+      processStartTimeMs: await this.liveness.startTimeOf(pid),
+      defaultHeartbeatIntervalMs: this.settings.heartbeatIntervalMs,
+    });
+    const ttlMs = heartbeatTtlMs(record, this.settings.staleness);
+    const stored = await this.store.put(record, { ttlMs });
+    const instanceId = record.instance_id;
+    const interval = record.heartbeat_interval_ms;
+    const heartbeat = interval === undefined ? undefined : new Heartbeat(interval, () => this.beat(), this.logger);
+    const removeExitHook = this.settings.exitHooks
+      ? this.exitHooks.add({
+          sync: () => this.store.deleteSync?.(instanceId),
+          async: () => this.unregister().then(() => undefined),
+        })
+      : () => {};
+    this.registration = { instanceId, record: stored.record, heartbeat, removeExitHook };
+    heartbeat?.start();
+    return stored.record;
+  }
+
+  /** Changes status, load metrics, project, provider, capabilities or extra keys; also a heartbeat. */
+  async update(patch: UpdatePatch): Promise<ServiceRecord> {
+    this.assertOpen();
+    const registration = this.requireRegistration();
+    const stored = await this.store.update(registration.instanceId, (current) => applyPatch(current, patch, this.clock.now()));
+    registration.record = stored.record;
+    return stored.record;
+  }
+
+  /** Refreshes last_heartbeat now. Re-creates the entry if something removed it. */
+  async heartbeat(): Promise<void> {
+    this.assertOpen();
+    this.requireRegistration();
+    await this.beat();
+  }
+
+  /** Stops the heartbeat and removes this instance's entry. Returns whether an entry was removed. */
+  async unregister(): Promise<boolean> {
+    const registration = this.registration;
+    if (!registration) return false;
+    this.registration = undefined;
+    registration.removeExitHook();
+    await registration.heartbeat?.stop();
+    return this.store.delete(registration.instanceId);
+  }
+
+  /** Live instances (healthy and unresponsive) matching the filters, oldest first; removes stale ones. */
+  async discover(filters: ServiceFilters = {}, options: Omit<DiscoverOptions, 'filters'> = {}): Promise<ServiceRecord[]> {
+    const report = await this.inspect({ ...options, filters });
+    return report.services.map((s) => s.record);
+  }
+
+  /** Discovery with everything it found: health of each entry, stale entries, removals, problems. */
+  async inspect(options: DiscoverOptions = {}): Promise<DiscoveryReport> {
+    this.assertOpen();
+    return this.discovery.inspect(options);
+  }
+
+  /** One entry, judged; undefined when absent. Does not remove it. */
+  async get(instanceId: string): Promise<JudgedEntry | undefined> {
+    this.assertOpen();
+    const entry = await this.store.get(assertInstanceId(instanceId));
+    return entry && this.discovery.judgeEntry(entry);
+  }
+
+  /**
+   * The instance a client should use: pin → healthy → same project → working
+   * directory containing the cwd → newest. The pin defaults to MARCUS_INSTANCE_ID
+   * and the cwd to this process's.
+   */
+  async preferred(options: PreferredOptions = {}): Promise<ServiceRecord | undefined> {
+    return this.select({ ...options, strategy: 'preferred' });
+  }
+
+  /** Picks one live instance by a strategy: preferred, round-robin, random or least-loaded. */
+  async select(options: SelectOptions = {}): Promise<ServiceRecord | undefined> {
+    const { candidates, context } = await this.candidates(options);
+    const strategy = options.strategy ?? 'preferred';
+    const turn = strategy === 'round-robin' ? this.turn++ : 0;
+    return select(candidates, strategy, { context, turn, random: Math.random() })?.record;
+  }
+
+  /** All live instances in preference order, most preferred first. */
+  async ranked(options: PreferredOptions = {}): Promise<ServiceRecord[]> {
+    const { candidates, context } = await this.candidates(options);
+    return rankByPreference(candidates, context).map((c) => c.record);
+  }
+
+  /** Removes stale entries and says what it removed and what it could not. */
+  async prune(): Promise<PruneReport> {
+    const report = await this.inspect({ prune: true });
+    return { removed: report.removed, kept: report.stale.length - report.removed.length, problems: report.problems };
+  }
+
+  /** Unregisters (if registered) and closes the store. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.unregister();
+    } finally {
+      this.closed = true;
+      await this.store.close();
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async beat(): Promise<void> {
+    const registration = this.registration;
+    if (!registration) return;
+    const now = this.clock.now();
+    try {
+      const stored = await this.store.update(registration.instanceId, (current) => ({ ...current, last_heartbeat: formatTimestamp(now) }));
+      registration.record = stored.record;
+    } catch (error) {
+      if (!(error instanceof NotFoundError) || this.registration !== registration) throw error;
+      // Someone removed our entry (a wiped directory, an over-eager cleaner): put it back.
+      this.logger.warn(`entry ${registration.instanceId} was gone; registering it again`);
+      const record = { ...registration.record, last_heartbeat: formatTimestamp(now) };
+      const stored = await this.store.put(record, { ttlMs: heartbeatTtlMs(record, this.settings.staleness) });
+      registration.record = stored.record;
+    }
+  }
+
+  private async candidates(options: PreferredOptions): Promise<{ candidates: Candidate[]; context: PreferenceContext }> {
+    const report = await this.inspect({ filters: options.filters });
+    const candidates = report.services.map((s) => ({ record: s.record, health: s.health as Candidate['health'] }));
+    const context = { pin: options.pin ?? this.settings.pinnedInstanceId, project: options.project, cwd: options.cwd ?? process.cwd() };
+    return { candidates, context };
+  }
+
+  private requireRegistration(): Registration {
+    if (!this.registration) throw new NotRegisteredError();
+    return this.registration;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new RegistryClosedError();
+  }
+}

@@ -1,0 +1,39 @@
+import type { Clock } from '../ports/clock.port.js';
+import type { LivenessProbe } from '../ports/liveness.port.js';
+import type { Logger } from '../ports/logger.port.js';
+import type { RegistryStore } from '../ports/store.port.js';
+import type { StoreConfig } from './store-uri.js';
+
+/**
+ * Opens the configured store. Each adapter is imported only when chosen, so a
+ * JSON-store user never loads better-sqlite3 or etcd3 (nor their adapters).
+ */
+export async function openStore(config: StoreConfig, logger: Logger): Promise<RegistryStore> {
+  switch (config.kind) {
+    case 'json': {
+      const { openJsonDirStore } = await import('../adapters/json-dir/json-dir.store.js');
+      return openJsonDirStore({ dir: config.dir, logger });
+    }
+    case 'sqlite': {
+      const { openSqliteStore } = await import('../adapters/sqlite/sqlite.store.js');
+      return openSqliteStore({ path: config.path, logger });
+    }
+    case 'etcd': {
+      const { openEtcdStore } = await import('../adapters/etcd/etcd.store.js');
+      return openEtcdStore({ hosts: [...config.hosts], prefix: config.prefix, logger });
+    }
+    case 'memory': {
+      const { MemoryStore } = await import('../adapters/memory/memory.store.js');
+      return new MemoryStore();
+    }
+  }
+}
+
+export async function defaultLiveness(): Promise<LivenessProbe> {
+  const { defaultLivenessProbe } = await import('../adapters/liveness/select-liveness.js');
+  return defaultLivenessProbe();
+}
+
+export function systemClock(): Clock {
+  return { now: () => Date.now() };
+}

@@ -1,0 +1,56 @@
+// The public API: named re-exports only, deliberately flat.
+export { createRegistry, type RegistryOptions } from './app/create-registry.js';
+export { ServiceRegistry, type PreferredOptions, type SelectOptions, type PruneReport } from './app/service-registry.js';
+export type { DiscoveryReport, DiscoverOptions, JudgedEntry, RemovedEntry } from './app/discovery.service.js';
+export type { RegisterOptions, UpdatePatch } from './app/register-options.js';
+export type { RegistrySettings } from './app/settings.js';
+export { parseStoreUri, resolveStoreConfig, defaultRegistryDir, DEFAULT_ETCD_PREFIX, type StoreConfig } from './app/store-uri.js';
+export { silentLogger, stderrLogger } from './app/logger.js';
+export {
+  getServiceRegistry,
+  registerMarcusService,
+  unregisterMarcusService,
+  discoverServices,
+  getPreferredService,
+  closeServiceRegistry,
+} from './app/convenience.js';
+
+export {
+  ServiceRecordSchema,
+  SCHEMA_VERSION,
+  parseRecord,
+  decodeRecord,
+  encodeRecord,
+  type ServiceRecord,
+} from './domain/record.schema.js';
+export { INSTANCE_ID_PATTERN, isValidInstanceId, defaultInstanceId } from './domain/instance-id.js';
+export { parseTimestamp, formatTimestamp } from './domain/timestamp.js';
+export { judge, heartbeatTtlMs, DEFAULT_STALENESS_POLICY, type Health, type Verdict, type StaleReason, type StalenessPolicy, type ProcessFacts } from './domain/staleness.js';
+export { matchesFilters, type ServiceFilters } from './domain/filters.js';
+export { rankByPreference, comparePreference, type PreferenceContext, type Candidate } from './domain/preference.js';
+export { select, SELECTION_STRATEGIES, type SelectionStrategy } from './domain/selection.js';
+export {
+  RegistryError,
+  InvalidRecordError,
+  InvalidInstanceIdError,
+  NotFoundError,
+  NotRegisteredError,
+  InsecureDirectoryError,
+  ReadOnlyStoreError,
+  NotARegistryError,
+  DriverMissingError,
+  InvalidStoreUriError,
+  StoreUnavailableError,
+  ConflictError,
+  LockBusyError,
+  RegistryClosedError,
+  isRegistryError,
+  isRetryable,
+  type RegistryErrorCode,
+} from './domain/errors.js';
+
+export type { RegistryStore, StoredEntry, StoreProblem, ListResult, DeleteOutcome, EntryVersion, PutOptions, StoreCapabilities } from './ports/store.port.js';
+export type { LivenessProbe, LivenessSnapshot } from './ports/liveness.port.js';
+export type { Clock } from './ports/clock.port.js';
+export type { Logger } from './ports/logger.port.js';
+export { MemoryStore } from './adapters/memory/memory.store.js';
