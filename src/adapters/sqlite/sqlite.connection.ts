@@ -1,0 +1,136 @@
+import { readFileSync, statSync } from 'node:fs';
+import { StoreUnavailableError } from '../../domain/errors.js';
+import type { Logger } from '../../ports/logger.port.js';
+import { openConnection, type SqliteDatabase, type SqliteDriver } from './sqlite.driver.js';
+import { isBusy, needsWalFiles, translateSqliteError } from './sqlite.errors.js';
+import { createDatabaseFile, inspectDatabaseFile, isWritable, isWritableByOthers } from './sqlite.file.js';
+import { checkIntegrity, inspectSchema, migrate, type SchemaState } from './sqlite.migrations.js';
+
+export interface OpenRequest {
+  readonly location: string;
+  readonly readonly: boolean;
+  readonly busyTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+/**
+ * How the store reaches the database once it is open:
+ * - write: one read-write connection in WAL mode, schema migrated;
+ * - read: one read-only connection (asked for, or the file is not writable);
+ * - snapshot: a WAL database in a directory nobody lets us create -wal/-shm in;
+ *   each read deserializes the file into memory (see openSnapshot).
+ * `initialized` is false for an empty database opened read-only: it lists as empty.
+ */
+export type Access =
+  | { readonly mode: 'write'; readonly db: SqliteDatabase }
+  | { readonly mode: 'read'; readonly db: SqliteDatabase; readonly initialized: boolean }
+  | { readonly mode: 'snapshot'; readonly open: () => SqliteDatabase; readonly initialized: boolean };
+
+/**
+ * Opens, identifies and (when writable) migrates the database. Nothing writes to
+ * an existing file before a read-only connection has recognised it as a registry.
+ * A first open racing other processes retries on SQLITE_BUSY until busyTimeoutMs.
+ */
+export async function openAccess(Driver: SqliteDriver, request: OpenRequest): Promise<Access> {
+  const deadline = Date.now() + request.busyTimeoutMs;
+  for (;;) {
+    try {
+      return openOnce(Driver, request);
+    } catch (error) {
+      if (isBusy(error) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+        continue;
+      }
+      throw translateSqliteError(error, { location: request.location, writing: !request.readonly });
+    }
+  }
+}
+
+function openOnce(Driver: SqliteDriver, request: OpenRequest): Access {
+  const { location, logger } = request;
+  const timeout = request.busyTimeoutMs;
+  let file = inspectDatabaseFile(location);
+  if (file.kind === 'absent') {
+    if (request.readonly) throw new StoreUnavailableError(location, new Error('the database file does not exist'));
+    createDatabaseFile(location);
+    file = inspectDatabaseFile(location); // another process may have created and initialised it meanwhile
+  } else if (isWritableByOthers(location)) {
+    logger.warn('sqlite registry file is writable by other users; not changing it', { location });
+  }
+
+  let state: SchemaState = { kind: 'fresh' };
+  let needsSnapshot = false;
+  if (file.kind === 'sqlite') ({ state, needsSnapshot } = identify(Driver, request));
+
+  if (request.readonly || needsSnapshot || !isWritable(location)) {
+    const initialized = state.kind === 'registry';
+    if (!request.readonly) logger.debug('sqlite registry is not writable here; opened read-only', { location });
+    if (needsSnapshot) return { mode: 'snapshot', open: () => openSnapshot(Driver, location, logger), initialized };
+    return { mode: 'read', db: openConnection(Driver, location, { readonly: true, fileMustExist: true, timeout }), initialized };
+  }
+
+  const db = openConnection(Driver, location, { fileMustExist: true, timeout });
+  try {
+    const journal = db.pragma('journal_mode = WAL', { simple: true });
+    if (journal !== 'wal') logger.warn('sqlite registry could not switch to WAL mode', { location, journal });
+    db.pragma('synchronous = NORMAL');
+    const { from, to } = migrate(db, location);
+    if (from !== to) logger.debug('sqlite registry schema migrated', { location, from, to });
+    return { mode: 'write', db };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** Identifies an existing database through a read-only connection, which can change nothing. */
+function identify(Driver: SqliteDriver, request: OpenRequest): { state: SchemaState; needsSnapshot: boolean } {
+  const { location } = request;
+  const probe = openConnection(Driver, location, { readonly: true, fileMustExist: true, timeout: request.busyTimeoutMs });
+  try {
+    return { state: identifyOn(probe, location), needsSnapshot: false };
+  } catch (error) {
+    if (!needsWalFiles(error)) throw error;
+  } finally {
+    probe.close();
+  }
+  const snapshot = openSnapshot(Driver, location, request.logger);
+  try {
+    return { state: identifyOn(snapshot, location), needsSnapshot: true };
+  } finally {
+    snapshot.close();
+  }
+}
+
+function identifyOn(db: SqliteDatabase, location: string): SchemaState {
+  const state = inspectSchema(db, location);
+  if (state.kind === 'registry') checkIntegrity(db, location);
+  return state;
+}
+
+/**
+ * A WAL database cannot be read without its -shm file, and a read-only
+ * connection cannot create one in a directory it may not write (SQLITE_CANTOPEN /
+ * SQLITE_READONLY_DIRECTORY). Such a file was checkpointed when its last writer
+ * closed, so the file alone is complete: read it into memory and mark that copy
+ * (never the file) as a rollback-journal database, which the memory VFS can open.
+ */
+function openSnapshot(Driver: SqliteDriver, location: string, logger: Logger): SqliteDatabase {
+  const bytes = readFileSync(location);
+  if (bytes.length > 19 && bytes[18] === 2 && bytes[19] === 2) {
+    bytes[18] = 1;
+    bytes[19] = 1;
+  }
+  if (fileSize(`${location}-wal`) > 0) {
+    logger.warn('sqlite registry has a -wal file this process cannot use; listing may miss recent writes', { location });
+  }
+  return openConnection(Driver, bytes, { readonly: true });
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,240 @@
+import { resolve } from 'node:path';
+import {
+  InvalidRecordError,
+  NotFoundError,
+  ReadOnlyStoreError,
+  RegistryClosedError,
+} from '../../domain/errors.js';
+import { assertInstanceId } from '../../domain/instance-id.js';
+import { assertRecord, decodeRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
+import { parseTimestamp } from '../../domain/timestamp.js';
+import type { Logger } from '../../ports/logger.port.js';
+import type {
+  DeleteOutcome,
+  EntryVersion,
+  ListResult,
+  RegistryStore,
+  StoreProblem,
+  StoredEntry,
+} from '../../ports/store.port.js';
+import { openAccess, type Access } from './sqlite.connection.js';
+import { loadSqliteDriver, type SqliteDatabase, type SqliteStatement } from './sqlite.driver.js';
+import { isBusy, translateSqliteError } from './sqlite.errors.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, SILENT_LOGGER, type SqliteStoreOptions } from './sqlite.options.js';
+
+export type { SqliteStoreOptions } from './sqlite.options.js';
+
+/**
+ * Opens the `sqlite:<path>` registry. better-sqlite3 is imported here, on first
+ * use, so the JSON store never loads it; a missing or unbuilt driver throws
+ * DriverMissingError saying how to install or rebuild it.
+ */
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<RegistryStore> {
+  const location = resolve(options.path);
+  const logger = options.logger ?? SILENT_LOGGER;
+  const Driver = await loadSqliteDriver();
+  const access = await openAccess(Driver, {
+    location,
+    readonly: options.readonly ?? false,
+    busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+    logger,
+  });
+  return new SqliteStore(location, access, logger);
+}
+
+interface Row {
+  readonly instance_id: string;
+  readonly version: number;
+  readonly record: string;
+}
+
+const SELECT_ONE = 'SELECT instance_id, version, record FROM services WHERE instance_id = ?';
+const SELECT_ALL = 'SELECT instance_id, version, record FROM services ORDER BY started_at_ms, instance_id';
+const NEXT_VERSION = 'UPDATE write_clock SET version = version + 1 WHERE id = 1 RETURNING version';
+const UPSERT = `
+  INSERT INTO services (instance_id, pid, hostname, project_name, provider, status, started_at_ms, last_heartbeat_ms, version, record)
+  VALUES (@instance_id, @pid, @hostname, @project_name, @provider, @status, @started_at_ms, @last_heartbeat_ms, @version, @record)
+  ON CONFLICT (instance_id) DO UPDATE SET
+    pid = excluded.pid, hostname = excluded.hostname, project_name = excluded.project_name,
+    provider = excluded.provider, status = excluded.status, started_at_ms = excluded.started_at_ms,
+    last_heartbeat_ms = excluded.last_heartbeat_ms, version = excluded.version, record = excluded.record`;
+// Compare-and-delete is this one statement: only the row version that was judged stale goes.
+const DELETE_IF_VERSION = 'DELETE FROM services WHERE instance_id = ? AND version = ?';
+const DELETE_ANY = 'DELETE FROM services WHERE instance_id = ?';
+const EXISTS = 'SELECT 1 FROM services WHERE instance_id = ?';
+
+/** Versions this store hands out: decimal integers from the database's write clock. */
+const VERSION_PATTERN = /^[1-9][0-9]{0,15}$/;
+
+/**
+ * One row per instance: indexed columns for what discovery filters and orders
+ * on, and the full record JSON so unknown keys round-trip exactly. Every write
+ * takes the next value of one database-wide clock as the row's version.
+ */
+class SqliteStore implements RegistryStore {
+  readonly kind = 'sqlite';
+  readonly capabilities = { expiresEntries: false, distributed: false } as const;
+  private closed = false;
+  private readonly statements = new Map<string, SqliteStatement>();
+
+  constructor(
+    readonly location: string,
+    private readonly access: Access,
+    private readonly logger: Logger,
+  ) {}
+
+  async put(record: ServiceRecord): Promise<StoredEntry> {
+    const valid = assertRecord(record);
+    return this.write((db) =>
+      db.transaction(() => this.store(valid)).immediate(),
+    );
+  }
+
+  async update(instanceId: string, mutate: (current: ServiceRecord) => ServiceRecord): Promise<StoredEntry> {
+    assertInstanceId(instanceId);
+    return this.write((db) =>
+      db
+        .transaction(() => {
+          const row = this.statement(SELECT_ONE).get(instanceId) as Row | undefined;
+          if (!row) throw new NotFoundError(instanceId);
+          const next = assertRecord(mutate(decodeRow(row)));
+          if (next.instance_id !== instanceId) {
+            throw new InvalidRecordError(`update may not change instance_id (${instanceId} → ${next.instance_id})`);
+          }
+          return this.store(next);
+        })
+        .immediate(),
+    );
+  }
+
+  async get(instanceId: string): Promise<StoredEntry | undefined> {
+    assertInstanceId(instanceId);
+    return this.read(
+      (db) => {
+        const row = db.prepare(SELECT_ONE).get(instanceId) as Row | undefined;
+        return row && { record: decodeRow(row), version: String(row.version) };
+      },
+      undefined,
+    );
+  }
+
+  async list(): Promise<ListResult> {
+    const rows = this.read((db) => db.prepare(SELECT_ALL).all() as Row[], []);
+    const entries: StoredEntry[] = [];
+    const problems: StoreProblem[] = [];
+    for (const row of rows) {
+      try {
+        entries.push({ record: decodeRow(row), version: String(row.version) });
+      } catch (error) {
+        const { code, message } = error as InvalidRecordError;
+        problems.push({ code, entry: row.instance_id, message, action: 'skipped' });
+      }
+    }
+    if (problems.length) this.logger.warn('sqlite registry rows skipped', { location: this.location, problems });
+    return { entries, problems };
+  }
+
+  async deleteIfUnchanged(instanceId: string, version: EntryVersion): Promise<DeleteOutcome> {
+    assertInstanceId(instanceId);
+    try {
+      return this.write(() => {
+        // A token this store never issued matches no row; the entry then only "changed".
+        if (VERSION_PATTERN.test(version) && this.statement(DELETE_IF_VERSION).run(instanceId, Number(version)).changes > 0) {
+          return 'deleted';
+        }
+        return this.statement(EXISTS).get(instanceId) ? 'changed' : 'missing';
+      });
+    } catch (error) {
+      // Held past busy_timeout: skip this cleanup rather than fail discovery.
+      if (isBusy(error) || isBusy((error as Error).cause)) return 'busy';
+      throw error;
+    }
+  }
+
+  async delete(instanceId: string): Promise<boolean> {
+    return this.deleteNow(instanceId);
+  }
+
+  /** better-sqlite3 is synchronous, so this works in a process 'exit' handler. */
+  deleteSync(instanceId: string): void {
+    this.deleteNow(instanceId);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.statements.clear();
+    if (this.access.mode !== 'snapshot') this.access.db.close();
+  }
+
+  private deleteNow(instanceId: string): boolean {
+    assertInstanceId(instanceId);
+    return this.write(() => this.statement(DELETE_ANY).run(instanceId).changes > 0);
+  }
+
+  /** Inside a write transaction: next clock value, then the row. */
+  private store(record: ServiceRecord): StoredEntry {
+    const version = this.statement(NEXT_VERSION).pluck().get() as number;
+    this.statement(UPSERT).run({
+      instance_id: record.instance_id,
+      pid: record.pid,
+      hostname: record.hostname ?? null,
+      project_name: record.project_name,
+      provider: record.provider,
+      status: record.status,
+      started_at_ms: parseTimestamp(record.started_at) ?? null,
+      last_heartbeat_ms: parseTimestamp(record.last_heartbeat) ?? null,
+      version,
+      record: encodeRecord(record),
+    });
+    return { record, version: String(version) };
+  }
+
+  private write<T>(run: (db: SqliteDatabase) => T): T {
+    if (this.closed) throw new RegistryClosedError();
+    if (this.access.mode !== 'write') throw new ReadOnlyStoreError(this.location);
+    try {
+      return run(this.access.db);
+    } catch (error) {
+      throw translateSqliteError(error, { location: this.location, writing: true });
+    }
+  }
+
+  private read<T>(run: (db: SqliteDatabase) => T, empty: T): T {
+    if (this.closed) throw new RegistryClosedError();
+    const access = this.access;
+    if (access.mode !== 'write' && !access.initialized) return empty;
+    try {
+      if (access.mode !== 'snapshot') return run(access.db);
+      const snapshot = access.open();
+      try {
+        return run(snapshot);
+      } finally {
+        snapshot.close();
+      }
+    } catch (error) {
+      throw translateSqliteError(error, { location: this.location, writing: false });
+    }
+  }
+
+  /** Statements of the long-lived connection, prepared once. */
+  private statement(sql: string): SqliteStatement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      if (this.access.mode === 'snapshot') throw new ReadOnlyStoreError(this.location);
+      statement = this.access.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+/** The row's record, or InvalidRecordError when its JSON is corrupt, invalid, or names another instance. */
+function decodeRow(row: Row): ServiceRecord {
+  const outcome = decodeRecord(row.record);
+  if (!outcome.ok) throw outcome.error;
+  if (outcome.record.instance_id !== row.instance_id) {
+    throw new InvalidRecordError(`row ${row.instance_id} holds the record of ${outcome.record.instance_id}`);
+  }
+  return outcome.record;
+}
