@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidRecordError } from './errors.js';
-import { isValidInstanceId } from './instance-id.js';
+import { INSTANCE_ID_PATTERN, isValidInstanceId } from './instance-id.js';
 import { parseTimestamp } from './timestamp.js';
 
 /** The record format version this code writes. Absent on disk means a seed-era Python record. */
@@ -12,7 +12,8 @@ export const MAX_PID = 2 ** 31 - 1;
 const timestamp = z
   .string()
   .max(64)
-  .refine((s) => parseTimestamp(s) !== undefined, { message: 'not an ISO 8601 date-time' });
+  .refine((s) => parseTimestamp(s) !== undefined, { message: 'not an ISO 8601 date-time' })
+  .describe('ISO 8601 date-time: with Z or an offset, or naive (local time, as older Python writers)');
 
 const stringList = z.array(z.string().max(4096)).max(1024);
 
@@ -22,9 +23,10 @@ const stringList = z.array(z.string().max(4096)).max(1024);
  * straight into the file.
  */
 export const ServiceRecordSchema = z.looseObject({
-  instance_id: z.string().refine(isValidInstanceId, {
-    message: 'must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$ and contain no ".."',
-  }),
+  instance_id: z
+    .string()
+    .regex(INSTANCE_ID_PATTERN, 'must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$')
+    .refine(isValidInstanceId, { message: 'must not contain ".."' }),
   pid: z.number().int().min(1).max(MAX_PID),
   mcp_command: z.string().max(65_536),
   mcp_args: stringList.optional(),
