@@ -1,0 +1,241 @@
+import type { Etcd3, Lease } from 'etcd3';
+import type { RegistryError } from '../../domain/errors.js';
+import { encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
+import type { Logger } from '../../ports/logger.port.js';
+
+/** One entry this store put itself: the heartbeat is its lease's keepalive. */
+interface Registration {
+  readonly instanceId: string;
+  readonly key: string;
+  /** The newest record we wrote; what a re-registration puts back. */
+  record: ServiceRecord;
+  ttlS: number;
+  /** The live lease the key is attached to; undefined while re-registering. */
+  lease: Lease | undefined;
+  leaseId: string | undefined;
+  failures: number;
+  retryTimer: NodeJS.Timeout | undefined;
+}
+
+export interface OwnLeasesDeps {
+  readonly client: Etcd3;
+  readonly logger: Logger;
+  readonly translate: (error: unknown) => RegistryError;
+  readonly isLeaseInvalid: (error: unknown) => boolean;
+  readonly maxRecoveryDelayMs: number;
+}
+
+export interface WriteResult {
+  /** The key's new mod revision. */
+  readonly revision: string;
+}
+
+/**
+ * The registrations this store made, each on its own lease kept alive by etcd3.
+ * When a lease is lost (etcd restarted without its data, a partition longer than
+ * the TTL) the entry is granted a new lease and put back, with back-off, until
+ * it succeeds or the entry is deleted or the store closed. Nothing of this ever
+ * reaches the host program as an exception: it is logged.
+ *
+ * Operations on one instance id are serialized (put, delete, recovery), so a
+ * re-registration never races a put or an unregister of the same entry.
+ */
+export class OwnLeases {
+  private readonly registrations = new Map<string, Registration>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+  private closed = false;
+
+  constructor(private readonly deps: OwnLeasesDeps) {}
+
+  has(instanceId: string): boolean {
+    return this.registrations.has(instanceId);
+  }
+
+  /** After an update() of an own entry: a later re-registration puts this version back. */
+  remember(instanceId: string, record: ServiceRecord): void {
+    const registration = this.registrations.get(instanceId);
+    if (registration) registration.record = record;
+  }
+
+  /**
+   * Puts `record` under `key` on a lease of `ttlS` seconds: the entry's current
+   * lease when it is ours, alive and of the same TTL (a re-put keeps its lease),
+   * otherwise a fresh one (the old one is then revoked; it holds no other key).
+   */
+  put(key: string, record: ServiceRecord, ttlS: number): Promise<WriteResult> {
+    return this.serial(record.instance_id, async () => {
+      const existing = this.registrations.get(record.instance_id);
+      const reusable = existing?.lease && !existing.lease.revoked() && existing.ttlS === ttlS ? existing : undefined;
+      if (reusable?.leaseId !== undefined) {
+        try {
+          const revision = await this.write(key, record, reusable.leaseId);
+          reusable.record = record;
+          return { revision };
+        } catch (error) {
+          if (!this.deps.isLeaseInvalid(error)) throw this.deps.translate(error);
+          // The lease ran out under us: fall through to a fresh one.
+        }
+      }
+      const { lease, leaseId } = await this.grant(ttlS);
+      let revision: string;
+      try {
+        revision = await this.write(key, record, leaseId);
+      } catch (error) {
+        this.revokeQuietly(lease, record.instance_id);
+        throw this.deps.translate(error);
+      }
+      this.bind(existing, { instanceId: record.instance_id, key, record, ttlS }, lease, leaseId);
+      return { revision };
+    });
+  }
+
+  /**
+   * Runs `remove` (the key's deletion) and, if the entry was ours, forgets it and
+   * revokes its lease so nothing re-registers it.
+   */
+  forget<T>(instanceId: string, remove: () => Promise<T>, shouldForget: (result: T) => boolean): Promise<T> {
+    return this.serial(instanceId, async () => {
+      const result = await remove();
+      const registration = this.registrations.get(instanceId);
+      if (registration && shouldForget(result)) {
+        this.registrations.delete(instanceId);
+        this.stopRetrying(registration);
+        if (registration.lease) this.revokeQuietly(registration.lease, instanceId);
+      }
+      return result;
+    });
+  }
+
+  /**
+   * Stops every keepalive and re-registration. Leases are released, not revoked:
+   * an orderly close without unregistering leaves the entries to expire after
+   * their TTL, exactly as a crash would; unregistering is delete()'s job.
+   */
+  close(): void {
+    this.closed = true;
+    for (const registration of this.registrations.values()) {
+      this.stopRetrying(registration);
+      registration.lease?.release();
+    }
+    this.registrations.clear();
+  }
+
+  private bind(
+    existing: Registration | undefined,
+    fields: Pick<Registration, 'instanceId' | 'key' | 'record' | 'ttlS'>,
+    lease: Lease,
+    leaseId: string,
+  ): void {
+    const registration: Registration = existing ?? { ...fields, lease: undefined, leaseId: undefined, failures: 0, retryTimer: undefined };
+    const previous = registration.lease;
+    Object.assign(registration, fields, { lease, leaseId, failures: 0 });
+    this.stopRetrying(registration);
+    this.registrations.set(fields.instanceId, registration);
+    lease.on('lost', (error) => this.onLost(registration, lease, error));
+    if (previous && previous !== lease) this.revokeQuietly(previous, fields.instanceId);
+  }
+
+  private async grant(ttlS: number): Promise<{ lease: Lease; leaseId: string }> {
+    const lease = this.deps.client.lease(ttlS);
+    // A failed grant also emits 'lost'; listen so it is never an unhandled event.
+    const ignoreEarlyLoss = () => {};
+    lease.on('lost', ignoreEarlyLoss);
+    try {
+      const leaseId = await lease.grant();
+      return { lease, leaseId };
+    } catch (error) {
+      lease.release();
+      throw this.deps.translate(error);
+    } finally {
+      lease.off('lost', ignoreEarlyLoss);
+    }
+  }
+
+  private async write(key: string, record: ServiceRecord, leaseId: string): Promise<string> {
+    const response = await this.deps.client.put(key).value(encodeRecord(record)).lease(leaseId).exec();
+    return response.header.revision;
+  }
+
+  private onLost(registration: Registration, lease: Lease, error: Error): void {
+    if (this.closed || registration.lease !== lease || this.registrations.get(registration.instanceId) !== registration) return;
+    registration.lease = undefined;
+    registration.leaseId = undefined;
+    this.deps.logger.warn(`etcd store: lease of ${registration.instanceId} lost (${error.message}); re-registering`, {
+      instanceId: registration.instanceId,
+    });
+    this.scheduleRecovery(registration, 0);
+  }
+
+  private scheduleRecovery(registration: Registration, delayMs: number): void {
+    this.stopRetrying(registration);
+    registration.retryTimer = setTimeout(() => {
+      registration.retryTimer = undefined;
+      void this.serial(registration.instanceId, () => this.recover(registration));
+    }, delayMs);
+    registration.retryTimer.unref();
+  }
+
+  private async recover(registration: Registration): Promise<void> {
+    // Deleted, closed, or a put() already gave it a new lease meanwhile.
+    if (this.closed || this.registrations.get(registration.instanceId) !== registration || registration.lease) return;
+    try {
+      const { lease, leaseId } = await this.grant(registration.ttlS);
+      try {
+        await this.write(registration.key, registration.record, leaseId);
+      } catch (error) {
+        this.revokeQuietly(lease, registration.instanceId);
+        throw this.deps.translate(error);
+      }
+      if (this.closed || this.registrations.get(registration.instanceId) !== registration) {
+        this.revokeQuietly(lease, registration.instanceId);
+        return;
+      }
+      const failures = registration.failures;
+      this.bind(registration, registration, lease, leaseId);
+      this.deps.logger.warn(`etcd store: re-registered ${registration.instanceId} on a new lease after ${failures} failed attempt(s)`, {
+        instanceId: registration.instanceId,
+        leaseId,
+      });
+    } catch (error) {
+      registration.failures += 1;
+      const delay = backoff(registration.failures, this.deps.maxRecoveryDelayMs);
+      const message = `etcd store: re-registering ${registration.instanceId} failed (${(error as Error).message}); retrying in ${delay} ms`;
+      if (registration.failures === 1) this.deps.logger.warn(message, { instanceId: registration.instanceId });
+      else this.deps.logger.debug(message, { instanceId: registration.instanceId });
+      this.scheduleRecovery(registration, delay);
+    }
+  }
+
+  private stopRetrying(registration: Registration): void {
+    if (registration.retryTimer) clearTimeout(registration.retryTimer);
+    registration.retryTimer = undefined;
+  }
+
+  private revokeQuietly(lease: Lease, instanceId: string): void {
+    lease.revoke().catch((error: unknown) => {
+      // It expires by itself after its TTL; nothing is lost by failing here.
+      this.deps.logger.debug(`etcd store: revoking an old lease of ${instanceId} failed: ${(error as Error).message}`);
+    });
+  }
+
+  /** Runs `task` after every earlier task of the same instance id, whatever their outcome. */
+  private serial<T>(instanceId: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(instanceId) ?? Promise.resolve();
+    const run = previous.then(task, task);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(instanceId, settled);
+    void settled.then(() => {
+      if (this.queues.get(instanceId) === settled) this.queues.delete(instanceId);
+    });
+    return run;
+  }
+}
+
+/** Exponential back-off with full jitter on the upper half: 250 ms, 500 ms, … up to `max`. */
+function backoff(failures: number, max: number): number {
+  const ceiling = Math.min(max, 250 * 2 ** Math.min(failures - 1, 16));
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+}

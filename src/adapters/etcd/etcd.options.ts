@@ -1,0 +1,81 @@
+import { InvalidStoreUriError } from '../../domain/errors.js';
+import type { Logger } from '../../ports/logger.port.js';
+
+/** The prefix under which instances live when the store URI names none. */
+export const DEFAULT_ETCD_PREFIX = '/marcus/services/';
+
+/**
+ * etcd cannot keep a lease shorter than about 1.5 election timeouts (2 s with
+ * the default 1 s election timeout; it silently raises shorter ones), so we ask
+ * for at least that much and say so instead of being surprised.
+ */
+export const MIN_LEASE_TTL_S = 2;
+
+/** How to reach etcd and where in its key space the registry lives. */
+export interface EtcdStoreOptions {
+  /** Endpoints as `host:port` (or `http(s)://host:port`). Required, at least one. */
+  readonly hosts: readonly string[];
+  /** Key prefix of the registry; a missing trailing `/` is added. Default `/marcus/services/`. */
+  readonly prefix?: string;
+  /**
+   * Lease TTL used when put() gets no `ttlMs`. Default 30 000 ms. Rounded up to
+   * whole seconds, at least MIN_LEASE_TTL_S.
+   */
+  readonly defaultTtlMs?: number;
+  /** How long to wait for a connection to an endpoint. Default 5 000 ms (etcd3's own is 30 s). */
+  readonly dialTimeoutMs?: number;
+  /**
+   * Deadline of each single request (get, put, transaction; not the keepalive
+   * stream), so a partitioned etcd fails a call instead of hanging it. Default 5 000 ms.
+   */
+  readonly callTimeoutMs?: number;
+  /** Upper bound of the back-off between attempts to re-register after a lost lease. Default 5 000 ms. */
+  readonly maxRecoveryDelayMs?: number;
+  /** Where lease losses and re-registrations are reported. Default: nowhere. */
+  readonly logger?: Logger;
+}
+
+export interface ResolvedEtcdOptions {
+  readonly hosts: readonly string[];
+  /** The hosts as etcd3 wants them, with a scheme. */
+  readonly endpoints: readonly string[];
+  readonly prefix: string;
+  readonly defaultTtlMs: number;
+  readonly dialTimeoutMs: number;
+  readonly callTimeoutMs: number;
+  readonly maxRecoveryDelayMs: number;
+  readonly logger: Logger;
+  /** `etcd://h1:p1,h2:p2/prefix/`, for messages. */
+  readonly location: string;
+}
+
+const SILENT: Logger = { debug() {}, warn() {}, error() {} };
+
+export function resolveEtcdOptions(options: EtcdStoreOptions): ResolvedEtcdOptions {
+  const hosts = options.hosts.map((h) => h.trim()).filter((h) => h !== '');
+  let prefix = options.prefix ?? DEFAULT_ETCD_PREFIX;
+  if (!prefix.endsWith('/')) prefix += '/';
+  const location = `etcd://${hosts.join(',')}${prefix.startsWith('/') ? '' : '/'}${prefix}`;
+  if (hosts.length === 0) throw new InvalidStoreUriError(location, 'no etcd endpoint given');
+  if (prefix === '/') throw new InvalidStoreUriError(location, 'the key prefix must not be empty: the registry would claim every key');
+  return {
+    hosts,
+    endpoints: hosts.map((h) => (/^https?:\/\//.test(h) ? h : `http://${h}`)),
+    prefix,
+    defaultTtlMs: positive(options.defaultTtlMs, 30_000),
+    dialTimeoutMs: positive(options.dialTimeoutMs, 5_000),
+    callTimeoutMs: positive(options.callTimeoutMs, 5_000),
+    maxRecoveryDelayMs: positive(options.maxRecoveryDelayMs, 5_000),
+    logger: options.logger ?? SILENT,
+    location,
+  };
+}
+
+/** Whole seconds of lease for a TTL in ms: rounded up, never below MIN_LEASE_TTL_S. */
+export function leaseTtlSeconds(ttlMs: number): number {
+  return Math.max(MIN_LEASE_TTL_S, Math.ceil(ttlMs / 1000));
+}
+
+function positive(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
+}

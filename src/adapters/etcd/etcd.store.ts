@@ -1,0 +1,237 @@
+import type * as Etcd3Module from 'etcd3';
+import type { Etcd3, IKeyValue } from 'etcd3';
+import { ConflictError, DriverMissingError, InvalidRecordError, NotFoundError, RegistryClosedError, type RegistryError } from '../../domain/errors.js';
+import { assertInstanceId, isValidInstanceId } from '../../domain/instance-id.js';
+import { assertRecord, decodeRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
+import type {
+  DeleteOutcome,
+  EntryVersion,
+  ListResult,
+  PutOptions,
+  RegistryStore,
+  StoredEntry,
+  StoreProblem,
+} from '../../ports/store.port.js';
+import { makeTranslator } from './etcd.errors.js';
+import { leaseTtlSeconds, resolveEtcdOptions, type EtcdStoreOptions, type ResolvedEtcdOptions } from './etcd.options.js';
+import { OwnLeases } from './etcd-leases.js';
+
+export type { EtcdStoreOptions } from './etcd.options.js';
+export { DEFAULT_ETCD_PREFIX, MIN_LEASE_TTL_S } from './etcd.options.js';
+
+/** Attempts of update()'s read-modify-write before it gives up with ConflictError. */
+const MAX_UPDATE_ATTEMPTS = 24;
+
+/**
+ * Opens a store on an etcd cluster. The `etcd3` package is loaded here, lazily,
+ * so users of other stores never load gRPC. No connection is made until the
+ * first call: an unreachable cluster shows up as STORE_UNAVAILABLE then.
+ */
+export async function openEtcdStore(options: EtcdStoreOptions): Promise<RegistryStore> {
+  const resolved = resolveEtcdOptions(options);
+  let etcd: typeof Etcd3Module;
+  try {
+    etcd = await import('etcd3');
+  } catch (cause) {
+    throw new DriverMissingError('etcd3', 'etcd', cause);
+  }
+  const client = new etcd.Etcd3({
+    hosts: [...resolved.endpoints],
+    dialTimeout: resolved.dialTimeoutMs,
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + resolved.callTimeoutMs }),
+  });
+  return new EtcdStore(etcd, client, resolved);
+}
+
+/**
+ * One key per instance, `${prefix}${instance_id}`, holding the record's JSON and
+ * attached to a lease whose TTL is the heartbeat TTL; the lease's keepalive is
+ * the heartbeat, so a crashed host's entries expire by themselves. An entry's
+ * version is its key's mod revision, which makes update() and deleteIfUnchanged()
+ * single transactions. See docs/adr/0008-network-discovery-etcd.md.
+ */
+export class EtcdStore implements RegistryStore {
+  readonly kind = 'etcd';
+  readonly location: string;
+  readonly capabilities = { expiresEntries: true, distributed: true } as const;
+  private readonly translate: (error: unknown) => RegistryError;
+  private readonly leases: OwnLeases;
+  private readonly isLeaseInvalid: (error: unknown) => boolean;
+  private closed = false;
+
+  constructor(
+    etcd: typeof Etcd3Module,
+    private readonly client: Etcd3,
+    private readonly options: ResolvedEtcdOptions,
+  ) {
+    this.location = options.location;
+    this.translate = makeTranslator(etcd, options.location);
+    this.isLeaseInvalid = (error) => error instanceof etcd.EtcdLeaseInvalidError;
+    this.leases = new OwnLeases({
+      client,
+      logger: options.logger,
+      translate: this.translate,
+      isLeaseInvalid: this.isLeaseInvalid,
+      maxRecoveryDelayMs: options.maxRecoveryDelayMs,
+    });
+  }
+
+  async put(record: ServiceRecord, options: PutOptions = {}): Promise<StoredEntry> {
+    this.assertOpen();
+    const valid = assertRecord(record);
+    const ttlS = leaseTtlSeconds(positiveOr(options.ttlMs, this.options.defaultTtlMs));
+    const { revision } = await this.leases.put(this.keyOf(valid.instance_id), valid, ttlS);
+    return { record: structuredClone(valid), version: revision };
+  }
+
+  async update(instanceId: string, mutate: (current: ServiceRecord) => ServiceRecord): Promise<StoredEntry> {
+    this.assertOpen();
+    const key = this.keyOf(instanceId);
+    let lastConflict: unknown;
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      const kv = await this.readKey(key);
+      if (!kv) throw new NotFoundError(instanceId);
+      const current = this.decode(kv, instanceId);
+      if (!current.ok) throw current.error;
+      const next = assertRecord(mutate(structuredClone(current.record)));
+      if (next.instance_id !== instanceId) {
+        throw new InvalidRecordError(`update may not change instance_id (${instanceId} → ${next.instance_id})`);
+      }
+      // Keep whatever lease the entry has (ours or another process's): an update
+      // must neither make an entry immortal nor cut its life short.
+      const put = this.client.put(key).value(encodeRecord(next));
+      if (kv.lease !== '0') put.lease(kv.lease);
+      try {
+        const response = await this.client.if(key, 'Mod', '==', kv.mod_revision).then(put).commit();
+        if (response.succeeded) {
+          this.leases.remember(instanceId, next);
+          return { record: structuredClone(next), version: response.header.revision };
+        }
+      } catch (error) {
+        // The entry's lease expired between our read and write: the key is gone or
+        // changing; read again.
+        if (!this.isLeaseInvalid(error)) throw this.translate(error);
+        lastConflict = error;
+      }
+      await sleep(5 + Math.random() * 20 * Math.min(attempt + 1, 5));
+    }
+    throw new ConflictError(instanceId, lastConflict);
+  }
+
+  async get(instanceId: string): Promise<StoredEntry | undefined> {
+    this.assertOpen();
+    const kv = await this.readKey(this.keyOf(instanceId));
+    if (!kv) return undefined;
+    const outcome = this.decode(kv, instanceId);
+    if (!outcome.ok) throw outcome.error;
+    return { record: outcome.record, version: kv.mod_revision };
+  }
+
+  async list(): Promise<ListResult> {
+    this.assertOpen();
+    let kvs: IKeyValue[];
+    try {
+      kvs = (await this.client.getAll().prefix(this.options.prefix).sort('Key', 'Ascend').exec()).kvs;
+    } catch (error) {
+      throw this.translate(error);
+    }
+    const entries: StoredEntry[] = [];
+    const problems: StoreProblem[] = [];
+    for (const kv of kvs) {
+      const name = kv.key.toString('utf8').slice(this.options.prefix.length);
+      if (!isValidInstanceId(name)) {
+        problems.push({ code: 'INVALID_INSTANCE_ID', entry: name, message: `key ${kv.key.toString('utf8')} does not name an instance`, action: 'skipped' });
+        continue;
+      }
+      const outcome = this.decode(kv, name);
+      if (outcome.ok) entries.push({ record: outcome.record, version: kv.mod_revision });
+      else problems.push({ code: outcome.error.code, entry: name, message: outcome.error.message, action: 'skipped' });
+    }
+    return { entries, problems };
+  }
+
+  async deleteIfUnchanged(instanceId: string, version: EntryVersion): Promise<DeleteOutcome> {
+    this.assertOpen();
+    const key = this.keyOf(instanceId);
+    // Only a positive decimal can be a mod revision; 0 would match an absent key.
+    if (!/^[1-9][0-9]{0,18}$/.test(version)) return (await this.readKey(key)) ? 'changed' : 'missing';
+    return this.leases.forget(
+      instanceId,
+      async () => {
+        try {
+          const response = await this.client
+            .if(key, 'Mod', '==', version)
+            .then(this.client.delete().key(key))
+            .else(this.client.get(key))
+            .commit();
+          if (response.succeeded) return 'deleted' as const;
+          return (response.responses[0]?.response_range?.kvs.length ?? 0) > 0 ? ('changed' as const) : ('missing' as const);
+        } catch (error) {
+          throw this.translate(error);
+        }
+      },
+      (outcome) => outcome === 'deleted',
+    );
+  }
+
+  async delete(instanceId: string): Promise<boolean> {
+    this.assertOpen();
+    const key = this.keyOf(instanceId);
+    return this.leases.forget(
+      instanceId,
+      async () => {
+        try {
+          return Number((await this.client.delete().key(key).exec()).deleted) > 0;
+        } catch (error) {
+          throw this.translate(error);
+        }
+      },
+      () => true,
+    );
+  }
+
+  /** Idempotent. Own entries are not removed: their leases expire after the TTL (see OwnLeases.close). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.leases.close();
+    this.client.close();
+  }
+
+  private keyOf(instanceId: string): string {
+    return `${this.options.prefix}${assertInstanceId(instanceId)}`;
+  }
+
+  private async readKey(key: string): Promise<IKeyValue | undefined> {
+    try {
+      return (await this.client.get(key).exec()).kvs[0];
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+
+  private decode(kv: IKeyValue, instanceId: string): ReturnType<typeof decodeRecord> {
+    const outcome = decodeRecord(kv.value.toString('utf8'));
+    if (outcome.ok && outcome.record.instance_id !== instanceId) {
+      return {
+        ok: false,
+        error: new InvalidRecordError(`key ${instanceId} holds the record of ${outcome.record.instance_id}`, {
+          details: { instanceId, recordInstanceId: outcome.record.instance_id },
+        }),
+      };
+    }
+    return outcome;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new RegistryClosedError();
+  }
+}
+
+function positiveOr(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
