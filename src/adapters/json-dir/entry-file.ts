@@ -1,0 +1,172 @@
+import { constants, type BigIntStats } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { assertInstanceId, isValidInstanceId } from '../../domain/instance-id.js';
+import { decodeRecord, isUnparsable, isUnsupportedVersion, type ServiceRecord } from '../../domain/record.schema.js';
+import { errnoOf } from './fs-errors.js';
+
+export const ENTRY_SUFFIX = '.json';
+
+/** `<dir>/<id>.json`; the id is validated before any path is built. */
+export function entryPath(dir: string, instanceId: string): string {
+  return join(dir, `${assertInstanceId(instanceId)}${ENTRY_SUFFIX}`);
+}
+
+/**
+ * The instance id a directory entry name stands for, or undefined when the name
+ * is not an entry (README, `*.lock` dirs, write-file-atomic temp files
+ * `<id>.json.<hash>`, `.quarantine`, editor backups): those are left alone.
+ */
+export function instanceIdOfName(name: string): string | undefined {
+  if (!name.endsWith(ENTRY_SUFFIX)) return undefined;
+  const id = name.slice(0, -ENTRY_SUFFIX.length);
+  return isValidInstanceId(id) ? id : undefined;
+}
+
+/**
+ * File identity + change: write-file-atomic gives a new inode per write, the
+ * Python writer rewrites in place (mtime, ctime and size change). Equal for an
+ * unchanged file however it is stat'ed (fstat of an open file or lstat).
+ */
+export function versionOf(stats: BigIntStats): string {
+  return `${stats.ino}:${stats.mtimeNs}:${stats.ctimeNs}:${stats.size}`;
+}
+
+export type EntryProblemCode =
+  | 'NOT_REGULAR_FILE'
+  | 'TOO_LARGE'
+  | 'UNREADABLE'
+  | 'UNPARSABLE'
+  | 'INVALID_RECORD'
+  | 'UNSUPPORTED_SCHEMA_VERSION'
+  | 'ID_MISMATCH';
+
+export type EntryRead =
+  | { readonly kind: 'entry'; readonly record: ServiceRecord; readonly version: string }
+  | { readonly kind: 'missing' }
+  | {
+      readonly kind: 'problem';
+      readonly code: EntryProblemCode;
+      readonly message: string;
+      /** Set for UNPARSABLE: what the grace-period and quarantine decisions need. */
+      readonly mtimeMs?: number;
+      readonly version?: string;
+    };
+
+// O_NONBLOCK: opening a FIFO must return at once instead of waiting for a writer.
+// O_NOFOLLOW: an entry that is a symlink is never followed (ELOOP).
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Reads one entry file without following links, without blocking on special
+ * files and without reading more than `maxBytes`. Never throws for a bad entry;
+ * throws only what the caller must translate (e.g. EMFILE).
+ */
+export async function readEntryFile(path: string, instanceId: string, maxBytes: number): Promise<EntryRead> {
+  let handle;
+  try {
+    handle = await open(path, OPEN_FLAGS);
+  } catch (error) {
+    return openFailure(error);
+  }
+  try {
+    const stats = await handle.stat({ bigint: true });
+    if (!stats.isFile()) return notRegular(describeType(stats));
+    const size = Number(stats.size);
+    if (size > maxBytes) {
+      return { kind: 'problem', code: 'TOO_LARGE', message: `entry is ${size} bytes, more than the ${maxBytes} allowed; not read` };
+    }
+    const buffer = Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
+      if (bytesRead === 0) break; // truncated under us: what we have will not parse
+      filled += bytesRead;
+    }
+    const version = versionOf(stats);
+    let text: string;
+    try {
+      text = utf8.decode(buffer.subarray(0, filled));
+    } catch {
+      return unparsable('not valid UTF-8', stats, version);
+    }
+    const outcome = decodeRecord(text);
+    if (!outcome.ok) {
+      const { error } = outcome;
+      if (isUnparsable(error)) return unparsable('not valid JSON', stats, version);
+      const code = isUnsupportedVersion(error) ? 'UNSUPPORTED_SCHEMA_VERSION' : 'INVALID_RECORD';
+      return { kind: 'problem', code, message: error.message };
+    }
+    if (outcome.record.instance_id !== instanceId) {
+      return {
+        kind: 'problem',
+        code: 'ID_MISMATCH',
+        message: `file of ${instanceId} holds the record of ${JSON.stringify(outcome.record.instance_id)}`,
+      };
+    }
+    return { kind: 'entry', record: outcome.record, version };
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/** The version of the entry at `path` without reading it, or undefined when absent or not a regular file. */
+export async function statEntryVersion(path: string): Promise<string | undefined> {
+  try {
+    const stats = await lstat(path, { bigint: true });
+    return stats.isFile() ? versionOf(stats) : undefined;
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+export type PathKind = { readonly kind: 'missing' } | { readonly kind: 'file' } | { readonly kind: 'other'; readonly what: string };
+
+/** What is at `path`, without following it (write-file-atomic would write through a symlink). */
+export async function pathKind(path: string): Promise<PathKind> {
+  try {
+    const stats = await lstat(path);
+    return stats.isFile() ? { kind: 'file' } : { kind: 'other', what: describeType(stats) };
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return { kind: 'missing' };
+    throw error;
+  }
+}
+
+function openFailure(error: unknown): EntryRead {
+  switch (errnoOf(error)) {
+    case 'ENOENT':
+      return { kind: 'missing' };
+    case 'ELOOP': // Linux, macOS: O_NOFOLLOW on a symlink
+    case 'EMLINK': // FreeBSD says this instead
+      return notRegular('a symbolic link (never followed)');
+    case 'ENXIO': // a socket
+    case 'ENODEV':
+    case 'EOPNOTSUPP':
+      return notRegular('a special file');
+    case 'EACCES':
+    case 'EPERM':
+      return { kind: 'problem', code: 'UNREADABLE', message: `entry is not readable: ${(error as Error).message}` };
+    default:
+      throw error;
+  }
+}
+
+function notRegular(what: string): EntryRead {
+  return { kind: 'problem', code: 'NOT_REGULAR_FILE', message: `entry is ${what}, not a regular file; left alone` };
+}
+
+function unparsable(why: string, stats: BigIntStats, version: string): EntryRead {
+  return { kind: 'problem', code: 'UNPARSABLE', message: `entry is ${why}`, mtimeMs: Number(stats.mtimeMs), version };
+}
+
+export function describeType(stats: { isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean }): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isSymbolicLink()) return 'a symbolic link (never followed)';
+  if (stats.isFIFO()) return 'a FIFO';
+  if (stats.isSocket()) return 'a socket';
+  return 'a device or other special file';
+}

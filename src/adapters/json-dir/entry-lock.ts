@@ -1,0 +1,116 @@
+import lockfile from 'proper-lockfile';
+import type { Logger } from '../../ports/logger.port.js';
+import { LockBusyError } from '../../domain/errors.js';
+import { errnoOf, translateFsError } from './fs-errors.js';
+
+export type ReleaseLock = () => Promise<void>;
+
+export interface EntryLockOptions {
+  /** A lock whose holder stopped refreshing it for this long is taken over (proper-lockfile `stale`). */
+  readonly staleMs: number;
+  /** How long a waiting acquire keeps trying before LockBusyError. */
+  readonly waitMs: number;
+  readonly logger: Logger;
+}
+
+/**
+ * Per-entry locks: `<dir>/<id>.json.lock` (a directory, made atomically by
+ * proper-lockfile). Callers in this process queue on an in-memory mutex first,
+ * so only one of them polls the lock on disk. proper-lockfile's own retries
+ * would also retry EACCES/EROFS and back off by whole seconds; the loop here
+ * retries only ELOCKED, with short sleeps.
+ */
+export class EntryLocks {
+  constructor(
+    private readonly dir: string,
+    private readonly options: EntryLockOptions,
+  ) {}
+
+  /** Waits for the lock (bounded); throws LockBusyError when it stays held, ReadOnlyStoreError when it cannot be made. */
+  async acquire(instanceId: string, entryFile: string): Promise<ReleaseLock> {
+    const release = await this.take(instanceId, entryFile, true);
+    if (!release) throw new LockBusyError(instanceId);
+    return release;
+  }
+
+  /** Takes the lock only if it is free right now; undefined when it is held (discovery never waits). */
+  tryAcquire(instanceId: string, entryFile: string): Promise<ReleaseLock | undefined> {
+    return this.take(instanceId, entryFile, false);
+  }
+
+  private async take(instanceId: string, entryFile: string, wait: boolean): Promise<ReleaseLock | undefined> {
+    const lockfilePath = `${entryFile}.lock`;
+    const releaseLocal = await acquireLocal(lockfilePath, wait);
+    if (!releaseLocal) return undefined;
+    try {
+      const releaseFile = await this.takeFile(instanceId, entryFile, lockfilePath, wait);
+      if (!releaseFile) {
+        releaseLocal();
+        return undefined;
+      }
+      let released = false;
+      return async () => {
+        if (released) return;
+        released = true;
+        try {
+          await releaseFile();
+        } catch (error) {
+          // ERELEASED after a compromise (already logged), or the lock dir vanished.
+          this.options.logger.debug(`lock of ${instanceId} was not released cleanly`, { error: String(error) });
+        } finally {
+          releaseLocal();
+        }
+      };
+    } catch (error) {
+      releaseLocal();
+      throw error;
+    }
+  }
+
+  private async takeFile(instanceId: string, entryFile: string, lockfilePath: string, wait: boolean): Promise<ReleaseLock | undefined> {
+    const deadline = Date.now() + this.options.waitMs;
+    let delay = 2;
+    for (;;) {
+      try {
+        return await lockfile.lock(entryFile, {
+          lockfilePath,
+          realpath: false, // the entry need not exist yet
+          stale: this.options.staleMs,
+          retries: 0,
+          // The default throws from a timer and would crash the host process.
+          onCompromised: (error) =>
+            this.options.logger.warn(`lock of registry entry ${instanceId} was compromised (held too long or removed)`, {
+              error: error.message,
+              lock: lockfilePath,
+            }),
+        });
+      } catch (error) {
+        if (errnoOf(error) !== 'ELOCKED') throw translateFsError(error, { op: 'write', location: this.dir, instanceId });
+        if (!wait || Date.now() >= deadline) return undefined;
+        await sleep(delay * (1 + Math.random()));
+        delay = Math.min(delay * 2, 50);
+      }
+    }
+  }
+}
+
+/** Tails of the in-process queues, by lock path: shared by every store of this process. */
+const localQueues = new Map<string, Promise<void>>();
+
+async function acquireLocal(key: string, wait: boolean): Promise<(() => void) | undefined> {
+  const previous = localQueues.get(key);
+  if (previous && !wait) return undefined;
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => (release = resolve));
+  const tail = (previous ?? Promise.resolve()).then(() => mine);
+  localQueues.set(key, tail);
+  await previous;
+  return () => {
+    release();
+    if (localQueues.get(key) === tail) localQueues.delete(key);
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

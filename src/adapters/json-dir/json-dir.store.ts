@@ -1,0 +1,334 @@
+import { readdir, unlink, lstat } from 'node:fs/promises';
+import { unlinkSync, type Dirent } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import {
+  InvalidRecordError,
+  InvalidStoreUriError,
+  NotARegistryError,
+  NotFoundError,
+  ReadOnlyStoreError,
+  StoreUnavailableError,
+} from '../../domain/errors.js';
+import { assertInstanceId } from '../../domain/instance-id.js';
+import { assertRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
+import type { Logger } from '../../ports/logger.port.js';
+import type { DeleteOutcome, ListResult, RegistryStore, StoreProblem, StoredEntry } from '../../ports/store.port.js';
+import { writeAtomically } from './atomic-write.js';
+import { checkDirectory, ensureDirectory } from './directory-guard.js';
+import { describeType, entryPath, instanceIdOfName, pathKind, readEntryFile, statEntryVersion, versionOf, type EntryRead } from './entry-file.js';
+import { EntryLocks } from './entry-lock.js';
+import { errnoOf, translateFsError, type FsOperation } from './fs-errors.js';
+import { mapBounded } from './map-bounded.js';
+import { quarantineFile } from './quarantine.js';
+
+/** Options of the JSON-directory store. Only `dir` is required. */
+export interface JsonDirStoreOptions {
+  /** The registry directory, an absolute path. Created with mode 0700 when missing. */
+  readonly dir: string;
+  /** Told about what the store handles by itself (quarantined files, compromised locks). Default: silent. */
+  readonly logger?: Logger;
+  /**
+   * An unparsable entry younger than this (by mtime) may be mid-write by the
+   * non-atomic Python writer: it is left alone. Older ones are quarantined. Default: 5000 ms.
+   */
+  readonly graceMs?: number;
+  /** Entries larger than this are reported (TOO_LARGE) and never read. Default: 262144 (256 KiB). */
+  readonly maxFileBytes?: number;
+  /** Entry files `list()` reads at once. Default: 64. */
+  readonly readConcurrency?: number;
+  /** Epoch ms for the grace-period decision and quarantine names. Default: Date.now. */
+  readonly now?: () => number;
+  /**
+   * An entry lock its holder has not refreshed for this long is taken over (the
+   * holder died). Default: 10000 ms (proper-lockfile raises anything below 2000 to 2000).
+   */
+  readonly lockStaleMs?: number;
+  /**
+   * How long put/update/delete wait for a held entry lock before LOCK_BUSY.
+   * Default: lockStaleMs + 5000 ms, so a lock left behind by a crashed process is outwaited.
+   */
+  readonly lockWaitMs?: number;
+}
+
+interface Settings {
+  readonly dir: string;
+  readonly logger: Logger;
+  readonly graceMs: number;
+  readonly maxFileBytes: number;
+  readonly readConcurrency: number;
+  readonly now: () => number;
+  readonly lockStaleMs: number;
+  readonly lockWaitMs: number;
+}
+
+const SILENT: Logger = { debug() {}, warn() {}, error() {} };
+
+/**
+ * Opens (creating when missing) a registry directory. A directory that cannot
+ * be created (read-only parent) still opens: it lists as empty and refuses writes.
+ */
+export async function openJsonDirStore(options: JsonDirStoreOptions): Promise<JsonDirStore> {
+  if (typeof options.dir !== 'string' || !isAbsolute(options.dir)) {
+    throw new InvalidStoreUriError(`json:${String(options.dir)}`, 'the registry directory must be an absolute path');
+  }
+  const lockStaleMs = options.lockStaleMs ?? 10_000;
+  const settings: Settings = {
+    dir: resolve(options.dir),
+    logger: options.logger ?? SILENT,
+    graceMs: options.graceMs ?? 5_000,
+    maxFileBytes: options.maxFileBytes ?? 256 * 1024,
+    readConcurrency: Math.max(1, options.readConcurrency ?? 64),
+    now: options.now ?? Date.now,
+    lockStaleMs,
+    lockWaitMs: options.lockWaitMs ?? lockStaleMs + 5_000,
+  };
+  const store = new JsonDirStore(settings);
+  if (!(await checkDirectory(settings.dir, 'read'))) {
+    try {
+      await ensureDirectory(settings.dir);
+    } catch (error) {
+      if (!(error instanceof ReadOnlyStoreError)) throw error;
+      settings.logger.debug(`registry directory ${settings.dir} does not exist and cannot be created; it lists as empty`);
+    }
+  }
+  return store;
+}
+
+/**
+ * One JSON file per instance, `<dir>/<instance_id>.json`, in the format the
+ * Python Marcus registry reads and writes. Writes are atomic and locked per
+ * entry; reads take no lock and never follow links, block on special files,
+ * read oversize files, or delete what may be mid-write.
+ */
+export class JsonDirStore implements RegistryStore {
+  readonly kind = 'json';
+  readonly location: string;
+  readonly capabilities = { expiresEntries: false, distributed: false } as const;
+  private readonly locks: EntryLocks;
+
+  /** Use openJsonDirStore, which also creates the directory. */
+  constructor(private readonly settings: Settings) {
+    this.location = settings.dir;
+    this.locks = new EntryLocks(settings.dir, { staleMs: settings.lockStaleMs, waitMs: settings.lockWaitMs, logger: settings.logger });
+  }
+
+  async put(record: ServiceRecord): Promise<StoredEntry> {
+    const id = assertInstanceId((record as { instance_id?: unknown } | null)?.instance_id);
+    const valid = assertRecord(record);
+    const path = entryPath(this.location, id);
+    return this.guard('write', id, async () => {
+      await this.prepareWrite();
+      const release = await this.locks.acquire(id, path);
+      try {
+        const existing = await pathKind(path);
+        if (existing.kind === 'other') throw new NotARegistryError(path, `the entry is ${existing.what}, not a regular file`);
+        return await this.write(path, valid);
+      } finally {
+        await release();
+      }
+    });
+  }
+
+  async update(instanceId: string, mutate: (current: ServiceRecord) => ServiceRecord): Promise<StoredEntry> {
+    const id = assertInstanceId(instanceId);
+    const path = entryPath(this.location, id);
+    return this.guard('write', id, async () => {
+      if (!(await checkDirectory(this.location, 'write'))) throw new NotFoundError(id);
+      const release = await this.locks.acquire(id, path);
+      try {
+        const current = await readEntryFile(path, id, this.settings.maxFileBytes);
+        if (current.kind === 'missing') throw new NotFoundError(id);
+        if (current.kind === 'problem') {
+          throw new InvalidRecordError(`entry ${id} cannot be updated: ${current.message}`, { details: { instanceId: id, problem: current.code } });
+        }
+        const next = assertRecord(mutate(current.record));
+        if (next.instance_id !== id) throw new InvalidRecordError(`update may not change instance_id (${id} → ${next.instance_id})`);
+        return await this.write(path, next);
+      } finally {
+        await release();
+      }
+    });
+  }
+
+  async get(instanceId: string): Promise<StoredEntry | undefined> {
+    const id = assertInstanceId(instanceId);
+    const path = entryPath(this.location, id);
+    return this.guard('read', id, async () => {
+      if (!(await checkDirectory(this.location, 'read'))) return undefined;
+      const read = await readEntryFile(path, id, this.settings.maxFileBytes);
+      if (read.kind === 'entry') return { record: read.record, version: read.version };
+      if (read.kind === 'problem') this.settings.logger.debug(`entry ${id} is not readable as a record: ${read.message}`, { code: read.code });
+      return undefined;
+    });
+  }
+
+  async list(): Promise<ListResult> {
+    const dir = this.location;
+    const dirents = await this.guard('read', undefined, async () => {
+      if (!(await checkDirectory(dir, 'read'))) return [];
+      return readdir(dir, { withFileTypes: true });
+    });
+    const candidates: Array<{ dirent: Dirent; id: string }> = [];
+    for (const dirent of dirents) {
+      const id = instanceIdOfName(dirent.name);
+      if (id !== undefined) candidates.push({ dirent, id });
+    }
+    const outcomes = await mapBounded(candidates, this.settings.readConcurrency, ({ dirent, id }) => this.listOne(dirent, id));
+    const entries: StoredEntry[] = [];
+    const problems: StoreProblem[] = [];
+    for (const outcome of outcomes) {
+      if (outcome === undefined) continue;
+      if ('record' in outcome) entries.push(outcome);
+      else problems.push(outcome);
+    }
+    return { entries, problems };
+  }
+
+  async deleteIfUnchanged(instanceId: string, version: string): Promise<DeleteOutcome> {
+    const id = assertInstanceId(instanceId);
+    const path = entryPath(this.location, id);
+    return this.guard('write', id, async () => {
+      if (!(await checkDirectory(this.location, 'write'))) return 'missing';
+      // Cheap answers first, without the lock; the lock-held check below is the one that counts.
+      const before = await this.compare(path, version);
+      if (before !== 'same') return before;
+      const release = await this.locks.tryAcquire(id, path);
+      if (!release) return 'busy';
+      try {
+        const under = await this.compare(path, version);
+        if (under !== 'same') return under;
+        return (await unlinkIfPresent(path)) ? 'deleted' : 'missing';
+      } finally {
+        await release();
+      }
+    });
+  }
+
+  async delete(instanceId: string): Promise<boolean> {
+    const id = assertInstanceId(instanceId);
+    const path = entryPath(this.location, id);
+    return this.guard('write', id, async () => {
+      if (!(await checkDirectory(this.location, 'write'))) return false;
+      const release = await this.locks.acquire(id, path);
+      try {
+        const existing = await pathKind(path);
+        if (existing.kind === 'missing') return false;
+        if (existing.kind === 'other' && existing.what === 'a directory') {
+          throw new NotARegistryError(path, 'the entry is a directory, not a regular file');
+        }
+        return await unlinkIfPresent(path);
+      } finally {
+        await release();
+      }
+    });
+  }
+
+  /** For a process `exit` handler: the owner removing its own file. No lock is possible there. */
+  deleteSync(instanceId: string): void {
+    const path = entryPath(this.location, assertInstanceId(instanceId));
+    try {
+      unlinkSync(path);
+    } catch (error) {
+      if (errnoOf(error) !== 'ENOENT') {
+        this.settings.logger.warn(`could not remove registry entry ${path} at exit`, { error: String(error) });
+      }
+    }
+  }
+
+  /** Holds no handles, timers or global state between calls: nothing to release, safe to call twice. */
+  async close(): Promise<void> {}
+
+  private async listOne(dirent: Dirent, id: string): Promise<StoredEntry | StoreProblem | undefined> {
+    const name = dirent.name;
+    // Dirent types are free (readdir returns them); an unknown type (some
+    // filesystems) falls through to open + fstat, which decide the same way.
+    if (!dirent.isFile() && (dirent.isDirectory() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice())) {
+      return problem('NOT_REGULAR_FILE', name, `entry is ${describeType(dirent)}, not a regular file; left alone`, 'skipped');
+    }
+    const path = entryPath(this.location, id);
+    let read: EntryRead;
+    try {
+      read = await readEntryFile(path, id, this.settings.maxFileBytes);
+    } catch (error) {
+      return problem('UNREADABLE', name, `entry could not be read: ${translateFsError(error, { op: 'read', location: path }).message}`, 'skipped');
+    }
+    switch (read.kind) {
+      case 'entry':
+        return { record: read.record, version: read.version };
+      case 'missing':
+        return undefined; // removed between readdir and open: it is gone
+      case 'problem':
+        if (read.code === 'UNPARSABLE') return this.unparsable(id, name, path, read);
+        return problem(read.code, name, read.message, 'skipped');
+    }
+  }
+
+  /** A torn write is left to its writer for graceMs; after that it is moved aside, never deleted. */
+  private async unparsable(id: string, name: string, path: string, read: Extract<EntryRead, { kind: 'problem' }>): Promise<StoreProblem> {
+    const now = this.settings.now();
+    if (read.mtimeMs === undefined || now - read.mtimeMs < this.settings.graceMs) {
+      return problem('UNPARSABLE', name, `${read.message}; younger than ${this.settings.graceMs} ms, perhaps mid-write: left for its writer`, 'left-for-writer');
+    }
+    try {
+      const release = await this.locks.tryAcquire(id, path);
+      if (!release) return problem('UNPARSABLE', name, `${read.message}; its lock is held: left for its writer`, 'left-for-writer');
+      try {
+        if ((await statEntryVersion(path)) !== read.version) {
+          return problem('UNPARSABLE', name, `${read.message}; it changed while being looked at: left for its writer`, 'left-for-writer');
+        }
+        const destination = await quarantineFile(this.location, name, now);
+        this.settings.logger.warn(`moved unparsable registry entry aside`, { entry: name, to: destination });
+        return problem('UNPARSABLE', name, `${read.message}; moved to ${destination}`, 'quarantined');
+      } finally {
+        await release();
+      }
+    } catch (error) {
+      const why = translateFsError(error, { op: 'write', location: this.location, instanceId: id }).message;
+      return problem('UNPARSABLE', name, `${read.message}; could not be quarantined: ${why}`, 'skipped');
+    }
+  }
+
+  private async compare(path: string, version: string): Promise<'same' | 'missing' | 'changed'> {
+    try {
+      const stats = await lstat(path, { bigint: true });
+      return stats.isFile() && versionOf(stats) === version ? 'same' : 'changed';
+    } catch (error) {
+      if (errnoOf(error) === 'ENOENT') return 'missing';
+      throw error;
+    }
+  }
+
+  private async prepareWrite(): Promise<void> {
+    if (!(await checkDirectory(this.location, 'write'))) await ensureDirectory(this.location);
+  }
+
+  private async write(path: string, record: ServiceRecord): Promise<StoredEntry> {
+    await writeAtomically(path, encodeRecord(record));
+    const version = await statEntryVersion(path);
+    if (version === undefined) throw new StoreUnavailableError(this.location, new Error(`${path} vanished right after it was written`));
+    return { record, version };
+  }
+
+  /** Every fs/lock error leaves the store as a RegistryError, through the one lookup table. */
+  private async guard<T>(op: FsOperation, instanceId: string | undefined, action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      throw translateFsError(error, { op, location: this.location, ...(instanceId === undefined ? {} : { instanceId }) });
+    }
+  }
+}
+
+async function unlinkIfPresent(path: string): Promise<boolean> {
+  try {
+    await unlink(path);
+    return true;
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+function problem(code: string, entry: string, message: string, action: StoreProblem['action']): StoreProblem {
+  return { code, entry, message, action };
+}
