@@ -58,15 +58,11 @@ function openOnce(Driver: SqliteDriver, request: OpenRequest): Access {
     logger.warn('sqlite registry file is writable by other users; not changing it', { location });
   }
 
-  let state: SchemaState = { kind: 'fresh' };
-  let needsSnapshot = false;
-  if (file.kind === 'sqlite') ({ state, needsSnapshot } = identify(Driver, request));
+  const state: SchemaState = file.kind === 'sqlite' ? identify(Driver, request) : { kind: 'fresh' };
 
-  if (request.readonly || needsSnapshot || !isWritable(location)) {
-    const initialized = state.kind === 'registry';
+  if (request.readonly || !isWritable(location)) {
     if (!request.readonly) logger.debug('sqlite registry is not writable here; opened read-only', { location });
-    if (needsSnapshot) return { mode: 'snapshot', open: () => openSnapshot(Driver, location, logger), initialized };
-    return { mode: 'read', db: openConnection(Driver, location, { readonly: true, fileMustExist: true, timeout }), initialized };
+    return openReader(Driver, request, state.kind === 'registry');
   }
 
   const db = openConnection(Driver, location, { fileMustExist: true, timeout });
@@ -83,29 +79,52 @@ function openOnce(Driver: SqliteDriver, request: OpenRequest): Access {
   }
 }
 
-/** Identifies an existing database through a read-only connection, which can change nothing. */
-function identify(Driver: SqliteDriver, request: OpenRequest): { state: SchemaState; needsSnapshot: boolean } {
+/**
+ * Identifies an existing database without changing anything beside it. While no
+ * -wal file holds frames, the file alone is the whole database: read it into
+ * memory, so not even -shm/-wal files appear next to another application's
+ * database. Otherwise a read-only connection reads through the WAL. A fresh
+ * verdict is re-checked inside the migration transaction.
+ */
+function identify(Driver: SqliteDriver, request: OpenRequest): SchemaState {
   const { location } = request;
-  const probe = openConnection(Driver, location, { readonly: true, fileMustExist: true, timeout: request.busyTimeoutMs });
+  if (fileSize(`${location}-wal`) === 0) return identifyOn(openSnapshot(Driver, location, request.logger), location);
+  let probe: SqliteDatabase | undefined;
   try {
-    return { state: identifyOn(probe, location), needsSnapshot: false };
+    probe = openConnection(Driver, location, { readonly: true, fileMustExist: true, timeout: request.busyTimeoutMs });
+    return identifyOn(probe, location);
   } catch (error) {
     if (!needsWalFiles(error)) throw error;
+    return identifyOn(openSnapshot(Driver, location, request.logger), location);
   } finally {
-    probe.close();
-  }
-  const snapshot = openSnapshot(Driver, location, request.logger);
-  try {
-    return { state: identifyOn(snapshot, location), needsSnapshot: true };
-  } finally {
-    snapshot.close();
+    probe?.close();
   }
 }
 
+/** Reads (and closes) `db`: what it is, and for a registry whether its pages are intact. */
 function identifyOn(db: SqliteDatabase, location: string): SchemaState {
-  const state = inspectSchema(db, location);
-  if (state.kind === 'registry') checkIntegrity(db, location);
-  return state;
+  try {
+    const state = inspectSchema(db, location);
+    if (state.kind === 'registry') checkIntegrity(db, location);
+    return state;
+  } finally {
+    db.close();
+  }
+}
+
+/** A read-only connection, or per-read snapshots when the WAL files cannot be created here. */
+function openReader(Driver: SqliteDriver, request: OpenRequest, initialized: boolean): Access {
+  const { location, logger } = request;
+  const db = openConnection(Driver, location, { readonly: true, fileMustExist: true, timeout: request.busyTimeoutMs });
+  try {
+    db.pragma('user_version'); // the first read is what needs the -shm file
+    return { mode: 'read', db, initialized };
+  } catch (error) {
+    db.close();
+    if (!needsWalFiles(error)) throw error;
+    logger.debug('sqlite registry is in WAL mode in a directory this process cannot write; reading snapshots', { location });
+    return { mode: 'snapshot', open: () => openSnapshot(Driver, location, logger), initialized };
+  }
 }
 
 /**
