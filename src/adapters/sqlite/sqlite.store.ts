@@ -19,7 +19,7 @@ import type {
 } from '../../ports/store.port.js';
 import { openAccess, type Access } from './sqlite.connection.js';
 import { loadSqliteDriver, type SqliteDatabase, type SqliteStatement } from './sqlite.driver.js';
-import { isBusy, translateSqliteError } from './sqlite.errors.js';
+import { errorCode, isBusy, translateSqliteError } from './sqlite.errors.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, SILENT_LOGGER, type SqliteStoreOptions } from './sqlite.options.js';
 
 export type { SqliteStoreOptions } from './sqlite.options.js';
@@ -196,7 +196,7 @@ class SqliteStore implements RegistryStore {
     try {
       return run(this.access.db);
     } catch (error) {
-      throw translateSqliteError(error, { location: this.location, writing: true });
+      throw this.translate(error, true);
     }
   }
 
@@ -213,8 +213,13 @@ class SqliteStore implements RegistryStore {
         snapshot.close();
       }
     } catch (error) {
-      throw translateSqliteError(error, { location: this.location, writing: false });
+      throw this.translate(error, false);
     }
+  }
+
+  /** Driver and file-system errors (they carry a code) become RegistryErrors; a throwing mutate function's own error passes through. */
+  private translate(error: unknown, writing: boolean): unknown {
+    return errorCode(error) ? translateSqliteError(error, { location: this.location, writing }) : error;
   }
 
   /** Statements of the long-lived connection, prepared once. */
