@@ -309,11 +309,16 @@ export class JsonDirStore implements RegistryStore {
     return { record, version };
   }
 
-  /** Every fs/lock error leaves the store as a RegistryError, through the one lookup table. */
+  /**
+   * Every fs/lock (errno) error leaves the store as a RegistryError, through the
+   * one lookup table. Anything else passes untouched: RegistryErrors, and what
+   * a caller's `mutate` threw (its TypeError is not a store failure).
+   */
   private async guard<T>(op: FsOperation, instanceId: string | undefined, action: () => Promise<T>): Promise<T> {
     try {
       return await action();
     } catch (error) {
+      if (errnoOf(error) === undefined) throw error;
       throw translateFsError(error, { op, location: this.location, ...(instanceId === undefined ? {} : { instanceId }) });
     }
   }

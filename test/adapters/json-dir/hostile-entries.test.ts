@@ -249,6 +249,18 @@ describe('json-dir store: entries it must not trust', () => {
     expect(await readFile(join(dir, 'marcus_18.json'), 'utf8')).toBe('{"torn');
   });
 
+  it('lets an error thrown by the mutation through unchanged, and leaves the entry and no lock behind', async () => {
+    await store.put(makeRecord({ instance_id: 'marcus_19', status: 'running' }));
+    const thrown = new TypeError('caller bug');
+    await expect(
+      store.update('marcus_19', () => {
+        throw thrown;
+      }),
+    ).rejects.toBe(thrown);
+    expect((await store.get('marcus_19'))?.record.status).toBe('running');
+    expect(await readdir(dir)).toEqual(['marcus_19.json']);
+  });
+
   it('still lists every good entry next to many bad ones', async () => {
     for (let i = 0; i < 30; i++) await store.put(makeRecord({ instance_id: `marcus_good${i}` }));
     for (let i = 0; i < 30; i++) await writeFile(join(dir, `marcus_bad${i}.json`), i % 2 ? '[]' : '{');
