@@ -1,0 +1,365 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidRecordError, RegistryError } from '../../src/domain/errors.js';
+import {
+  assertRecord,
+  decodeRecord,
+  encodeRecord,
+  isUnparsable,
+  isUnsupportedVersion,
+  MAX_PID,
+  parseRecord,
+  SCHEMA_VERSION,
+  type ParseOutcome,
+  type ServiceRecord,
+} from '../../src/domain/record.schema.js';
+
+/** What the Python server's register_service writes: naive local timestamps, python_version, no v1 extras. */
+const PYTHON_RECORD_TEXT = `{
+  "instance_id": "marcus_4242",
+  "pid": 4242,
+  "mcp_command": "python -m src.marcus_mcp.server",
+  "log_dir": "/home/dev/.marcus/logs",
+  "project_name": null,
+  "provider": "planka",
+  "status": "running",
+  "started_at": "2026-11-21T05:30:00.123456",
+  "last_heartbeat": "2026-11-21T05:30:00.123456",
+  "platform": "Linux",
+  "working_directory": "/home/dev/marcus",
+  "python_version": "3.11.4"
+}`;
+
+function v1(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    instance_id: 'marcus_100',
+    pid: 100,
+    mcp_command: 'node server.js',
+    mcp_args: ['node', 'server.js'],
+    log_dir: '/var/log/marcus',
+    project_name: 'demo',
+    provider: 'github',
+    status: 'running',
+    started_at: '2026-11-21T05:30:00.123456+00:00',
+    last_heartbeat: '2026-11-21T05:30:10.000000+00:00',
+    platform: 'Linux',
+    working_directory: '/home/dev/demo',
+    runtime: 'node',
+    runtime_version: '20.19.0',
+    schema_version: 1,
+    hostname: 'devbox',
+    process_start_time: '2026-11-21T05:29:59.900000+00:00',
+    heartbeat_interval_ms: 10_000,
+    capabilities: ['board'],
+    supported_providers: ['github', 'planka'],
+    load_metrics: { active_agents: 2, cpu_usage: 12.5, memory_mb: 300 },
+    api_version: '1.0',
+    ...overrides,
+  };
+}
+
+function expectOk(outcome: ParseOutcome): ServiceRecord {
+  if (!outcome.ok) throw new Error(`expected a valid record, got: ${outcome.error.message}`);
+  return outcome.record;
+}
+
+function expectInvalid(outcome: ParseOutcome): InvalidRecordError {
+  if (outcome.ok) throw new Error(`expected an invalid record, got ${JSON.stringify(outcome.record)}`);
+  expect(outcome.error).toBeInstanceOf(InvalidRecordError);
+  expect(outcome.error).toBeInstanceOf(RegistryError);
+  expect(outcome.error.code).toBe('INVALID_RECORD');
+  return outcome.error;
+}
+
+describe('parseRecord: valid records', () => {
+  it('accepts a Python-written record (naive timestamps, python_version, no schema_version or hostname)', () => {
+    const record = expectOk(decodeRecord(PYTHON_RECORD_TEXT));
+    expect(record.instance_id).toBe('marcus_4242');
+    expect(record.project_name).toBeNull();
+    expect(record.schema_version).toBeUndefined();
+    expect(record.hostname).toBeUndefined();
+    expect(record['python_version']).toBe('3.11.4');
+  });
+
+  it('accepts a full v1 record and returns every field unchanged', () => {
+    const input = v1();
+    const record = expectOk(parseRecord(input));
+    expect(record).toEqual(input);
+  });
+
+  it('does not mutate its input', () => {
+    const input = v1({ extra: { nested: [1, 2] } });
+    const copy = structuredClone(input);
+    parseRecord(input);
+    expect(input).toEqual(copy);
+  });
+
+  it('accepts the smallest and largest pids', () => {
+    expect(expectOk(parseRecord(v1({ pid: 1 }))).pid).toBe(1);
+    expect(expectOk(parseRecord(v1({ pid: MAX_PID }))).pid).toBe(2 ** 31 - 1);
+  });
+
+  it('accepts any status string on read', () => {
+    expect(expectOk(parseRecord(v1({ status: 'draining' }))).status).toBe('draining');
+  });
+
+  it('accepts Z, offset and naive timestamps in every timestamp field', () => {
+    const record = expectOk(
+      parseRecord(
+        v1({
+          started_at: '2026-11-21T05:30:00Z',
+          last_heartbeat: '2026-11-21T11:00:00+05:30',
+          process_start_time: '2026-11-21 05:29:59',
+        }),
+      ),
+    );
+    expect(record.started_at).toBe('2026-11-21T05:30:00Z');
+  });
+
+  it('accepts schema_version 1 (this version) and SCHEMA_VERSION is 1', () => {
+    expect(SCHEMA_VERSION).toBe(1);
+    expect(expectOk(parseRecord(v1({ schema_version: 1 }))).schema_version).toBe(1);
+  });
+});
+
+describe('parseRecord: unknown keys', () => {
+  it('keeps unknown keys and nested values through parse → encode → decode', () => {
+    const extra = {
+      python_version: '3.12.1',
+      custom: { deep: { list: [1, 'two', { three: 3 }], flag: true, nothing: null } },
+      tags: ['a', 'b'],
+      count: 7,
+    };
+    const first = expectOk(parseRecord(v1(extra)));
+    const again = expectOk(decodeRecord(encodeRecord(first)));
+    expect(again).toEqual(v1(extra));
+    expect(again['custom']).toEqual(extra.custom);
+  });
+
+  it('drops a __proto__ key without polluting Object.prototype', () => {
+    const text = JSON.stringify(v1()).replace(/^\{/, '{"__proto__": {"polluted": 1, "pid": -5}, ');
+    expect(text).toContain('"__proto__"');
+    const record = expectOk(decodeRecord(text));
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect((record as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(Object.getPrototypeOf(record)).toBe(Object.prototype);
+    expect(Object.prototype.hasOwnProperty.call(record, '__proto__')).toBe(false);
+    expect(record.pid).toBe(100);
+    expect(encodeRecord(record)).not.toContain('__proto__');
+  });
+
+  it('drops a prototype key', () => {
+    const record = expectOk(parseRecord(v1({ prototype: { x: 1 } })));
+    expect(Object.prototype.hasOwnProperty.call(record, 'prototype')).toBe(false);
+  });
+
+  it('keeps a constructor key as plain data, harmlessly', () => {
+    const text = JSON.stringify(v1()).replace(/^\{/, '{"constructor": {"prototype": {"polluted": 1}}, ');
+    const record = expectOk(decodeRecord(text));
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(record['constructor']).toEqual({ prototype: { polluted: 1 } });
+    expect(JSON.parse(encodeRecord(record)).constructor).toEqual({ prototype: { polluted: 1 } });
+  });
+
+  it('does not pollute through a nested __proto__ inside load_metrics or an unknown key', () => {
+    const text = JSON.stringify(v1({ load_metrics: undefined })).replace(
+      /^\{/,
+      '{"nested": {"__proto__": {"polluted": 1}}, "load_metrics": {"__proto__": {"polluted": 1}, "active_agents": 1}, ',
+    );
+    const outcome = decodeRecord(text);
+    const record = expectOk(outcome);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect((record.load_metrics as Record<string, unknown>)['polluted']).toBeUndefined();
+    expect(record.load_metrics?.['active_agents']).toBe(1);
+  });
+});
+
+describe('parseRecord: rejections', () => {
+  it.each([
+    ['instance_id', 42],
+    ['instance_id', '../etc/passwd'],
+    ['pid', 'x'],
+    ['mcp_command', ['node']],
+    ['mcp_args', 'node server.js'],
+    ['log_dir', null],
+    ['project_name', 5],
+    ['provider', false],
+    ['status', 1],
+    ['started_at', 'yesterday'],
+    ['last_heartbeat', 1_700_000_000],
+    ['platform', {}],
+    ['working_directory', undefined],
+    ['runtime', 1],
+    ['hostname', 7],
+    ['process_start_time', 'soon'],
+    ['heartbeat_interval_ms', 0],
+    ['heartbeat_interval_ms', 1.5],
+    ['heartbeat_interval_ms', '1000'],
+    ['capabilities', [1, 2]],
+    ['supported_providers', 'github'],
+    ['load_metrics', [1, 2]],
+    ['api_version', 1],
+    ['transport', 'carrier-pigeon'],
+  ])('rejects %s = %j with INVALID_RECORD naming the path', (key, value) => {
+    const error = expectInvalid(parseRecord(v1({ [key]: value })));
+    expect(error.message).toContain(key);
+    expect(error.details['issues']).toEqual(expect.arrayContaining([expect.stringContaining(key)]));
+    expect(isUnparsable(error)).toBe(false);
+    expect(isUnsupportedVersion(error)).toBe(false);
+  });
+
+  it('names the nested path of a bad array element', () => {
+    const error = expectInvalid(parseRecord(v1({ mcp_args: ['node', 5] })));
+    expect(error.message).toContain('mcp_args.1');
+  });
+
+  it.each(['instance_id', 'pid', 'mcp_command', 'log_dir', 'status', 'started_at', 'last_heartbeat', 'platform', 'working_directory'])(
+    'rejects a record missing required %s',
+    (key) => {
+      const input = v1();
+      delete input[key];
+      expect(expectInvalid(parseRecord(input)).message).toContain(key);
+    },
+  );
+
+  it('requires project_name and provider keys to be present (null is fine, absent is not)', () => {
+    const input = v1();
+    delete input['project_name'];
+    expect(expectInvalid(parseRecord(input)).message).toContain('project_name');
+  });
+
+  it.each([
+    ['0', 0],
+    ['-1', -1],
+    ['1.5', 1.5],
+    ['2**31', 2 ** 31],
+    ['"123"', '123'],
+    ['NaN', Number.NaN],
+    ['Infinity', Number.POSITIVE_INFINITY],
+  ])('rejects pid %s', (_label, pid) => {
+    expect(expectInvalid(parseRecord(v1({ pid }))).message).toContain('pid');
+  });
+
+  it('rejects a bad instance id even if the pattern would match around a ".."', () => {
+    expectInvalid(parseRecord(v1({ instance_id: 'a..b' })));
+  });
+
+  it('flags schema_version 2 as unsupported, not merely invalid', () => {
+    const error = expectInvalid(parseRecord(v1({ schema_version: 2 })));
+    expect(isUnsupportedVersion(error)).toBe(true);
+    expect(isUnparsable(error)).toBe(false);
+    expect(error.details['schemaVersion']).toBe(2);
+    expect(error.message).toContain('2');
+  });
+
+  it('flags a newer schema_version as unsupported even when the rest would not validate', () => {
+    const error = expectInvalid(parseRecord({ schema_version: 7, shape: 'from the future' }));
+    expect(isUnsupportedVersion(error)).toBe(true);
+  });
+
+  it.each([[0], ['1'], [-1]])('rejects schema_version %j as invalid (not unsupported)', (schema_version) => {
+    const error = expectInvalid(parseRecord(v1({ schema_version })));
+    expect(isUnsupportedVersion(error)).toBe(false);
+    expect(error.message).toContain('schema_version');
+  });
+
+  it.each([
+    ['an array', '[1, 2]', 'an array'],
+    ['null', 'null', 'null'],
+    ['a number', '42', 'number'],
+    ['a string', '"marcus"', 'string'],
+    ['a boolean', 'true', 'boolean'],
+  ])('rejects non-object JSON: %s', (_label, text, described) => {
+    const error = expectInvalid(decodeRecord(text));
+    expect(error.message).toContain(described);
+    expect(isUnparsable(error)).toBe(false);
+  });
+
+  it('rejects non-object values passed to parseRecord directly', () => {
+    for (const value of [undefined, null, 1, 'x', [], true]) expectInvalid(parseRecord(value));
+  });
+
+  it('never throws on hostile input', () => {
+    for (const value of [Object.create(null), new Map(), () => 1, Symbol('x'), 10n]) {
+      expect(() => parseRecord(value)).not.toThrow();
+    }
+  });
+
+  it('limits the message to a few issues', () => {
+    const error = expectInvalid(parseRecord({}));
+    expect((error.details['issues'] as unknown[]).length).toBeLessThanOrEqual(5);
+  });
+});
+
+describe('decodeRecord', () => {
+  it.each([
+    ['a torn write', PYTHON_RECORD_TEXT.slice(0, PYTHON_RECORD_TEXT.length / 2)],
+    ['an empty file', ''],
+    ['garbage', '\u0000\u0001binary'],
+    ['trailing junk', `${PYTHON_RECORD_TEXT}}`],
+  ])('flags %s as unparsable', (_label, text) => {
+    const error = expectInvalid(decodeRecord(text));
+    expect(isUnparsable(error)).toBe(true);
+    expect(isUnsupportedVersion(error)).toBe(false);
+    expect(error.cause).toBeInstanceOf(SyntaxError);
+  });
+
+  it('accepts a trailing newline and surrounding whitespace', () => {
+    expectOk(decodeRecord(`\n  ${PYTHON_RECORD_TEXT}\n\n`));
+  });
+});
+
+describe('assertRecord', () => {
+  it('returns the validated record', () => {
+    expect(assertRecord(v1())).toEqual(v1());
+  });
+
+  it('throws InvalidRecordError for an invalid record', () => {
+    expect(() => assertRecord(v1({ pid: 0 }))).toThrow(InvalidRecordError);
+    try {
+      assertRecord(v1({ pid: 0 }));
+    } catch (error) {
+      expect((error as RegistryError).code).toBe('INVALID_RECORD');
+    }
+  });
+
+  it('throws an unsupported-version error for schema_version 2', () => {
+    let caught: unknown;
+    try {
+      assertRecord(v1({ schema_version: 2 }));
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(InvalidRecordError);
+    expect(isUnsupportedVersion(caught as InvalidRecordError)).toBe(true);
+  });
+});
+
+describe('encodeRecord', () => {
+  it('writes 2-space-indented JSON with a trailing newline that JSON.parse gives back', () => {
+    const record = expectOk(parseRecord(v1()));
+    const text = encodeRecord(record);
+    expect(text).toBe(`${JSON.stringify(record, null, 2)}\n`);
+    expect(text.split('\n')[1]).toBe('  "instance_id": "marcus_100",');
+    expect(text).toMatch(/\n {4}"node",\n/);
+    expect(JSON.parse(text)).toEqual(record);
+  });
+
+  it('keeps snake_case keys as they are', () => {
+    const text = encodeRecord(expectOk(parseRecord(v1())));
+    for (const key of ['instance_id', 'mcp_command', 'last_heartbeat', 'heartbeat_interval_ms', 'load_metrics']) {
+      expect(text).toContain(`"${key}":`);
+    }
+  });
+
+  it('round-trips a Python record byte-for-byte in content', () => {
+    const record = expectOk(decodeRecord(PYTHON_RECORD_TEXT));
+    expect(JSON.parse(encodeRecord(record))).toEqual(JSON.parse(PYTHON_RECORD_TEXT));
+  });
+
+  it('writes non-ASCII as UTF-8 text, not escapes, and reads it back', () => {
+    const record = expectOk(parseRecord(v1({ project_name: 'café ☕' })));
+    const text = encodeRecord(record);
+    expect(text).toContain('café ☕');
+    expect(expectOk(decodeRecord(text)).project_name).toBe('café ☕');
+  });
+});
