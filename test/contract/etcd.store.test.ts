@@ -111,7 +111,9 @@ describe('store contract: etcd', () => {
             ['nested/key', 'INVALID_INSTANCE_ID', 'skipped'],
           ].sort(),
         );
-        // Nothing was deleted: a store never removes what it could not read.
+        // get() treats them as absent, update() refuses them; nothing was deleted.
+        expect(await store().get('marcus_torn')).toBeUndefined();
+        await expect(store().update('marcus_invalid', (r) => r)).rejects.toMatchObject({ code: 'INVALID_RECORD' });
         expect(await raw.getAll().prefix(p).count()).toBe(5);
       });
 

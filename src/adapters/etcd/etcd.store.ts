@@ -92,7 +92,12 @@ export class EtcdStore implements RegistryStore {
       const kv = await this.readKey(key);
       if (!kv) throw new NotFoundError(instanceId);
       const current = this.decode(kv, instanceId);
-      if (!current.ok) throw current.error;
+      if (!current.ok) {
+        throw new InvalidRecordError(`entry ${instanceId} cannot be updated: ${current.error.message}`, {
+          cause: current.error,
+          details: { instanceId, problem: current.error.code },
+        });
+      }
       const next = assertRecord(mutate(structuredClone(current.record)));
       if (next.instance_id !== instanceId) {
         throw new InvalidRecordError(`update may not change instance_id (${instanceId} → ${next.instance_id})`);
@@ -123,8 +128,10 @@ export class EtcdStore implements RegistryStore {
     const kv = await this.readKey(this.keyOf(instanceId));
     if (!kv) return undefined;
     const outcome = this.decode(kv, instanceId);
-    if (!outcome.ok) throw outcome.error;
-    return { record: outcome.record, version: kv.mod_revision };
+    if (outcome.ok) return { record: outcome.record, version: kv.mod_revision };
+    // As the other stores: what cannot be read as a record is not an entry (list() reports it).
+    this.options.logger.debug(`etcd store: entry ${instanceId} is not readable as a record: ${outcome.error.message}`, { code: outcome.error.code });
+    return undefined;
   }
 
   async list(): Promise<ListResult> {
