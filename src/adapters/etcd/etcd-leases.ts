@@ -90,18 +90,22 @@ export class OwnLeases {
   }
 
   /**
-   * Runs `remove` (the key's deletion) and, if the entry was ours, forgets it and
-   * revokes its lease so nothing re-registers it.
+   * Runs `remove` (the key's deletion) and, if the entry was ours and
+   * `shouldForget(result)`, forgets it and revokes its lease so nothing
+   * re-registers it. With `forgetOnError` (an unregister) it is forgotten even
+   * when the deletion fails, etcd being unreachable: its lease is then left to
+   * expire instead of being re-put when etcd returns.
    */
-  forget<T>(instanceId: string, remove: () => Promise<T>, shouldForget: (result: T) => boolean): Promise<T> {
+  forget<T>(instanceId: string, remove: () => Promise<T>, shouldForget: (result: T) => boolean, forgetOnError = false): Promise<T> {
     return this.serial(instanceId, async () => {
-      const result = await remove();
-      const registration = this.registrations.get(instanceId);
-      if (registration && shouldForget(result)) {
-        this.registrations.delete(instanceId);
-        this.stopRetrying(registration);
-        if (registration.lease) this.revokeQuietly(registration.lease, instanceId);
+      let result: T;
+      try {
+        result = await remove();
+      } catch (error) {
+        if (forgetOnError) this.drop(instanceId);
+        throw error;
       }
+      if (shouldForget(result)) this.drop(instanceId);
       return result;
     });
   }
@@ -197,6 +201,7 @@ export class OwnLeases {
         leaseId,
       });
     } catch (error) {
+      if (this.closed || this.registrations.get(registration.instanceId) !== registration) return;
       registration.failures += 1;
       const delay = backoff(registration.failures, this.deps.maxRecoveryDelayMs);
       const message = `etcd store: re-registering ${registration.instanceId} failed (${(error as Error).message}); retrying in ${delay} ms`;
@@ -204,6 +209,14 @@ export class OwnLeases {
       else this.deps.logger.debug(message, { instanceId: registration.instanceId });
       this.scheduleRecovery(registration, delay);
     }
+  }
+
+  private drop(instanceId: string): void {
+    const registration = this.registrations.get(instanceId);
+    if (!registration) return;
+    this.registrations.delete(instanceId);
+    this.stopRetrying(registration);
+    if (registration.lease) this.revokeQuietly(registration.lease, instanceId);
   }
 
   private stopRetrying(registration: Registration): void {

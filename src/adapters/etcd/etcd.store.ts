@@ -194,6 +194,7 @@ export class EtcdStore implements RegistryStore {
         }
       },
       () => true,
+      true,
     );
   }
 

@@ -125,4 +125,28 @@ describe('etcd store: etcd goes away and comes back', () => {
     expect(await idsInEtcd(prefix)).toEqual(['marcus_before']);
     expect(crashes).toEqual([]);
   });
+
+  it('neither an unregister nor a close during an outage lets the entry come back with etcd', async () => {
+    const prefix = `/marcus-test/${randomUUID()}/`;
+    const opts = { hosts: [etcd.hosts], prefix, maxRecoveryDelayMs: 1_000, callTimeoutMs: 1_000, dialTimeoutMs: 500 };
+    const first = await openEtcdStore({ ...opts, logger: recordingLogger() });
+    const second = await openEtcdStore({ ...opts, logger: recordingLogger() });
+    cleanups.push(() => first.close(), () => second.close());
+    await first.put(makeRecord({ instance_id: 'marcus_control' }), { ttlMs: TTL_MS });
+    await first.put(makeRecord({ instance_id: 'marcus_unregistered' }), { ttlMs: TTL_MS });
+    await second.put(makeRecord({ instance_id: 'marcus_closed' }), { ttlMs: TTL_MS });
+
+    await etcd.stop();
+    try {
+      await expect(first.delete('marcus_unregistered')).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      await second.close();
+    } finally {
+      await etcd.start();
+    }
+    // The control comes back through the same store; once it has, the others had their chance.
+    await eventually(async () => (await idsInEtcd(prefix)).includes('marcus_control'), 2 * TTL_MS, 'the control registration coming back');
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await idsInEtcd(prefix)).toEqual(['marcus_control']);
+    expect(crashes).toEqual([]);
+  });
 });
