@@ -53,8 +53,23 @@ command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 if ((${#missing[@]} > 0)); then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # Keep the packages' init scripts from starting their daemons (a dockerd with a
+  # bridge and iptables rules, an etcd on 2379) that nobody would stop: we start
+  # exactly what we need below. policy-rc.d exit 101 = "action forbidden".
+  policy=/usr/sbin/policy-rc.d
+  made_policy=0
+  if [[ ! -e "$policy" ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 755 "$policy"
+    made_policy=1
+    trap 'if [[ "$made_policy" == 1 ]]; then rm -f "$policy"; fi' EXIT
+  fi
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [[ "$made_policy" == 1 ]]; then
+    rm -f "$policy"
+    made_policy=0
+  fi
 fi
 command -v docker >/dev/null 2>&1 || die "no docker client after installing docker.io"
 
