@@ -46,7 +46,7 @@ export class ExitHooks {
   };
 
   private readonly onSignal = (signal: NodeJS.Signals): void => {
-    const hostHandles = process.listenerCount(signal) > 1;
+    const hostHandles = foreignSignalListeners(signal) > 0;
     if (this.signalling) {
       // A second signal while cleaning up: stop waiting.
       if (!hostHandles) this.reraise(signal);
@@ -80,6 +80,21 @@ export class ExitHooks {
     process.off('exit', this.onExit);
     for (const signal of SIGNALS) process.off(signal, this.onSignal);
   }
+}
+
+/**
+ * Listeners of `signal` that belong to the host program: not ours, and not
+ * signal-exit's (proper-lockfile and write-file-atomic load v3 and v4). Each
+ * signal-exit copy kills the process only when it is alone, so counting it as a
+ * host handler would leave everyone waiting and the process alive. signal-exit
+ * v4 does the same for v3 (`__signal_exit_emitter__`).
+ */
+export function foreignSignalListeners(signal: NodeJS.Signals): number {
+  const p = process as unknown as Record<string | symbol, { count?: unknown } | undefined>;
+  const v3 = p['__signal_exit_emitter__']?.count;
+  const v4 = p[Symbol.for('signal-exit emitter')]?.count;
+  const signalExit = (typeof v3 === 'number' ? v3 : 0) + (typeof v4 === 'number' ? v4 : 0);
+  return Math.max(0, process.listenerCount(signal) - 1 - signalExit);
 }
 
 /** The one instance per process: signals and `exit` are process-wide. */

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defaultInstanceId } from '../domain/instance-id.js';
-import { assertRecord, SCHEMA_VERSION, type ServiceRecord } from '../domain/record.schema.js';
+import { assertRecord, SCHEMA_VERSION, ServiceRecordSchema, type ServiceRecord } from '../domain/record.schema.js';
 import { formatTimestamp } from '../domain/timestamp.js';
 
 /** What a server says about itself when it registers. camelCase here, snake_case on disk. */
@@ -37,7 +37,7 @@ export interface RegisterOptions {
    * the record is judged by its pid alone.
    */
   readonly heartbeatIntervalMs?: number | false;
-  /** More keys written as they are (the Python API's **kwargs). Known keys win. */
+  /** More keys written as they are (the Python API's **kwargs). Keys of the record format itself are ignored here: set them through their options. */
   readonly extra?: Readonly<Record<string, unknown>>;
 }
 
@@ -59,7 +59,7 @@ export function buildRecord(options: RegisterOptions, facts: RecordFacts): Servi
   const now = formatTimestamp(facts.now);
   const interval = options.heartbeatIntervalMs === false ? undefined : (options.heartbeatIntervalMs ?? facts.defaultHeartbeatIntervalMs);
   const record: Record<string, unknown> = {
-    ...options.extra,
+    ...unknownKeysOf(options.extra),
     instance_id: options.instanceId ?? defaultInstanceId(pid),
     pid,
     mcp_command: options.mcpCommand,
@@ -88,6 +88,15 @@ export function buildRecord(options: RegisterOptions, facts: RecordFacts): Servi
   return assertRecord(record);
 }
 
+const FORMAT_KEYS = new Set(Object.keys(ServiceRecordSchema.shape));
+
+/** `extra` carries keys outside the format only: it must not forge pid, hostname, timestamps or the TTL. */
+function unknownKeysOf(extra: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(extra ?? {})) if (!FORMAT_KEYS.has(key)) kept[key] = value;
+  return kept;
+}
+
 /** What update() may change on a registered record. */
 export interface UpdatePatch {
   readonly status?: string;
@@ -101,7 +110,7 @@ export interface UpdatePatch {
 export function applyPatch(record: ServiceRecord, patch: UpdatePatch, now: number): ServiceRecord {
   return {
     ...record,
-    ...patch.extra,
+    ...unknownKeysOf(patch.extra),
     ...(patch.status !== undefined && { status: patch.status }),
     ...(patch.loadMetrics !== undefined && { load_metrics: { ...patch.loadMetrics } }),
     ...(patch.projectName !== undefined && { project_name: patch.projectName }),

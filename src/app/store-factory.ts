@@ -3,6 +3,7 @@ import type { LivenessProbe } from '../ports/liveness.port.js';
 import type { Logger } from '../ports/logger.port.js';
 import type { RegistryStore } from '../ports/store.port.js';
 import type { StoreConfig } from './store-uri.js';
+import { SystemClock } from '../adapters/clock/system.clock.js';
 
 /**
  * Opens the configured store. Each adapter is imported only when chosen, so a
@@ -35,5 +36,5 @@ export async function defaultLiveness(): Promise<LivenessProbe> {
 }
 
 export function systemClock(): Clock {
-  return { now: () => Date.now() };
+  return new SystemClock();
 }

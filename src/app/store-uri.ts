@@ -39,8 +39,8 @@ export function resolveStoreConfig(uri: string | StoreConfig | undefined, env: E
  */
 export function parseStoreUri(uri: string, env: Env = process.env): StoreConfig {
   const text = uri.trim();
-  if (text.startsWith('etcd://')) return parseEtcd(text);
-  if (text === 'memory:' || text === 'memory') return { kind: 'memory' };
+  if (/^etcd:\/\//i.test(text)) return parseEtcd(text);
+  if (/^memory:?$/i.test(text)) return { kind: 'memory' };
   const scheme = /^([a-z][a-z0-9+.-]*):(.*)$/i.exec(text);
   // A Windows drive letter (C:\…) is a path, not a scheme.
   if (scheme && !/^[a-z]:[\\/]/i.test(text)) {

@@ -54,8 +54,8 @@ export const ServiceRecordSchema = z.looseObject({
 
 export type ServiceRecord = z.infer<typeof ServiceRecordSchema>;
 
-/** Keys that would reach an object's prototype if ever copied by assignment. */
-const HOSTILE_KEYS = new Set(['__proto__', 'prototype']);
+/** A key that would reach an object's prototype if ever copied by assignment. */
+const HOSTILE_KEYS = new Set(['__proto__']);
 
 export type ParseOutcome =
   | { readonly ok: true; readonly record: ServiceRecord }

@@ -15,23 +15,28 @@ export function parseTimestamp(value: unknown): number | undefined {
   const [, y, mo, d, h, mi, s = '0', frac = '0', zone] = m;
   const year = Number(y), month = Number(mo), day = Number(d);
   const hour = Number(h), minute = Number(mi), second = Number(s);
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return undefined;
+  // Date.UTC and new Date(y, …) map years 0–99 onto 1900–1999 and roll Feb 31 into March: refuse both.
+  if (year < 100 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (hour > 23 || minute > 59 || second > 60) return undefined;
   const ms = Number(frac.padEnd(3, '0').slice(0, 3));
   let epoch: number;
   if (zone === undefined) {
     epoch = new Date(year, month - 1, day, hour, minute, second, ms).getTime();
-    // new Date(y, …) maps years 0–99 onto 1900–1999.
-    if (year < 100) return undefined;
   } else {
     epoch = Date.UTC(year, month - 1, day, hour, minute, second, ms);
     if (zone !== 'Z' && zone !== 'z') {
       const sign = zone.startsWith('-') ? -1 : 1;
       const digits = zone.slice(1).replace(':', '');
-      const offsetMin = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0');
-      epoch -= sign * offsetMin * 60_000;
+      const offsetHours = Number(digits.slice(0, 2)), offsetMinutes = Number(digits.slice(2, 4) || '0');
+      if (offsetHours > 23 || offsetMinutes > 59) return undefined;
+      epoch -= sign * (offsetHours * 60 + offsetMinutes) * 60_000;
     }
   }
   return Number.isFinite(epoch) ? epoch : undefined;
+}
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate(); // day 0 of the next month
 }
 
 /** `2026-11-21T05:30:00.123000+00:00`, as Python's `isoformat()` of an aware UTC datetime. */

@@ -147,9 +147,10 @@ describe('parseRecord: unknown keys', () => {
     expect(encodeRecord(record)).not.toContain('__proto__');
   });
 
-  it('drops a prototype key', () => {
+  it('keeps a prototype key as plain data (only __proto__ is dangerous)', () => {
     const record = expectOk(parseRecord(v1({ prototype: { x: 1 } })));
-    expect(Object.prototype.hasOwnProperty.call(record, 'prototype')).toBe(false);
+    expect(Object.prototype.hasOwnProperty.call(record, 'prototype')).toBe(true);
+    expect(record['prototype']).toEqual({ x: 1 });
   });
 
   it('keeps a constructor key as plain data, harmlessly', () => {

@@ -196,3 +196,18 @@ describe('formatTimestamp', () => {
     expect(out).toBe('2026-11-21T05:30:00.123000+00:00');
   });
 });
+
+describe('parseTimestamp refuses dates that Date would silently shift', () => {
+  it.each(['0050-01-01T00:00:00Z', '0099-12-31T00:00:00+00:00', '2026-02-31T00:00:00Z', '2026-04-31T00:00:00', '2025-02-29T00:00:00Z', '2026-11-21T05:30:00+99:99', '2026-11-21T05:30:00+24:00', '2026-11-21T05:30:00-05:60'])(
+    '%s is not a timestamp',
+    (text) => {
+      expect(parseTimestamp(text)).toBeUndefined();
+    },
+  );
+
+  it('accepts 29 February of a leap year and the largest real offsets', () => {
+    expect(parseTimestamp('2028-02-29T00:00:00Z')).toBe(Date.UTC(2028, 1, 29));
+    expect(parseTimestamp('2000-02-29T00:00:00Z')).toBe(Date.UTC(2000, 1, 29));
+    expect(parseTimestamp('2026-11-21T05:30:00+14:00')).toBe(Date.UTC(2026, 10, 20, 15, 30));
+  });
+});

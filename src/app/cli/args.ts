@@ -19,10 +19,12 @@ export const FILTER_OPTIONS = {
   status: { type: 'string' },
 } as const satisfies Options;
 
+type Parsed<O extends Options> = ReturnType<typeof parseArgs<{ options: typeof GLOBAL_OPTIONS & O; allowPositionals: true; strict: true }>>;
+
 /** util.parseArgs with errors turned into UsageError. */
-export function parse<O extends Options>(argv: readonly string[], options: O, allowPositionals = false) {
+export function parse<O extends Options>(argv: readonly string[], options: O, allowPositionals = false): Parsed<O> {
   try {
-    return parseArgs({ args: [...argv], options: { ...GLOBAL_OPTIONS, ...options }, allowPositionals, strict: true });
+    return parseArgs({ args: [...argv], options: { ...GLOBAL_OPTIONS, ...options }, allowPositionals, strict: true }) as Parsed<O>;
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message.replace(/^TypeError \[\w+\]: /, '') : String(error));
   }

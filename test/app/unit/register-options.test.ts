@@ -195,8 +195,10 @@ describe('buildRecord: invalid input', () => {
     expect(() => buildRecord({ mcpCommand: 'x', transport: 'pigeon' as 'sse' }, facts)).toThrow(RegistryError);
   });
 
-  it('rejects extra keys that would make the record invalid', () => {
-    expect(() => buildRecord({ mcpCommand: 'x', extra: { api_version: 7 } }, facts)).toThrow(RegistryError);
+  it('ignores format keys in extra instead of letting them make the record invalid', () => {
+    const record = buildRecord({ mcpCommand: 'x', extra: { api_version: 7, pid: -1 } }, facts);
+    expect('api_version' in record).toBe(false);
+    expect(record.pid).toBe(process.pid);
   });
 });
 
@@ -254,5 +256,25 @@ describe('applyPatch', () => {
 
   it('gives a record that still validates', () => {
     expect(parseRecord(applyPatch(base, { status: 'draining', loadMetrics: { active_agents: 2 } }, LATER)).ok).toBe(true);
+  });
+});
+
+describe('extra keys never forge the record’s own fields', () => {
+  const facts = { now: 0, hostname: 'devbox', processStartTimeMs: undefined, defaultHeartbeatIntervalMs: 10_000 };
+
+  it('applyPatch keeps pid, hostname and started_at whatever extra says', () => {
+    const base = buildRecord({ mcpCommand: 'x', pid: 4242 }, facts);
+    const patched = applyPatch(base, { extra: { pid: 1, hostname: 'spoof', started_at: '2001-01-01T00:00:00Z', note: 'kept' } }, 1000);
+    expect(patched.pid).toBe(4242);
+    expect(patched.hostname).toBe('devbox');
+    expect(patched.started_at).toBe(base.started_at);
+    expect(patched['note']).toBe('kept');
+  });
+
+  it('buildRecord ignores format keys in extra, so heartbeatIntervalMs: false stays without a TTL', () => {
+    const record = buildRecord({ mcpCommand: 'x', heartbeatIntervalMs: false, extra: { heartbeat_interval_ms: 5, mcp_url: 'http://127.0.0.1:1/mcp', python_version: '3.11' } }, facts);
+    expect('heartbeat_interval_ms' in record).toBe(false);
+    expect('mcp_url' in record).toBe(false);
+    expect(record['python_version']).toBe('3.11');
   });
 });

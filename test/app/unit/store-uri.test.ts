@@ -214,3 +214,10 @@ describe('resolveStoreConfig', () => {
     expect(() => resolveStoreConfig(undefined, { HOME, MARCUS_REGISTRY_STORE: 'ftp://x' })).toThrow(InvalidStoreUriError);
   });
 });
+
+describe('store URI schemes are case-insensitive', () => {
+  it('reads ETCD:// and MEMORY: like their lower-case forms', () => {
+    expect(parseStoreUri('ETCD://h:2379', {})).toEqual({ kind: 'etcd', hosts: ['h:2379'], prefix: '/marcus/services/' });
+    expect(parseStoreUri('MEMORY:', {})).toEqual({ kind: 'memory' });
+  });
+});
