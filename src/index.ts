@@ -41,6 +41,8 @@ export {
   DriverMissingError,
   InvalidStoreUriError,
   StoreUnavailableError,
+  AccessDeniedError,
+  UnsupportedSchemaVersionError,
   ConflictError,
   LockBusyError,
   RegistryClosedError,

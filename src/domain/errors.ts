@@ -14,6 +14,7 @@ export type RegistryErrorCode =
   | 'DRIVER_MISSING'
   | 'INVALID_STORE_URI'
   | 'STORE_UNAVAILABLE'
+  | 'ACCESS_DENIED'
   | 'CONFLICT'
   | 'LOCK_BUSY'
   | 'REGISTRY_CLOSED';
@@ -55,6 +56,18 @@ export class InvalidInstanceIdError extends RegistryError {
     super('INVALID_INSTANCE_ID', `invalid instance id ${JSON.stringify(String(id)).slice(0, 160)}: must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`, {
       details: { instanceId: String(id).slice(0, 200) },
     });
+  }
+}
+
+export class UnsupportedSchemaVersionError extends RegistryError {
+  override name = 'UnsupportedSchemaVersionError';
+  /** `what` was written by a newer format (a record, a database) and is left untouched. */
+  constructor(what: string, found: number, known: number) {
+    super(
+      'UNSUPPORTED_SCHEMA_VERSION',
+      `${what} has schema version ${found}, newer than this marcus-registry understands (${known}); upgrade marcus-registry to use it. It was left untouched.`,
+      { details: { found, known } },
+    );
   }
 }
 
@@ -106,8 +119,9 @@ export class NotARegistryError extends RegistryError {
 
 export class DriverMissingError extends RegistryError {
   override name = 'DriverMissingError';
-  constructor(driver: string, store: string, cause?: unknown) {
-    super('DRIVER_MISSING', `the ${store} store needs the '${driver}' package: npm install ${driver}`, {
+  /** `fix` replaces the default advice (`npm install <driver>`), e.g. for a broken native build. */
+  constructor(driver: string, store: string, cause?: unknown, fix = `npm install ${driver}`) {
+    super('DRIVER_MISSING', `the ${store} store needs the '${driver}' package: ${fix}`, {
       cause,
       details: { driver, store },
     });
@@ -126,6 +140,15 @@ export class StoreUnavailableError extends RegistryError {
   constructor(location: string, cause?: unknown) {
     const why = cause instanceof Error ? `: ${cause.message}` : '';
     super('STORE_UNAVAILABLE', `registry store ${location} is unavailable${why}`, { cause, retryable: true, details: { location } });
+  }
+}
+
+/** The store refused us (permissions, credentials): retrying will not help until someone changes them. */
+export class AccessDeniedError extends RegistryError {
+  override name = 'AccessDeniedError';
+  constructor(location: string, cause?: unknown) {
+    const why = cause instanceof Error ? `: ${cause.message}` : '';
+    super('ACCESS_DENIED', `access to registry store ${location} was denied${why}`, { cause, details: { location } });
   }
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidRecordError } from './errors.js';
+import { InvalidRecordError, UnsupportedSchemaVersionError } from './errors.js';
 import { INSTANCE_ID_PATTERN, isValidInstanceId } from './instance-id.js';
 import { parseTimestamp } from './timestamp.js';
 
@@ -59,7 +59,7 @@ const HOSTILE_KEYS = new Set(['__proto__']);
 
 export type ParseOutcome =
   | { readonly ok: true; readonly record: ServiceRecord }
-  | { readonly ok: false; readonly error: InvalidRecordError };
+  | { readonly ok: false; readonly error: InvalidRecordError | UnsupportedSchemaVersionError };
 
 /** Validates an already-decoded JSON value. Never throws. */
 export function parseRecord(value: unknown): ParseOutcome {
@@ -68,12 +68,7 @@ export function parseRecord(value: unknown): ParseOutcome {
   }
   const version = (value as Record<string, unknown>)['schema_version'];
   if (typeof version === 'number' && version > SCHEMA_VERSION) {
-    return {
-      ok: false,
-      error: new InvalidRecordError(`record schema_version ${version} is newer than this reader (${SCHEMA_VERSION})`, {
-        details: { schemaVersion: version, unsupported: true },
-      }),
-    };
+    return { ok: false, error: new UnsupportedSchemaVersionError('the record', version, SCHEMA_VERSION) };
   }
   const clean: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
@@ -112,13 +107,13 @@ export function encodeRecord(record: ServiceRecord): string {
 }
 
 /** Whether decoding failed because the bytes are not JSON (a torn or corrupt write). */
-export function isUnparsable(error: InvalidRecordError): boolean {
+export function isUnparsable(error: InvalidRecordError | UnsupportedSchemaVersionError): boolean {
   return error.details['unparsable'] === true;
 }
 
 /** Whether the record was written by a newer format this reader must leave alone. */
-export function isUnsupportedVersion(error: InvalidRecordError): boolean {
-  return error.details['unsupported'] === true;
+export function isUnsupportedVersion(error: InvalidRecordError | UnsupportedSchemaVersionError): boolean {
+  return error instanceof UnsupportedSchemaVersionError;
 }
 
 function describe(value: unknown): string {

@@ -63,10 +63,12 @@ export interface RegistryStore {
   /**
    * Read-modify-write under the entry's lock or transaction: `mutate` sees the
    * current record and returns the next one. It may run more than once (optimistic
-   * stores retry on conflict), so it must be pure. Throws NotFoundError when absent.
+   * stores retry on conflict), so it must be pure. Throws NotFoundError when absent
+   * and InvalidRecordError when the stored entry is unusable.
    */
   update(instanceId: string, mutate: (current: ServiceRecord) => ServiceRecord): Promise<StoredEntry>;
 
+  /** The entry, or undefined when absent or unusable (corrupt, invalid: list() reports why). */
   get(instanceId: string): Promise<StoredEntry | undefined>;
 
   /** Every readable entry, and a problem for each thing skipped. Never throws for a bad entry. */
@@ -75,6 +77,7 @@ export interface RegistryStore {
   /**
    * Compare-and-delete: removes the entry only if it is still at `version` (the
    * version that was judged stale). Never waits for a held lock: returns 'busy'.
+   * Throws ReadOnlyStoreError when the store cannot be written.
    */
   deleteIfUnchanged(instanceId: string, version: EntryVersion): Promise<DeleteOutcome>;
 

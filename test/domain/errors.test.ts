@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  AccessDeniedError,
   ConflictError,
+  UnsupportedSchemaVersionError,
   DriverMissingError,
   InsecureDirectoryError,
   InvalidInstanceIdError,
@@ -44,6 +46,8 @@ const cases: Case[] = [
   { error: new StoreUnavailableError('etcd://h:2379', cause), ctor: StoreUnavailableError, name: 'StoreUnavailableError', code: 'STORE_UNAVAILABLE', retryable: true, details: { location: 'etcd://h:2379' }, hasCause: true },
   { error: new ConflictError('marcus_1', cause), ctor: ConflictError, name: 'ConflictError', code: 'CONFLICT', retryable: true, details: { instanceId: 'marcus_1' }, hasCause: true },
   { error: new LockBusyError('marcus_1', cause), ctor: LockBusyError, name: 'LockBusyError', code: 'LOCK_BUSY', retryable: true, details: { instanceId: 'marcus_1' }, hasCause: true },
+  { error: new AccessDeniedError('etcd://h:2379', cause), ctor: AccessDeniedError, name: 'AccessDeniedError', code: 'ACCESS_DENIED', retryable: false, details: { location: 'etcd://h:2379' }, hasCause: true },
+  { error: new UnsupportedSchemaVersionError('/r.db', 3, 1), ctor: UnsupportedSchemaVersionError, name: 'UnsupportedSchemaVersionError', code: 'UNSUPPORTED_SCHEMA_VERSION', retryable: false, details: { found: 3, known: 1 }, hasCause: false },
   { error: new RegistryClosedError(), ctor: RegistryClosedError, name: 'RegistryClosedError', code: 'REGISTRY_CLOSED', retryable: false, details: {}, hasCause: false },
 ];
 
@@ -133,5 +137,14 @@ describe('base class and predicates', () => {
       expect(isRetryable(value)).toBe(false);
       expect(isRegistryError(value)).toBe(false);
     }
+  });
+});
+
+describe('DriverMissingError advice', () => {
+  it('says npm install by default and the given fix otherwise', () => {
+    expect(new DriverMissingError('etcd3', 'etcd').message).toContain('npm install etcd3');
+    const broken = new DriverMissingError('better-sqlite3', 'sqlite', undefined, 'npm rebuild better-sqlite3');
+    expect(broken.message).toContain('npm rebuild better-sqlite3');
+    expect(broken.message).not.toContain('npm install');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidRecordError, RegistryError } from '../../src/domain/errors.js';
+import { InvalidRecordError, RegistryError, UnsupportedSchemaVersionError } from '../../src/domain/errors.js';
 import {
   assertRecord,
   decodeRecord,
@@ -67,7 +67,15 @@ function expectInvalid(outcome: ParseOutcome): InvalidRecordError {
   expect(outcome.error).toBeInstanceOf(InvalidRecordError);
   expect(outcome.error).toBeInstanceOf(RegistryError);
   expect(outcome.error.code).toBe('INVALID_RECORD');
-  return outcome.error;
+  return outcome.error as InvalidRecordError;
+}
+
+function expectUnsupported(outcome: ParseOutcome): UnsupportedSchemaVersionError {
+  if (outcome.ok) throw new Error(`expected an unsupported record, got ${JSON.stringify(outcome.record)}`);
+  expect(outcome.error).toBeInstanceOf(UnsupportedSchemaVersionError);
+  expect(outcome.error.code).toBe('UNSUPPORTED_SCHEMA_VERSION');
+  expect(isUnsupportedVersion(outcome.error)).toBe(true);
+  return outcome.error as UnsupportedSchemaVersionError;
 }
 
 describe('parseRecord: valid records', () => {
@@ -244,17 +252,16 @@ describe('parseRecord: rejections', () => {
     expectInvalid(parseRecord(v1({ instance_id: 'a..b' })));
   });
 
-  it('flags schema_version 2 as unsupported, not merely invalid', () => {
-    const error = expectInvalid(parseRecord(v1({ schema_version: 2 })));
-    expect(isUnsupportedVersion(error)).toBe(true);
+  it('flags schema_version 2 as unsupported (UNSUPPORTED_SCHEMA_VERSION), not merely invalid', () => {
+    const error = expectUnsupported(parseRecord(v1({ schema_version: 2 })));
     expect(isUnparsable(error)).toBe(false);
-    expect(error.details['schemaVersion']).toBe(2);
+    expect(error.details['found']).toBe(2);
+    expect(error.details['known']).toBe(1);
     expect(error.message).toContain('2');
   });
 
   it('flags a newer schema_version as unsupported even when the rest would not validate', () => {
-    const error = expectInvalid(parseRecord({ schema_version: 7, shape: 'from the future' }));
-    expect(isUnsupportedVersion(error)).toBe(true);
+    expectUnsupported(parseRecord({ schema_version: 7, shape: 'from the future' }));
   });
 
   it.each([[0], ['1'], [-1]])('rejects schema_version %j as invalid (not unsupported)', (schema_version) => {
@@ -330,8 +337,8 @@ describe('assertRecord', () => {
     } catch (error) {
       caught = error;
     }
-    expect(caught).toBeInstanceOf(InvalidRecordError);
-    expect(isUnsupportedVersion(caught as InvalidRecordError)).toBe(true);
+    expect(caught).toBeInstanceOf(UnsupportedSchemaVersionError);
+    expect(isUnsupportedVersion(caught as UnsupportedSchemaVersionError)).toBe(true);
   });
 });
 

@@ -1,10 +1,11 @@
 import type * as Etcd3 from 'etcd3';
-import { RegistryClosedError, RegistryError, StoreUnavailableError } from '../../domain/errors.js';
+import { AccessDeniedError, RegistryClosedError, RegistryError, StoreUnavailableError } from '../../domain/errors.js';
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 type Translate = (error: Error, location: string) => RegistryError;
 
 const unavailable: Translate = (error, location) => new StoreUnavailableError(location, error);
+const denied: Translate = (error, location) => new AccessDeniedError(location, error);
 
 /**
  * The one place etcd3's errors become RegistryErrors. First match wins, so
@@ -22,10 +23,10 @@ export function errorTable(etcd: typeof Etcd3): ReadonlyArray<readonly [ErrorCla
     [etcd.GRPCAbortedError, unavailable],
     [etcd.GRPCInternalError, unavailable],
     [etcd.EtcdLeaseInvalidError, unavailable],
-    [etcd.EtcdPermissionDeniedError, unavailable],
-    [etcd.EtcdAuthenticationFailedError, unavailable],
-    [etcd.EtcdInvalidAuthTokenError, unavailable],
-    [etcd.GRPCUnauthenticatedError, unavailable],
+    [etcd.EtcdPermissionDeniedError, denied],
+    [etcd.EtcdAuthenticationFailedError, denied],
+    [etcd.EtcdInvalidAuthTokenError, denied],
+    [etcd.GRPCUnauthenticatedError, denied],
     [etcd.GRPCGenericError, unavailable],
     [etcd.EtcdError, unavailable],
   ];

@@ -1,4 +1,5 @@
 import {
+  AccessDeniedError,
   LockBusyError,
   NotARegistryError,
   ReadOnlyStoreError,
@@ -20,6 +21,7 @@ type Translation = (error: NodeJS.ErrnoException, context: FsErrorContext) => Re
 
 const readOnly: Translation = (error, { location }) => new ReadOnlyStoreError(location, error);
 const unavailable: Translation = (error, { location }) => new StoreUnavailableError(location, error);
+const denied: Translation = (error, { location }) => new AccessDeniedError(location, error);
 const notADirectory: Translation = (error, { location }) => new NotARegistryError(location, 'a path component is not a directory', error);
 const lockBusy: Translation = (error, { location, instanceId }) => new LockBusyError(instanceId ?? location, error);
 
@@ -37,8 +39,8 @@ const TABLE: Record<FsOperation, Readonly<Record<string, Translation>>> = {
     ELOCKED: lockBusy,
   },
   read: {
-    EACCES: unavailable,
-    EPERM: unavailable,
+    EACCES: denied,
+    EPERM: denied,
     ENOTDIR: notADirectory,
     ELOCKED: lockBusy,
   },

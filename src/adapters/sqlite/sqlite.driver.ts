@@ -50,13 +50,11 @@ export function isBrokenBuild(error: unknown): boolean {
 
 /** DriverMissingError, whose message also says to rebuild when the package is there but its addon is not usable. */
 export function driverMissing(cause: unknown): DriverMissingError {
-  const error = new DriverMissingError(DRIVER, 'sqlite', cause);
-  if (isBrokenBuild(cause)) {
-    error.message +=
-      ` — it is installed but its native addon failed to load (${firstLine(cause)}); ` +
-      `rebuild it for this Node (${process.version}) with: npm rebuild ${DRIVER}`;
-  }
-  return error;
+  if (!isBrokenBuild(cause)) return new DriverMissingError(DRIVER, 'sqlite', cause);
+  const fix =
+    `it is installed but its native addon failed to load (${firstLine(cause)}); ` +
+    `rebuild it for this Node (${process.version}) with: npm rebuild ${DRIVER}`;
+  return new DriverMissingError(DRIVER, 'sqlite', cause, fix);
 }
 
 function firstLine(error: unknown): string {

@@ -68,20 +68,3 @@ export function errorCode(error: unknown): string {
 function primaryCode(code: string): string {
   return /^SQLITE_[A-Z]+/.exec(code)?.[0] ?? code;
 }
-
-/**
- * The database was written by a newer version of this library; it is left
- * untouched rather than migrated backwards or misread. (A domain-level class for
- * the existing UNSUPPORTED_SCHEMA_VERSION code would let other stores share it.)
- */
-export class SqliteSchemaTooNewError extends RegistryError {
-  override name = 'SqliteSchemaTooNewError';
-  constructor(location: string, found: number, known: number) {
-    super(
-      'UNSUPPORTED_SCHEMA_VERSION',
-      `${location} has registry schema version ${found}, newer than this marcus-registry understands (${known}); ` +
-        'upgrade marcus-registry to use it. It was left untouched.',
-      { details: { location, found, known } },
-    );
-  }
-}

@@ -1,6 +1,6 @@
 import { NotARegistryError } from '../../domain/errors.js';
 import type { SqliteDatabase } from './sqlite.driver.js';
-import { SqliteSchemaTooNewError } from './sqlite.errors.js';
+import { UnsupportedSchemaVersionError } from '../../domain/errors.js';
 
 /**
  * `PRAGMA application_id` marking a marcus registry ('MREG'). It lives in the
@@ -65,7 +65,7 @@ export function inspectSchema(db: SqliteDatabase, location: string, known = LATE
   const applicationId = db.pragma('application_id', { simple: true }) as number;
   const version = db.pragma('user_version', { simple: true }) as number;
   if (applicationId === REGISTRY_APPLICATION_ID) {
-    if (version > known) throw new SqliteSchemaTooNewError(location, version, known);
+    if (version > known) throw new UnsupportedSchemaVersionError(location, version, known);
     return { kind: 'registry', version };
   }
   if (applicationId !== 0) {

@@ -112,7 +112,9 @@ class SqliteStore implements RegistryStore {
     return this.read(
       (db) => {
         const row = db.prepare(SELECT_ONE).get(instanceId) as Row | undefined;
-        return row && { record: decodeRow(row), version: String(row.version) };
+        // An unusable row reads as absent, as in every store; list() says why.
+        const record = row && tryDecodeRow(row);
+        return row && record && { record, version: String(row.version) };
       },
       undefined,
     );
@@ -235,6 +237,14 @@ class SqliteStore implements RegistryStore {
 }
 
 /** The row's record, or InvalidRecordError when its JSON is corrupt, invalid, or names another instance. */
+function tryDecodeRow(row: Row): ServiceRecord | undefined {
+  try {
+    return decodeRow(row);
+  } catch {
+    return undefined;
+  }
+}
+
 function decodeRow(row: Row): ServiceRecord {
   const outcome = decodeRecord(row.record);
   if (!outcome.ok) throw outcome.error;

@@ -75,7 +75,9 @@ describe('sqlite store: rows, bad rows, and locks held by other connections', ()
     ]);
     expect(raw.prepare('SELECT instance_id, version, record FROM services ORDER BY instance_id').all()).toEqual(before);
 
-    const error = await store.get('marcus_torn').catch((e: unknown) => e);
+    // Unusable rows read as absent (list() reports them) and cannot be updated.
+    expect(await store.get('marcus_torn')).toBeUndefined();
+    const error = await store.update('marcus_torn', (r) => r).catch((e: unknown) => e);
     expect((error as RegistryError).code).toBe('INVALID_RECORD');
     // A bad row can still be removed by its id.
     expect(await store.delete('marcus_torn')).toBe(true);
