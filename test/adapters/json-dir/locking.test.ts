@@ -113,9 +113,11 @@ describe('json-dir store: locking across processes', () => {
     `;
     const running = Array.from({ length: processes }, (_, i) => runNode(script, [storeModule, dir, String(updates), `w${i}`]));
     children.push(...running);
-    // This process updates at the same time, through the in-process queue.
+    // This process updates at the same time, through the in-process queue; it waits
+    // as patiently as the children (the shared store here gives up after 300 ms).
+    const patient = await openJsonDirStore({ dir, lockWaitMs: 60_000 });
     const local = Array.from({ length: updates }, () =>
-      store.update('marcus_counter', (r) => ({ ...r, counter: (r['counter'] as number) + 1, writers: [...(r['writers'] as string[]), 'parent'] })),
+      patient.update('marcus_counter', (r) => ({ ...r, counter: (r['counter'] as number) + 1, writers: [...(r['writers'] as string[]), 'parent'] })),
     );
     await Promise.all([...running.map((c) => c.exited), ...local]);
     const final = (await store.get('marcus_counter'))?.record;
