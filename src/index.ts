@@ -24,6 +24,8 @@ export {
   type ServiceRecord,
 } from './domain/record.schema.js';
 export { INSTANCE_ID_PATTERN, isValidInstanceId, defaultInstanceId } from './domain/instance-id.js';
+export { connectionFor, mcpUrlProblem, type Connection, type HttpTransport } from './domain/connection.js';
+export { parseShellWords } from './domain/shell-words.js';
 export { parseTimestamp, formatTimestamp } from './domain/timestamp.js';
 export { judge, heartbeatTtlMs, DEFAULT_STALENESS_POLICY, type Health, type Verdict, type StaleReason, type StalenessPolicy, type ProcessFacts } from './domain/staleness.js';
 export { matchesFilters, type ServiceFilters } from './domain/filters.js';
@@ -46,6 +48,9 @@ export {
   ConflictError,
   LockBusyError,
   RegistryClosedError,
+  UnsafeCommandError,
+  InvalidConnectionError,
+  ConnectionFailedError,
   isRegistryError,
   isRetryable,
   type RegistryErrorCode,

@@ -1,5 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { connectionFieldsProblem } from '../domain/connection.js';
+import { InvalidRecordError } from '../domain/errors.js';
 import { defaultInstanceId } from '../domain/instance-id.js';
 import { assertRecord, SCHEMA_VERSION, ServiceRecordSchema, type ServiceRecord } from '../domain/record.schema.js';
 import { formatTimestamp } from '../domain/timestamp.js';
@@ -10,8 +12,9 @@ export interface RegisterOptions {
   readonly mcpCommand: string;
   /** The same command as argv; clients prefer it over splitting mcpCommand. */
   readonly mcpArgs?: readonly string[];
-  /** For servers that listen: where to reach them over MCP. */
+  /** For servers that listen: the http(s) URL of their MCP endpoint. Anything else throws InvalidRecordError. */
   readonly mcpUrl?: string;
+  /** The transport at mcpUrl: 'streamable-http' or 'sse'; 'stdio' (no mcpUrl) says clients start mcpArgs. Default: none written. */
   readonly transport?: 'stdio' | 'streamable-http' | 'sse';
   /** Default: ~/.marcus/logs. Stored absolute. */
   readonly logDir?: string;
@@ -56,6 +59,10 @@ export interface RecordFacts {
 /** Builds and validates the v1 record for a registration. */
 export function buildRecord(options: RegisterOptions, facts: RecordFacts): ServiceRecord {
   const pid = options.pid ?? process.pid;
+  const connectionProblem = connectionFieldsProblem(options.mcpUrl, options.transport);
+  if (connectionProblem !== undefined) {
+    throw new InvalidRecordError(`invalid record: ${connectionProblem}`, { details: { issues: [connectionProblem] } });
+  }
   const now = formatTimestamp(facts.now);
   const interval = options.heartbeatIntervalMs === false ? undefined : (options.heartbeatIntervalMs ?? facts.defaultHeartbeatIntervalMs);
   const record: Record<string, unknown> = {

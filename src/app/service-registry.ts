@@ -1,4 +1,5 @@
 import { inject, injectable } from 'inversify';
+import { connectionFor, type Connection } from '../domain/connection.js';
 import { NotFoundError, NotRegisteredError, RegistryClosedError } from '../domain/errors.js';
 import { assertInstanceId } from '../domain/instance-id.js';
 import type { ServiceFilters } from '../domain/filters.js';
@@ -161,6 +162,15 @@ export class ServiceRegistry implements AsyncDisposable {
   async ranked(options: PreferredOptions = {}): Promise<ServiceRecord[]> {
     const { candidates, context } = await this.candidates(options);
     return rankByPreference(candidates, context).map((c) => c.record);
+  }
+
+  /**
+   * How an MCP client reaches `record`: `{ kind: 'http', url, transport }` or
+   * `{ kind: 'stdio', command, args, cwd }` (mcp_url, else mcp_args, else a safe
+   * parse of mcp_command). Throws InvalidConnectionError or UnsafeCommandError.
+   */
+  connectionFor(record: ServiceRecord): Connection {
+    return connectionFor(record);
   }
 
   /** Removes stale entries and says what it removed and what it could not. */

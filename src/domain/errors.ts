@@ -17,7 +17,10 @@ export type RegistryErrorCode =
   | 'ACCESS_DENIED'
   | 'CONFLICT'
   | 'LOCK_BUSY'
-  | 'REGISTRY_CLOSED';
+  | 'REGISTRY_CLOSED'
+  | 'UNSAFE_COMMAND'
+  | 'INVALID_CONNECTION'
+  | 'CONNECTION_FAILED';
 
 export class RegistryError extends Error {
   override name = 'RegistryError';
@@ -174,6 +177,36 @@ export class RegistryClosedError extends RegistryError {
   override name = 'RegistryClosedError';
   constructor() {
     super('REGISTRY_CLOSED', 'the registry has been closed');
+  }
+}
+
+/** A command line that cannot be turned into argv without a shell (operators, expansions, unbalanced quotes). */
+export class UnsafeCommandError extends RegistryError {
+  override name = 'UnsafeCommandError';
+  constructor(command: string, reason: string, position?: number) {
+    const at = position === undefined ? '' : ` at character ${position + 1}`;
+    super(
+      'UNSAFE_COMMAND',
+      `refusing to run ${JSON.stringify(command.slice(0, 200))} without a shell: ${reason}${at}; register the server with mcp_args (argv) instead`,
+      { details: { command: command.slice(0, 1000), reason, ...(position !== undefined && { position }) } },
+    );
+  }
+}
+
+/** A record that says nothing usable about how to reach its instance (a bad mcp_url, an empty argv). */
+export class InvalidConnectionError extends RegistryError {
+  override name = 'InvalidConnectionError';
+  constructor(instanceId: string, reason: string) {
+    super('INVALID_CONNECTION', `cannot connect to instance ${instanceId}: ${reason}`, { details: { instanceId, reason } });
+  }
+}
+
+/** The instance could not be reached, or failed while we talked to it. */
+export class ConnectionFailedError extends RegistryError {
+  override name = 'ConnectionFailedError';
+  constructor(target: string, cause?: unknown) {
+    const why = cause instanceof Error ? `: ${cause.message}` : '';
+    super('CONNECTION_FAILED', `the instance at ${target} failed${why}`, { cause, retryable: true, details: { target } });
   }
 }
 

@@ -28,10 +28,24 @@ export const ServiceRecordSchema = z.looseObject({
     .regex(INSTANCE_ID_PATTERN, 'must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$')
     .refine(isValidInstanceId, { message: 'must not contain ".."' }),
   pid: z.number().int().min(1).max(MAX_PID),
-  mcp_command: z.string().max(65_536),
-  mcp_args: stringList.optional(),
-  mcp_url: z.string().max(4096).optional(),
-  transport: z.enum(['stdio', 'streamable-http', 'sse']).optional(),
+  mcp_command: z
+    .string()
+    .max(65_536)
+    .describe(
+      'The command line a client runs to start a stdio connection, kept for the Python clients. Readers that can, use mcp_args instead; a reader that must split it does so as a POSIX shell would, without running one, and refuses operators, expansions and unbalanced quotes.',
+    ),
+  mcp_args: stringList
+    .describe('The same command as argv (program first), for stdio servers. When present and non-empty, clients run it as is instead of splitting mcp_command.')
+    .optional(),
+  mcp_url: z
+    .string()
+    .max(4096)
+    .describe('For servers that listen: the absolute http:// or https:// URL of their MCP endpoint (e.g. http://127.0.0.1:8765/mcp). When present, clients connect to it rather than start a process.')
+    .optional(),
+  transport: z
+    .enum(['stdio', 'streamable-http', 'sse'])
+    .describe('The MCP transport at mcp_url: streamable-http (the default when mcp_url is set) or sse (the legacy HTTP+SSE transport); stdio means clients start mcp_args / mcp_command and ignore mcp_url.')
+    .optional(),
   log_dir: z.string().max(4096),
   project_name: z.string().max(1024).nullable(),
   provider: z.string().max(1024).nullable(),
