@@ -1,0 +1,50 @@
+// Measuring and reporting: tinybench runs each case (warm-up first), this keeps
+// median and p99 in milliseconds and prints them as a table.
+import { Bench } from 'tinybench';
+
+/**
+ * @typedef {{ time: number, iterations: number, warmupTime: number, warmupIterations: number }} Budget
+ * @typedef {{ name: string, group: string, store?: string, n?: number, median: number, p99: number, mean: number, min: number, max: number, samples: number }} Figure
+ */
+
+/** Full runs sample each case for about a second (at least 20 runs); quick runs for 150 ms (at least 5). */
+export function budget(quick) {
+  return quick
+    ? { time: 150, iterations: 5, warmupTime: 30, warmupIterations: 2 }
+    : { time: 1000, iterations: 20, warmupTime: 200, warmupIterations: 5 };
+}
+
+/**
+ * Runs one case: `fn` is timed; `hooks.beforeEach`/`afterEach` run around each
+ * iteration outside the timed part (setup of prune's stale entries, a register
+ * before each timed unregister). Returns a Figure in milliseconds.
+ */
+export async function measure(meta, fn, hooks = {}, limits) {
+  const bench = new Bench({ ...limits, warmup: true, throws: true, retainSamples: false });
+  bench.add(meta.name, fn, hooks);
+  await bench.run();
+  const task = bench.tasks[0];
+  const result = task?.result;
+  if (!result || result.state !== 'completed') {
+    throw new Error(`benchmark ${meta.name} did not complete: ${String(result?.error ?? result?.state)}`);
+  }
+  const l = result.latency;
+  return { ...meta, median: l.p50, p99: l.p99, mean: l.mean, min: l.min, max: l.max, samples: l.samplesCount };
+}
+
+const ms = (value) => (value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));
+
+/** A plain-text table with right-aligned numbers. */
+export function table(headers, rows) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i] ?? '').length)));
+  const line = (cells) => cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function figureRow(figure) {
+  return [figure.name, ms(figure.median), ms(figure.p99), ms(figure.mean), figure.samples];
+}
+
+export const FIGURE_HEADERS = ['case', 'median ms', 'p99 ms', 'mean ms', 'runs'];
+
+export { ms as formatMs };

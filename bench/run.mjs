@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+import { performance } from 'node:perf_hooks';
+// `npm run bench`: the registry's figures for each store, with baselines measured
+// in the same run. Options:
+//   --stores json,sqlite,etcd   which stores (default: all three)
+//   --sizes 10,100,1000,10000   how many live entries discovery sees (default: these)
+//   --quick                     short budgets (a smoke run, not figures to quote)
+//   --no-cli  --no-prune  --no-watch   leave a part out
+//   --dir DIR                   scratch space (default: .tmp/ in the repository, on its disk)
+// Prints tables and writes bench/results/<timestamp>.json. See docs/benchmarks.md.
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, totalmem, release, platform } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { defaultLivenessProbe } from '../dist/adapters/liveness/select-liveness.js';
+import { rawAtomicWrite, rawReadAll } from './baselines.mjs';
+import { emptyRegistry, listArgs, nodeFloorArgs, runNode } from './cli.mjs';
+import { budget, FIGURE_HEADERS, figureRow, formatMs, measure, table } from './harness.mjs';
+import { liveId, staleId } from './records.mjs';
+import { openFixture, openRegistry, removeScratch, STORE_KINDS } from './stores.mjs';
+import { evaluateTargets, ratios } from './targets.mjs';
+import { runWatchLatency } from './watch.mjs';
+
+const { values } = parseArgs({
+  options: {
+    stores: { type: 'string', default: STORE_KINDS.join(',') },
+    sizes: { type: 'string', default: '10,100,1000,10000' },
+    quick: { type: 'boolean', default: false },
+    'no-cli': { type: 'boolean', default: false },
+    'no-prune': { type: 'boolean', default: false },
+    'no-watch': { type: 'boolean', default: false },
+    dir: { type: 'string' },
+  },
+});
+
+const stores = values.stores.split(',').map((s) => s.trim()).filter(Boolean);
+for (const s of stores) if (!STORE_KINDS.includes(s)) throw new Error(`unknown store ${s} (choose from ${STORE_KINDS.join(', ')})`);
+const sizes = [...new Set(values.sizes.split(',').map(Number))].sort((a, b) => a - b);
+if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--sizes takes positive integers');
+const limits = budget(values.quick);
+const PRUNE_COUNT = 1000;
+const repo = fileURLToPath(new URL('..', import.meta.url));
+
+const log = (text = '') => process.stdout.write(`${text}\n`);
+const figures = [];
+const record = (figure) => {
+  figures.push(figure);
+  log(`  ${figure.name.padEnd(34)} median ${formatMs(figure.median).padStart(7)} ms   p99 ${formatMs(figure.p99).padStart(7)} ms   (${figure.samples} runs)`);
+  return figure;
+};
+
+const scratchParent = values.dir ?? join(repo, '.tmp');
+await mkdir(scratchParent, { recursive: true });
+const root = await mkdtemp(join(scratchParent, 'bench-'));
+const machine = {
+  date: new Date().toISOString(),
+  node: process.version,
+  platform: `${platform()} ${release()}`,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  loadavgAtStart: loadavg().map((l) => Number(l.toFixed(2))),
+  quick: values.quick,
+  scratch: root,
+};
+log(`marcus-registry benchmarks — ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, load ${machine.loadavgAtStart.join(' ')}${values.quick ? ' (quick)' : ''}`);
+
+const startTimeMs = await (await defaultLivenessProbe()).startTimeOf(process.pid);
+if (startTimeMs === undefined) throw new Error('cannot read this process start time: live records need it');
+
+try {
+  for (const kind of stores) await benchStore(kind);
+  if (!values['no-cli']) await benchCli();
+} finally {
+  await removeScratch(root);
+}
+
+const computed = ratios(figures);
+const targets = evaluateTargets(figures, computed);
+machine.loadavgAtEnd = loadavg().map((l) => Number(l.toFixed(2)));
+
+log('\nAll figures (milliseconds)');
+log(table(FIGURE_HEADERS, figures.map(figureRow)));
+if (computed.length) {
+  log('\nRatios (medians, measured in the same run)');
+  log(table(['ratio', 'value', 'p99 ratio'], computed.map((r) => [r.name, `${r.median.toFixed(2)}×`, `${r.p99.toFixed(2)}×`])));
+}
+if (targets.length) {
+  log('\nTargets');
+  log(table(['target', 'goal', 'measured', 'verdict'], targets.map((t) => [t.name, t.goal, t.measured, t.met ? 'met' : 'MISSED'])));
+}
+log(`\nload average at start ${machine.loadavgAtStart.join(' ')}, at end ${machine.loadavgAtEnd.join(' ')}`);
+
+const resultsDir = join(repo, 'bench', 'results');
+await mkdir(resultsDir, { recursive: true });
+const out = join(resultsDir, `${machine.date.replace(/[:.]/g, '-')}.json`);
+await writeFile(out, `${JSON.stringify({ machine, figures, ratios: computed, targets }, null, 2)}\n`);
+log(`results: ${out}`);
+
+if (!values['no-watch']) await runWatchLatency(repo, values.quick, log);
+
+async function benchStore(kind) {
+  log(`\n${kind}`);
+  const fixture = await openFixture(kind, root, startTimeMs);
+  const registry = await openRegistry(fixture.uri);
+  const registerOptions = { instanceId: 'bench_own', mcpCommand: 'node /opt/marcus/server.js --stdio', projectName: 'bench', heartbeatIntervalMs: 3_600_000 };
+  try {
+    let seeded = 0;
+    for (const n of sizes) {
+      await fixture.seedLive(Array.from({ length: n - seeded }, (_, i) => liveId(seeded + i)));
+      seeded = n;
+      const found = await registry.discover();
+      if (found.length !== n) throw new Error(`${kind}: discovery found ${found.length} live entries, expected ${n}`);
+      const meta = (op, extra = {}) => ({ name: `${kind} ${op} N=${n}`, group: op, store: kind, n, ...extra });
+
+      record(await measure(meta('discover'), () => registry.discover(), {}, limits));
+      if (kind === 'json') record(await measure({ ...meta('raw-read'), name: `json raw read loop N=${n}` }, () => rawReadAll(fixture.dir), {}, limits));
+
+      record(await measure(meta('register'), () => registry.register(registerOptions), { afterEach: () => registry.unregister().then(() => undefined) }, limits));
+
+      await registry.register(registerOptions);
+      record(await measure(meta('heartbeat'), () => registry.heartbeat(), {}, limits));
+      if (kind === 'json') {
+        const bytes = `${JSON.stringify(registry.registered, null, 2)}\n`;
+        const path = join(fixture.dir, 'baseline.raw'); // not <id>.json: discovery ignores it
+        record(await measure({ ...meta('raw-write'), name: `json raw write-file-atomic N=${n}` }, () => rawAtomicWrite(path, bytes), {}, limits));
+      }
+      await registry.unregister();
+
+      record(await measure(meta('unregister'), () => registry.unregister(), { beforeEach: () => registry.register(registerOptions).then(() => undefined) }, limits));
+    }
+
+    if (!values['no-prune']) {
+      const pruner = await openRegistry(fixture.pruneUri);
+      const ids = Array.from({ length: PRUNE_COUNT }, (_, i) => staleId(i));
+      try {
+        const pruneLimits = { ...limits, time: values.quick ? 0 : 1, iterations: values.quick ? 3 : 15, warmupTime: 0, warmupIterations: 1 };
+        record(
+          await measure(
+            { name: `${kind} prune ${PRUNE_COUNT} stale`, group: 'prune', store: kind, n: PRUNE_COUNT },
+            async () => {
+              const report = await pruner.prune();
+              if (report.removed.length !== PRUNE_COUNT) throw new Error(`${kind}: prune removed ${report.removed.length}, expected ${PRUNE_COUNT} (kept ${report.kept})`);
+            },
+            { beforeEach: () => fixture.seedStale(ids) },
+            pruneLimits,
+          ),
+        );
+      } finally {
+        await pruner.close();
+      }
+    }
+  } finally {
+    await registry.close();
+    await fixture.close();
+  }
+}
+
+/** Alternates the two commands so both see the same noise; medians and p99 of each. */
+async function benchCli() {
+  log('\ncli');
+  const dir = await emptyRegistry(root);
+  const runs = values.quick ? 8 : 40;
+  const warmups = values.quick ? 1 : 3;
+  const floor = [];
+  const list = [];
+  for (let i = 0; i < warmups + runs; i++) {
+    const t0 = performance.now();
+    await runNode(nodeFloorArgs);
+    const t1 = performance.now();
+    await runNode(listArgs(dir), '[]');
+    const t2 = performance.now();
+    if (i >= warmups) {
+      floor.push(t1 - t0);
+      list.push(t2 - t1);
+    }
+  }
+  record(summarize({ name: 'node -e 0', group: 'node-floor' }, floor));
+  record(summarize({ name: 'cli list --json (empty json dir)', group: 'cli-list' }, list));
+}
+
+function summarize(meta, samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+  const mid = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
+  return { ...meta, median: mid, p99: at(0.99), mean: sorted.reduce((a, b) => a + b, 0) / sorted.length, min: sorted[0], max: sorted.at(-1), samples: sorted.length };
+}
