@@ -25,8 +25,8 @@ describe('json-dir store: errno translation (one lookup table)', () => {
     ['write', 'ELOCKED', 'LOCK_BUSY'],
     ['write', 'ENOSPC', 'STORE_UNAVAILABLE'],
     ['write', 'EIO', 'STORE_UNAVAILABLE'],
-    ['read', 'EACCES', 'STORE_UNAVAILABLE'],
-    ['read', 'EPERM', 'STORE_UNAVAILABLE'],
+    ['read', 'EACCES', 'ACCESS_DENIED'],
+    ['read', 'EPERM', 'ACCESS_DENIED'],
     ['read', 'ENOTDIR', 'NOT_A_REGISTRY'],
     ['read', 'EMFILE', 'STORE_UNAVAILABLE'],
   ] as const)('%s %s → %s', (op, code, expected) => {
@@ -199,8 +199,8 @@ describe('json-dir store: a directory this process cannot write', () => {
 
   it(
     isRoot
-      ? 'a directory it may not read gives STORE_UNAVAILABLE, not a raw EACCES (child process as nobody)'
-      : 'a directory it may not read gives STORE_UNAVAILABLE, not a raw EACCES (chmod 0300)',
+      ? 'a directory it may not read gives a non-retryable ACCESS_DENIED, not a raw EACCES (child process as nobody)'
+      : 'a directory it may not read gives a non-retryable ACCESS_DENIED, not a raw EACCES (chmod 0300)',
     { timeout: 30_000 },
     async () => {
       const script = `
@@ -224,7 +224,7 @@ describe('json-dir store: a directory this process cannot write', () => {
         const error = (await store.list().then(() => undefined, (e: unknown) => e)) as RegistryError | undefined;
         result = { name: error?.name, code: error?.code, message: error?.message };
       }
-      expect(result).toMatchObject({ name: 'StoreUnavailableError', code: 'STORE_UNAVAILABLE' });
+      expect(result).toMatchObject({ name: 'AccessDeniedError', code: 'ACCESS_DENIED' });
       expect(result['message']).toContain(dir);
       expect(result['message']).toContain('EACCES');
     },
