@@ -75,6 +75,7 @@ export class DiscoveryService {
         removals.push(
           this.remove(entry).then((outcome) => {
             if (outcome === 'deleted') removed.push({ record: entry.record, reason: verdict.reason, detail: verdict.detail });
+            else if (outcome === 'busy') problems.push(busyProblem(entry));
             else if (outcome instanceof Error) problems.push(removalProblem(entry, outcome));
           }),
         );
@@ -120,6 +121,16 @@ export class DiscoveryService {
 
 function toJudged(record: ServiceRecord, verdict: Verdict): JudgedEntry {
   return verdict.health === 'healthy' ? { record, health: 'healthy' } : { record, health: verdict.health, reason: verdict.reason, detail: verdict.detail };
+}
+
+/** A stale entry whose lock someone holds: discovery never waits, so it is left and said so. */
+function busyProblem(entry: StoredEntry): StoreProblem {
+  return {
+    code: 'LOCK_BUSY',
+    entry: entry.record.instance_id,
+    message: 'stale entry left in place: its lock is held by another process',
+    action: 'skipped',
+  };
 }
 
 function removalProblem(entry: StoredEntry, error: Error): StoreProblem {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidRecordError, UnsupportedSchemaVersionError } from './errors.js';
 import { INSTANCE_ID_PATTERN, isValidInstanceId } from './instance-id.js';
+import { exceedsDepth, MAX_RECORD_DEPTH } from './json-depth.js';
 import { parseTimestamp } from './timestamp.js';
 
 /** The record format version this code writes. Absent on disk means a seed-era Python record. */
@@ -83,6 +84,10 @@ export function parseRecord(value: unknown): ParseOutcome {
   const version = (value as Record<string, unknown>)['schema_version'];
   if (typeof version === 'number' && version > SCHEMA_VERSION) {
     return { ok: false, error: new UnsupportedSchemaVersionError('the record', version, SCHEMA_VERSION) };
+  }
+  if (exceedsDepth(value, MAX_RECORD_DEPTH)) {
+    const issue = `(root): nested deeper than ${MAX_RECORD_DEPTH} levels`;
+    return { ok: false, error: new InvalidRecordError(`invalid record: ${issue}`, { details: { issues: [issue] } }) };
   }
   const clean: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
