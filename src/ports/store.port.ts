@@ -39,6 +39,31 @@ export interface PutOptions {
   readonly ttlMs?: number;
 }
 
+/**
+ * What a store's native watch reports: "something changed". The watcher then
+ * lists and judges again, so a hint may be spurious or coalesce many changes;
+ * what it must never do is stay silent about a change.
+ */
+export interface StoreChange {
+  /** The entries that changed, when the store knows them; absent: anything may have changed (a resync). */
+  readonly instanceIds?: readonly string[];
+}
+
+/** A running native watch. */
+export interface StoreWatch {
+  /** Stops watching and releases every handle, timer and stream it holds. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface StoreWatchOptions {
+  /**
+   * The watch was interrupted or degraded (a dropped etcd stream, an fs.watch
+   * failure). The store keeps trying by itself and reports a change (a resync)
+   * once it is back; the watcher meanwhile relies on its periodic sweep.
+   */
+  readonly onError?: (error: RegistryError) => void;
+}
+
 export interface StoreCapabilities {
   /** Entries expire by themselves when their writer stops heartbeating (leases). */
   readonly expiresEntries: boolean;
@@ -89,6 +114,14 @@ export interface RegistryStore {
    * async runs. Stores that cannot do it synchronously omit it (etcd: the lease expires).
    */
   deleteSync?(instanceId: string): void;
+
+  /**
+   * Native change notification, where the store has one (fs.watch, PRAGMA
+   * data_version, an etcd prefix watch, direct calls). Resolves once the watch
+   * is established, so a listing taken afterwards misses nothing. Changes this
+   * store object makes itself are reported too. Stores without it are polled.
+   */
+  watch?(onChange: (change: StoreChange) => void, options?: StoreWatchOptions): Promise<StoreWatch>;
 
   close(): Promise<void>;
 }

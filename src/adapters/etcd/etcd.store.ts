@@ -9,12 +9,16 @@ import type {
   ListResult,
   PutOptions,
   RegistryStore,
+  StoreChange,
   StoredEntry,
   StoreProblem,
+  StoreWatch,
+  StoreWatchOptions,
 } from '../../ports/store.port.js';
 import { makeTranslator } from './etcd.errors.js';
 import { leaseTtlSeconds, resolveEtcdOptions, type EtcdStoreOptions, type ResolvedEtcdOptions } from './etcd.options.js';
 import { OwnLeases } from './etcd-leases.js';
+import { PrefixWatch } from './etcd.watch.js';
 
 export type { EtcdStoreOptions } from './etcd.options.js';
 export { DEFAULT_ETCD_PREFIX, MIN_LEASE_TTL_S } from './etcd.options.js';
@@ -57,6 +61,7 @@ export class EtcdStore implements RegistryStore {
   private readonly translate: (error: unknown) => RegistryError;
   private readonly leases: OwnLeases;
   private readonly isLeaseInvalid: (error: unknown) => boolean;
+  private readonly watches = new Set<PrefixWatch>();
   private closed = false;
 
   constructor(
@@ -198,10 +203,33 @@ export class EtcdStore implements RegistryStore {
     );
   }
 
+  /**
+   * A prefix watch (see etcd.watch.ts): puts and deletes under the prefix are
+   * changes; a lost stream is resumed by etcd3 and reported as a resync.
+   */
+  async watch(onChange: (change: StoreChange) => void, options: StoreWatchOptions = {}): Promise<StoreWatch> {
+    this.assertOpen();
+    const watch = new PrefixWatch({
+      client: this.client,
+      prefix: this.options.prefix,
+      logger: this.options.logger,
+      translate: this.translate,
+      onChange,
+      onError: options.onError,
+      connectTimeoutMs: this.options.callTimeoutMs,
+      cancelTimeoutMs: this.options.callTimeoutMs,
+      onClose: () => this.watches.delete(watch),
+    });
+    this.watches.add(watch);
+    await watch.start();
+    return watch;
+  }
+
   /** Idempotent. Own entries are not removed: their leases expire after the TTL (see OwnLeases.close). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.watches].map((w) => w.close()));
     this.leases.close();
     this.client.close();
   }

@@ -12,9 +12,10 @@ import {
 import { assertInstanceId } from '../../domain/instance-id.js';
 import { assertRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
 import type { Logger } from '../../ports/logger.port.js';
-import type { DeleteOutcome, ListResult, RegistryStore, StoreProblem, StoredEntry } from '../../ports/store.port.js';
+import type { DeleteOutcome, ListResult, RegistryStore, StoreChange, StoreProblem, StoredEntry, StoreWatch, StoreWatchOptions } from '../../ports/store.port.js';
 import { writeAtomically } from './atomic-write.js';
 import { checkDirectory, ensureDirectory } from './directory-guard.js';
+import { DirectoryWatch } from './directory-watch.js';
 import { describeType, entryPath, instanceIdOfName, pathKind, readEntryFile, statEntryVersion, versionOf, type EntryRead } from './entry-file.js';
 import { EntryLocks } from './entry-lock.js';
 import { errnoOf, translateFsError, type FsOperation } from './fs-errors.js';
@@ -48,6 +49,10 @@ export interface JsonDirStoreOptions {
    * Default: lockStaleMs + 5000 ms, so a lock left behind by a crashed process is outwaited.
    */
   readonly lockWaitMs?: number;
+  /** watch(): file events within this window after the first are reported as one change. Default: 20 ms. */
+  readonly watchDebounceMs?: number;
+  /** watch(): how often a resync is reported anyway, as fs.watch may drop events. Default: 5000 ms. */
+  readonly watchRescanIntervalMs?: number;
 }
 
 interface Settings {
@@ -59,6 +64,8 @@ interface Settings {
   readonly now: () => number;
   readonly lockStaleMs: number;
   readonly lockWaitMs: number;
+  readonly watchDebounceMs: number;
+  readonly watchRescanIntervalMs: number;
 }
 
 const SILENT: Logger = { debug() {}, warn() {}, error() {} };
@@ -81,6 +88,8 @@ export async function openJsonDirStore(options: JsonDirStoreOptions): Promise<Js
     now: options.now ?? Date.now,
     lockStaleMs,
     lockWaitMs: options.lockWaitMs ?? lockStaleMs + 5_000,
+    watchDebounceMs: options.watchDebounceMs ?? 20,
+    watchRescanIntervalMs: options.watchRescanIntervalMs ?? 5_000,
   };
   const store = new JsonDirStore(settings);
   if (!(await checkDirectory(settings.dir, 'read'))) {
@@ -235,7 +244,21 @@ export class JsonDirStore implements RegistryStore {
     }
   }
 
-  /** Holds no handles, timers or global state between calls: nothing to release, safe to call twice. */
+  /** fs.watch on the directory, debounced, with a periodic rescan (see directory-watch.ts). */
+  async watch(onChange: (change: StoreChange) => void, options: StoreWatchOptions = {}): Promise<StoreWatch> {
+    const watch = new DirectoryWatch({
+      dir: this.location,
+      debounceMs: this.settings.watchDebounceMs,
+      rescanIntervalMs: this.settings.watchRescanIntervalMs,
+      logger: this.settings.logger,
+      onChange,
+      onError: options.onError,
+    });
+    watch.start();
+    return watch;
+  }
+
+  /** Holds no handles, timers or global state between calls (watches are closed by their owners): safe to call twice. */
   async close(): Promise<void> {}
 
   private async listOne(dirent: Dirent, id: string): Promise<StoredEntry | StoreProblem | undefined> {

@@ -1,7 +1,7 @@
 import { InvalidRecordError, NotFoundError } from '../../domain/errors.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
 import { assertRecord, type ServiceRecord } from '../../domain/record.schema.js';
-import type { DeleteOutcome, ListResult, RegistryStore, StoredEntry } from '../../ports/store.port.js';
+import type { DeleteOutcome, ListResult, RegistryStore, StoreChange, StoredEntry, StoreWatch } from '../../ports/store.port.js';
 
 /**
  * A store in this process's memory: for tests, embedding, and to keep the store
@@ -13,6 +13,7 @@ export class MemoryStore implements RegistryStore {
   readonly capabilities = { expiresEntries: false, distributed: false } as const;
   private readonly entries = new Map<string, StoredEntry>();
   private nextVersion = 1;
+  private readonly watchers = new Set<(change: StoreChange) => void>();
 
   async put(record: ServiceRecord): Promise<StoredEntry> {
     return this.store(assertRecord(record));
@@ -45,23 +46,42 @@ export class MemoryStore implements RegistryStore {
     if (!entry) return 'missing';
     if (entry.version !== version) return 'changed';
     this.entries.delete(instanceId);
+    this.notify(instanceId);
     return 'deleted';
   }
 
   async delete(instanceId: string): Promise<boolean> {
     assertInstanceId(instanceId);
-    return this.entries.delete(instanceId);
+    const deleted = this.entries.delete(instanceId);
+    if (deleted) this.notify(instanceId);
+    return deleted;
   }
 
   deleteSync(instanceId: string): void {
-    this.entries.delete(instanceId);
+    if (this.entries.delete(instanceId)) this.notify(instanceId);
+  }
+
+  /** Every write of this store is reported as it happens: nothing else can write its memory. */
+  async watch(onChange: (change: StoreChange) => void): Promise<StoreWatch> {
+    const listener = (change: StoreChange) => onChange(change);
+    this.watchers.add(listener);
+    return {
+      close: async () => {
+        this.watchers.delete(listener);
+      },
+    };
   }
 
   async close(): Promise<void> {}
 
+  private notify(instanceId: string): void {
+    for (const listener of this.watchers) listener({ instanceIds: [instanceId] });
+  }
+
   private store(record: ServiceRecord): StoredEntry {
     const entry = { record: structuredClone(record), version: String(this.nextVersion++) };
     this.entries.set(record.instance_id, entry);
+    this.notify(record.instance_id);
     return clone(entry);
   }
 }

@@ -14,9 +14,12 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number;
   /** Where to report what the store handled by itself (read-only fallbacks, skipped rows). Default: silent. */
   readonly logger?: Logger;
+  /** watch(): how often PRAGMA data_version is polled for other connections' commits. Default 100 ms. */
+  readonly watchPollMs?: number;
 }
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+export const DEFAULT_WATCH_POLL_MS = 100;
 
 export const SILENT_LOGGER: Logger = {
   debug() {},

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   InvalidRecordError,
@@ -14,13 +15,17 @@ import type {
   EntryVersion,
   ListResult,
   RegistryStore,
+  StoreChange,
   StoreProblem,
   StoredEntry,
+  StoreWatch,
+  StoreWatchOptions,
 } from '../../ports/store.port.js';
 import { openAccess, type Access } from './sqlite.connection.js';
 import { loadSqliteDriver, type SqliteDatabase, type SqliteStatement } from './sqlite.driver.js';
 import { errorCode, isBusy, translateSqliteError } from './sqlite.errors.js';
-import { DEFAULT_BUSY_TIMEOUT_MS, SILENT_LOGGER, type SqliteStoreOptions } from './sqlite.options.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_WATCH_POLL_MS, SILENT_LOGGER, type SqliteStoreOptions } from './sqlite.options.js';
+import { CommitPoll } from './sqlite.watch.js';
 
 export type { SqliteStoreOptions } from './sqlite.options.js';
 
@@ -39,7 +44,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Regi
     busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
     logger,
   });
-  return new SqliteStore(location, access, logger);
+  return new SqliteStore(location, access, logger, options.watchPollMs ?? DEFAULT_WATCH_POLL_MS);
 }
 
 interface Row {
@@ -76,23 +81,27 @@ class SqliteStore implements RegistryStore {
   readonly capabilities = { expiresEntries: false, distributed: false } as const;
   private closed = false;
   private readonly statements = new Map<string, SqliteStatement>();
+  private readonly watches = new Set<CommitPoll>();
 
   constructor(
     readonly location: string,
     private readonly access: Access,
     private readonly logger: Logger,
+    private readonly watchPollMs: number,
   ) {}
 
   async put(record: ServiceRecord): Promise<StoredEntry> {
     const valid = assertRecord(record);
-    return this.write((db) =>
+    const stored = this.write((db) =>
       db.transaction(() => this.store(valid)).immediate(),
     );
+    this.notify(valid.instance_id);
+    return stored;
   }
 
   async update(instanceId: string, mutate: (current: ServiceRecord) => ServiceRecord): Promise<StoredEntry> {
     assertInstanceId(instanceId);
-    return this.write((db) =>
+    const stored = this.write((db) =>
       db
         .transaction(() => {
           const row = this.statement(SELECT_ONE).get(instanceId) as Row | undefined;
@@ -105,6 +114,8 @@ class SqliteStore implements RegistryStore {
         })
         .immediate(),
     );
+    this.notify(instanceId);
+    return stored;
   }
 
   async get(instanceId: string): Promise<StoredEntry | undefined> {
@@ -142,6 +153,7 @@ class SqliteStore implements RegistryStore {
       return this.write(() => {
         // A token this store never issued matches no row; the entry then only "changed".
         if (VERSION_PATTERN.test(version) && this.statement(DELETE_IF_VERSION).run(instanceId, Number(version)).changes > 0) {
+          this.notify(instanceId);
           return 'deleted';
         }
         return this.statement(EXISTS).get(instanceId) ? 'changed' : 'missing';
@@ -162,16 +174,56 @@ class SqliteStore implements RegistryStore {
     this.deleteNow(instanceId);
   }
 
+  /**
+   * Polls PRAGMA data_version (another connection committed) every watchPollMs
+   * and reports this store's own writes directly. See sqlite.watch.ts.
+   */
+  async watch(onChange: (change: StoreChange) => void, options: StoreWatchOptions = {}): Promise<StoreWatch> {
+    if (this.closed) throw new RegistryClosedError();
+    const watch = new CommitPoll({
+      probe: () => this.commitToken(),
+      intervalMs: this.watchPollMs,
+      logger: this.logger,
+      onChange,
+      onError: options.onError,
+      translate: (error) => translateSqliteError(error, { location: this.location, writing: false }),
+      onClose: () => this.watches.delete(watch),
+    });
+    watch.start();
+    this.watches.add(watch);
+    return watch;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all([...this.watches].map((w) => w.close()));
     this.statements.clear();
     if (this.access.mode !== 'snapshot') this.access.db.close();
   }
 
   private deleteNow(instanceId: string): boolean {
     assertInstanceId(instanceId);
-    return this.write(() => this.statement(DELETE_ANY).run(instanceId).changes > 0);
+    const deleted = this.write(() => this.statement(DELETE_ANY).run(instanceId).changes > 0);
+    if (deleted) this.notify(instanceId);
+    return deleted;
+  }
+
+  /** Own commits do not move data_version: tell this store's watches directly. */
+  private notify(instanceId: string): void {
+    for (const watch of this.watches) watch.notify(instanceId);
+  }
+
+  /** What CommitPoll compares: data_version on a connection, the files' stat for snapshot access. */
+  private commitToken(): string {
+    const access = this.access;
+    if (access.mode !== 'snapshot') return String(access.db.pragma('data_version', { simple: true }));
+    return [this.location, `${this.location}-wal`]
+      .map((path) => {
+        const stats = statSync(path, { throwIfNoEntry: false });
+        return stats ? `${stats.ino}:${stats.mtimeMs}:${stats.size}` : '-';
+      })
+      .join('/');
   }
 
   /** Inside a write transaction: next clock value, then the row. */
