@@ -4,6 +4,10 @@ export { ServiceRegistry, type PreferredOptions, type SelectOptions, type PruneR
 export type { DiscoveryReport, DiscoverOptions, JudgedEntry, RemovedEntry } from './app/discovery.service.js';
 export type { RegisterOptions, UpdatePatch } from './app/register-options.js';
 export type { RegistrySettings } from './app/settings.js';
+export type { WatchOptions } from './app/watch/watch-options.js';
+export { DEFAULT_SWEEP_INTERVAL_MS } from './app/watch/watch-options.js';
+export { WatchEmitter, type WatchEmitterEvents } from './app/watch/watch-emitter.js';
+export { diffSnapshots, reasonForVanished, type RegistryEvent, type RemovalReason, type LiveHealth, type SnapshotEntry, type RegistrySnapshot } from './domain/changes.js';
 export { parseStoreUri, resolveStoreConfig, defaultRegistryDir, DEFAULT_ETCD_PREFIX, type StoreConfig } from './app/store-uri.js';
 export { silentLogger, stderrLogger } from './app/logger.js';
 export {
@@ -56,7 +60,7 @@ export {
   type RegistryErrorCode,
 } from './domain/errors.js';
 
-export type { RegistryStore, StoredEntry, StoreProblem, ListResult, DeleteOutcome, EntryVersion, PutOptions, StoreCapabilities } from './ports/store.port.js';
+export type { RegistryStore, StoredEntry, StoreProblem, ListResult, DeleteOutcome, EntryVersion, PutOptions, StoreCapabilities, StoreChange, StoreWatch, StoreWatchOptions } from './ports/store.port.js';
 export type { LivenessProbe, LivenessSnapshot } from './ports/liveness.port.js';
 export type { Clock } from './ports/clock.port.js';
 export type { Logger } from './ports/logger.port.js';

@@ -92,6 +92,11 @@ export class DiscoveryService {
     return toJudged(entry.record, (judged as { verdict: Verdict }).verdict);
   }
 
+  /** Verdicts for many entries at once: one liveness snapshot for all local pids. Removes nothing. */
+  async verdicts(entries: readonly StoredEntry[]): Promise<Array<{ entry: StoredEntry; verdict: Verdict }>> {
+    return this.judgeAll(entries);
+  }
+
   private async judgeAll(entries: readonly StoredEntry[]): Promise<Array<{ entry: StoredEntry; verdict: Verdict }>> {
     const { hostname, staleness } = this.settings;
     const localPids = entries.filter((e) => isLocalRecord(e.record, hostname)).map((e) => e.record.pid);

@@ -1,4 +1,5 @@
 import { inject, injectable } from 'inversify';
+import type { RegistryEvent } from '../domain/changes.js';
 import { connectionFor, type Connection } from '../domain/connection.js';
 import { NotFoundError, NotRegisteredError, RegistryClosedError } from '../domain/errors.js';
 import { assertInstanceId } from '../domain/instance-id.js';
@@ -18,6 +19,10 @@ import { Heartbeat } from './heartbeat.js';
 import { applyPatch, buildRecord, type RegisterOptions, type UpdatePatch } from './register-options.js';
 import type { RegistrySettings } from './settings.js';
 import { TOKENS } from './tokens.js';
+import { RegistryWatcher, type WatchSink } from './watch/registry-watcher.js';
+import { WatchEmitter } from './watch/watch-emitter.js';
+import { watchIterable } from './watch/watch-iterable.js';
+import type { WatchOptions } from './watch/watch-options.js';
 
 export interface PreferredOptions extends PreferenceContext {
   readonly filters?: ServiceFilters;
@@ -50,6 +55,7 @@ export class ServiceRegistry implements AsyncDisposable {
   private registration: Registration | undefined;
   private closed = false;
   private turn = 0;
+  private readonly watchers = new Set<RegistryWatcher>();
 
   constructor(
     @inject(TOKENS.Store) readonly store: RegistryStore,
@@ -179,9 +185,28 @@ export class ServiceRegistry implements AsyncDisposable {
     return { removed: report.removed, kept: report.stale.length - report.removed.length, problems: report.problems };
   }
 
-  /** Unregisters (if registered) and closes the store. Idempotent. */
+  /**
+   * Changes as they happen: first one 'added' per live instance (the current
+   * state), then 'added', 'updated' (a write or a health change) and 'removed'
+   * (with its reason) events. Each `for await` runs its own watch; it ends on
+   * the signal, on break/return, or when the registry closes, releasing its
+   * watchers and timers. See docs/adr/0009-watch.md.
+   */
+  watch(options: WatchOptions = {}): AsyncIterable<RegistryEvent> {
+    this.assertOpen();
+    return watchIterable((sink) => this.openWatcher(options, sink), options.signal);
+  }
+
+  /** The same as watch(), as an EventEmitter: 'added', 'updated', 'removed', 'error', 'close'; close(). */
+  watchEvents(options: WatchOptions = {}): WatchEmitter {
+    this.assertOpen();
+    return new WatchEmitter((sink) => this.openWatcher(options, sink), options.signal, this.logger);
+  }
+
+  /** Closes every watch, unregisters (if registered) and closes the store. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
+    await Promise.all([...this.watchers].map((watcher) => watcher.close()));
     try {
       await this.unregister();
     } finally {
@@ -216,6 +241,14 @@ export class ServiceRegistry implements AsyncDisposable {
     const candidates = report.services.map((s) => ({ record: s.record, health: s.health as Candidate['health'] }));
     const context = { pin: options.pin ?? this.settings.pinnedInstanceId, project: options.project, cwd: options.cwd ?? process.cwd() };
     return { candidates, context };
+  }
+
+  private openWatcher(options: WatchOptions, sink: WatchSink): RegistryWatcher {
+    this.assertOpen();
+    const deps = { store: this.store, discovery: this.discovery, liveness: this.liveness, clock: this.clock, logger: this.logger, settings: this.settings };
+    const watcher: RegistryWatcher = new RegistryWatcher(deps, options, sink, () => this.watchers.delete(watcher));
+    this.watchers.add(watcher);
+    return watcher;
   }
 
   private requireRegistration(): Registration {

@@ -1,0 +1,220 @@
+import { diffSnapshots, reasonForVanished, type RegistryEvent, type RemovalReason, type SnapshotEntry } from '../../domain/changes.js';
+import { RegistryError, StoreUnavailableError } from '../../domain/errors.js';
+import { isLocalRecord } from '../../domain/staleness.js';
+import type { Clock } from '../../ports/clock.port.js';
+import type { LivenessProbe } from '../../ports/liveness.port.js';
+import type { Logger } from '../../ports/logger.port.js';
+import type { RegistryStore, StoredEntry, StoreWatch } from '../../ports/store.port.js';
+import type { DiscoveryService } from '../discovery.service.js';
+import type { RegistrySettings } from '../settings.js';
+import { POLL_INTERVAL_MS, sweepIntervalOf, type WatchOptions } from './watch-options.js';
+
+export interface WatcherDeps {
+  readonly store: RegistryStore;
+  readonly discovery: DiscoveryService;
+  readonly liveness: LivenessProbe;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly settings: RegistrySettings;
+}
+
+/** Where a watcher delivers what it finds. */
+export interface WatchSink {
+  event(event: RegistryEvent): void;
+  /** `fatal`: the watch could not start (the first listing failed) and is over. Otherwise it goes on and retries. */
+  error(error: RegistryError, fatal: boolean): void;
+  /** The watch ended (closed by its consumer, aborted, the registry closed, or a fatal error). Called once. */
+  end(): void;
+}
+
+interface Seen extends SnapshotEntry {
+  /** When this watcher saw the entry's version change (a heartbeat it observed); undefined until it has. */
+  readonly seenAt: number | undefined;
+}
+
+/** Store hints within this window are handled by one listing. */
+const COALESCE_MS = 5;
+
+/**
+ * One watch over the registry: it keeps the last judged snapshot of live
+ * entries and, whenever the store hints at a change or the sweep comes round,
+ * lists and judges again and delivers the difference as events (see
+ * domain/changes.ts). The first listing is delivered as one 'added' per live
+ * instance. Listings never overlap: hints arriving during one cause exactly one
+ * more afterwards. Stale entries are removed as discovery removes them
+ * (compare-and-delete).
+ */
+export class RegistryWatcher {
+  private snapshot = new Map<string, Seen>();
+  private nativeWatch: StoreWatch | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private hintTimer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private failing = false;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: WatcherDeps,
+    private readonly options: WatchOptions,
+    private readonly sink: WatchSink,
+    private readonly onClose: () => void = () => {},
+  ) {}
+
+  private get closed(): boolean {
+    return this.closing !== undefined;
+  }
+
+  /** Starts the native watch, then delivers the current state. Never throws: a failed start is a fatal sink error. */
+  async start(): Promise<void> {
+    const { store, logger } = this.deps;
+    try {
+      if (store.watch) {
+        try {
+          this.nativeWatch = await store.watch(() => this.hint(), { onError: (error) => this.sink.error(error, false) });
+        } catch (error) {
+          logger.warn(`watch: the ${store.kind} store cannot watch natively; polling it instead`, { error: String(error) });
+        }
+      }
+      if (this.closed) return void (await this.nativeWatch?.close());
+      const initial = this.refresh();
+      this.running = initial.then(
+        () => this.settle(),
+        () => this.settle(),
+      );
+      await initial;
+    } catch (error) {
+      this.sink.error(asRegistryError(error, store.location), true);
+      await this.close();
+      return;
+    }
+    if (this.closed) return;
+    const sweep = sweepIntervalOf(this.options);
+    this.sweepTimer = setInterval(() => this.schedule(), this.nativeWatch ? sweep : Math.min(sweep, POLL_INTERVAL_MS));
+  }
+
+  /** Stops everything this watch holds (native watch, timers) and waits for a listing in flight. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.hintTimer) clearTimeout(this.hintTimer);
+    this.sweepTimer = undefined;
+    this.hintTimer = undefined;
+    const nativeWatch = this.nativeWatch;
+    this.nativeWatch = undefined;
+    try {
+      await nativeWatch?.close();
+      await this.running;
+    } finally {
+      this.onClose();
+      this.sink.end();
+    }
+  }
+
+  private hint(): void {
+    if (this.closed || this.hintTimer) return;
+    this.hintTimer = setTimeout(() => {
+      this.hintTimer = undefined;
+      this.schedule();
+    }, COALESCE_MS);
+  }
+
+  private schedule(): void {
+    if (this.closed) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.loop().then(() => this.settle());
+  }
+
+  private settle(): void {
+    this.running = undefined;
+    if (this.again && !this.closed) this.schedule();
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        await this.refresh();
+        if (this.failing) {
+          this.failing = false;
+          this.deps.logger.warn(`watch: ${this.deps.store.location} is readable again`);
+        }
+      } catch (error) {
+        // Reported once per outage; the next hint or sweep tries again.
+        if (!this.failing && !this.closed) this.sink.error(asRegistryError(error, this.deps.store.location), false);
+        this.failing = true;
+      }
+    } while (this.again && !this.closed);
+  }
+
+  /** List, judge, diff against the last snapshot, deliver, prune. */
+  private async refresh(): Promise<void> {
+    const { store, discovery, clock } = this.deps;
+    const listed = await store.list();
+    const judged = await discovery.verdicts(listed.entries);
+    if (this.closed) return;
+    const now = clock.now();
+    const next = new Map<string, Seen>();
+    const reasons = new Map<string, RemovalReason>();
+    const stale: StoredEntry[] = [];
+    for (const { entry, verdict } of judged) {
+      const id = entry.record.instance_id;
+      if (verdict.health === 'stale') {
+        reasons.set(id, verdict.reason);
+        stale.push(entry);
+        continue;
+      }
+      const before = this.snapshot.get(id);
+      const seenAt = before === undefined ? undefined : before.version === entry.version ? before.seenAt : now;
+      next.set(id, { record: entry.record, version: entry.version, health: verdict.health, seenAt });
+    }
+    const vanished = [...this.snapshot.values()].filter((e) => !next.has(e.record.instance_id) && !reasons.has(e.record.instance_id));
+    if (vanished.length > 0) await this.explainVanished(vanished, now, reasons);
+    if (this.closed) return;
+    const events = diffSnapshots(this.snapshot, next, (id) => reasons.get(id) ?? 'unregistered', this.options.filters);
+    this.snapshot = next;
+    for (const event of events) {
+      if (this.closed) return;
+      this.sink.event(event);
+    }
+    if (stale.length > 0) await Promise.all(stale.map((entry) => this.prune(entry)));
+  }
+
+  /** Entries gone from the store: judged once more as they last were (see reasonForVanished). */
+  private async explainVanished(vanished: readonly Seen[], now: number, reasons: Map<string, RemovalReason>): Promise<void> {
+    const { liveness, settings, store } = this.deps;
+    const local = vanished.filter((e) => isLocalRecord(e.record, settings.hostname)).map((e) => e.record.pid);
+    const facts = local.length > 0 ? await liveness.snapshot(local) : undefined;
+    for (const entry of vanished) {
+      const { record } = entry;
+      const process = facts && isLocalRecord(record, settings.hostname) ? facts.get(record.pid) : undefined;
+      reasons.set(
+        record.instance_id,
+        reasonForVanished(
+          record,
+          { now, localHostname: settings.hostname, process, leaseBacked: store.capabilities.expiresEntries, lastChangeSeenAt: entry.seenAt },
+          settings.staleness,
+        ),
+      );
+    }
+  }
+
+  private async prune(entry: StoredEntry): Promise<void> {
+    try {
+      await this.deps.store.deleteIfUnchanged(entry.record.instance_id, entry.version);
+    } catch (error) {
+      this.deps.logger.debug(`watch: could not remove stale entry ${entry.record.instance_id}`, { error: String(error) });
+    }
+  }
+}
+
+function asRegistryError(error: unknown, location: string): RegistryError {
+  return error instanceof RegistryError ? error : new StoreUnavailableError(location, error);
+}
