@@ -21,6 +21,14 @@ afterAll(async () => {
   await etcd?.stop();
 });
 
+/** Watchers the etcd server holds (its Prometheus metric), to see that a closed watch was cancelled there. */
+async function serverWatchers(endpoint: string): Promise<number> {
+  const metrics = await (await fetch(`${endpoint}/metrics`)).text();
+  const line = metrics.split('\n').find((l) => l.startsWith('etcd_debugging_mvcc_watcher_total '));
+  if (!line) throw new Error('etcd reports no etcd_debugging_mvcc_watcher_total metric');
+  return Number(line.split(' ')[1]);
+}
+
 /** Each test gets its own prefix, so tests never see each other's keys. */
 function freshPrefix(): string {
   return `/marcus-test/${randomUUID()}/`;
@@ -38,6 +46,9 @@ describe('store contract: etcd', () => {
       return {
         store,
         prefix,
+        uri: `etcd://${etcd.hosts}${prefix}`,
+        openAnother: () => openEtcdStore({ hosts: [etcd.hosts], prefix, defaultTtlMs: 30_000 }),
+        serverWatchers: () => serverWatchers(etcd.endpoint),
         async cleanup() {
           await store.close();
           await raw.delete().prefix(prefix);

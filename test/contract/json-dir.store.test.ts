@@ -14,6 +14,8 @@ describe('store contract: json-dir', () => {
       const store = await openJsonDirStore({ dir });
       return {
         store,
+        uri: `json:${dir}`,
+        openAnother: () => openJsonDirStore({ dir }),
         async cleanup() {
           await store.close();
           await temp.remove();

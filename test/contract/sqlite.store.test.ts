@@ -17,6 +17,8 @@ describe('store contract: sqlite', () => {
       paths.set(store, path);
       return {
         store,
+        uri: `sqlite:${path}`,
+        openAnother: () => openSqliteStore({ path }),
         async cleanup() {
           await store.close();
           await rm(dir, { recursive: true, force: true });

@@ -3,11 +3,18 @@ import { RegistryError } from '../../src/domain/errors.js';
 import type { ServiceRecord } from '../../src/domain/record.schema.js';
 import type { RegistryStore } from '../../src/ports/store.port.js';
 import { makeRecord } from '../support/records.js';
+import { testWatchContract } from './watch-contract.js';
 
 export interface StoreHarness {
   readonly store: RegistryStore;
   /** Releases what the harness made (closes the store, removes temp dirs). */
   cleanup(): Promise<void>;
+  /** The store's URI, when other processes can open it (json, sqlite, etcd): the watch tests spawn registrants on it. */
+  readonly uri?: string;
+  /** A second store object on the same data (another connection or client), as another process sees it; closed by the caller. */
+  openAnother?(): Promise<RegistryStore>;
+  /** Watches the store's server holds right now (etcd), to check that a closed watch is cancelled there too. */
+  serverWatchers?(): Promise<number>;
 }
 
 export interface StoreContractOptions {
@@ -205,6 +212,10 @@ export function testStoreContract(options: StoreContractOptions): void {
       deleteSync('marcus_sync');
       expect(await store.get('marcus_sync')).toBeUndefined();
     });
+  });
+
+  describe('contract: watch', () => {
+    testWatchContract(() => harness);
   });
 
   const extra = options.extra;
