@@ -11,6 +11,9 @@ Commands:
   preferred [--json] [filters] [--instance ID]
                        the instance a client should use (exit 3 when none)
   prune [--json]       remove stale entries and print what was removed
+  watch [--json] [filters] [--sweep MS]
+                       the live instances, then a line (NDJSON with --json) per
+                       change: + added, ~ updated, - removed (reason); until ^C
   run [--instance-id ID] [--project P] [--provider X] [--mcp-command C]
       [--capability C]... [--heartbeat MS] -- CMD ARGS...
                        start CMD, register it while it runs, exit with its code
@@ -35,6 +38,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   show: () => import('./commands/show.command.js'),
   preferred: () => import('./commands/preferred.command.js'),
   prune: () => import('./commands/prune.command.js'),
+  watch: () => import('./commands/watch.command.js'),
   run: () => import('./commands/run.command.js'),
 };
 

@@ -1,0 +1,46 @@
+import type { RegistryEvent } from '../../../domain/changes.js';
+import { FILTER_OPTIONS, filtersFrom, parse, positiveInt } from '../args.js';
+import { EXIT } from '../exit-codes.js';
+import { openRegistry } from '../open-registry.js';
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/**
+ * `marcus-registry watch [--json] [filters] [--sweep MS]`: the current state as
+ * added events, then one line per change until SIGINT/SIGTERM (or stdout
+ * closing), after which every watcher is closed and it exits 0.
+ */
+export async function run(argv: readonly string[]): Promise<number> {
+  const { values } = parse(argv, { ...FILTER_OPTIONS, sweep: { type: 'string' } });
+  const sweepIntervalMs = positiveInt(values.sweep, 'sweep');
+  const json = values.json === true;
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  for (const signal of STOP_SIGNALS) process.once(signal, stop);
+  // A closed pipe (`watch | head -1`) ends the watch instead of crashing it.
+  process.stdout.on('error', stop);
+  try {
+    await using registry = await openRegistry(values);
+    for await (const event of registry.watch({ signal: controller.signal, filters: filtersFrom(values), sweepIntervalMs })) {
+      process.stdout.write(json ? `${JSON.stringify(event)}\n` : `${eventLine(event)}\n`);
+    }
+  } finally {
+    for (const signal of STOP_SIGNALS) process.off(signal, stop);
+    process.stdout.off('error', stop);
+  }
+  return EXIT.OK;
+}
+
+/** `+ marcus_123 pid 123 project alpha healthy`, `~ …`, `- marcus_123 pid 123 project alpha (process-exited)`. */
+export function eventLine(event: RegistryEvent): string {
+  const r = event.record;
+  const who = `${r.instance_id} pid ${r.pid} project ${r.project_name ?? '-'}`;
+  switch (event.type) {
+    case 'added':
+      return `+ ${who} ${event.health}`;
+    case 'updated':
+      return `~ ${who} ${event.health} status ${r.status}`;
+    case 'removed':
+      return `- ${who} (${event.reason})`;
+  }
+}
