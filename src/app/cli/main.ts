@@ -15,8 +15,12 @@ Commands:
                        the live instances, then a line (NDJSON with --json) per
                        change: + added, ~ updated, - removed (reason); until ^C
   run [--instance-id ID] [--project P] [--provider X] [--mcp-command C]
+      [--mcp-url URL] [--transport streamable-http|sse|stdio]
       [--capability C]... [--heartbeat MS] -- CMD ARGS...
                        start CMD, register it while it runs, exit with its code
+  connect [filters] [--instance ID] [--wait SECONDS]
+                       be the preferred instance's MCP server on stdio: bridge to
+                       its mcp_url, or start its command (exit 3 when none)
 
 Options for every command:
   --store URI   json:<dir> | sqlite:<file> | etcd://host:port[,host:port][/prefix]
@@ -25,7 +29,8 @@ Options for every command:
   --debug       log what the registry does to stderr
   -h, --help    this text
 
-Exit codes: 0 ok, 1 error, 2 usage, 3 no matching instance; run: the child's.
+Exit codes: 0 ok, 1 error, 2 usage, 3 no matching instance; run, and connect to
+a stdio instance: the child's (127: cannot start it).
 `;
 
 export interface Command {
@@ -40,6 +45,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   prune: () => import('./commands/prune.command.js'),
   watch: () => import('./commands/watch.command.js'),
   run: () => import('./commands/run.command.js'),
+  connect: () => import('./commands/connect.command.js'),
 };
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
+import { connectionFieldsProblem } from '../../../domain/connection.js';
 import { parse, positiveInt } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { openRegistry } from '../open-registry.js';
@@ -35,6 +36,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   if (transport !== undefined && transport !== 'stdio' && transport !== 'streamable-http' && transport !== 'sse') {
     throw new UsageError(`--transport must be stdio, streamable-http or sse, got ${JSON.stringify(transport)}`);
   }
+  const connectionProblem = connectionFieldsProblem(values['mcp-url'], transport);
+  if (connectionProblem !== undefined) throw new UsageError(connectionProblem.replace(/^mcp_url/, '--mcp-url'));
   const heartbeatIntervalMs = positiveInt(values.heartbeat, 'heartbeat');
   // The child owns the terminal; we handle signals ourselves, so no exit hooks of the facade.
   const registry = await openRegistry(values, { settings: { exitHooks: false } });
