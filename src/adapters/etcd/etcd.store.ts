@@ -18,7 +18,7 @@ import type {
 import { makeTranslator } from './etcd.errors.js';
 import { leaseTtlSeconds, resolveEtcdOptions, type EtcdStoreOptions, type ResolvedEtcdOptions } from './etcd.options.js';
 import { OwnLeases } from './etcd-leases.js';
-import { PrefixWatch } from './etcd.watch.js';
+import { PrefixWatch, watchBackoff } from './etcd.watch.js';
 
 export type { EtcdStoreOptions } from './etcd.options.js';
 export { DEFAULT_ETCD_PREFIX, MIN_LEASE_TTL_S } from './etcd.options.js';
@@ -43,6 +43,7 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Registry
     hosts: [...resolved.endpoints],
     dialTimeout: resolved.dialTimeoutMs,
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + resolved.callTimeoutMs }),
+    faultHandling: { watchBackoff: watchBackoff(resolved.maxWatchRetryDelayMs) },
   });
   return new EtcdStore(etcd, client, resolved);
 }

@@ -19,6 +19,23 @@ export interface PrefixWatchOptions {
   readonly onClose: () => void;
 }
 
+/** A back-off as cockatiel's IBackoff: what etcd3 waits between attempts to re-open watch streams. */
+export interface WatchBackoff {
+  readonly duration: number;
+  next(): WatchBackoff;
+}
+
+/**
+ * Exponential (100 ms, 200 ms, …) with jitter on the upper half, capped at
+ * `maxMs`. etcd3's default grows to 30 s, which delays a watch's resumption
+ * after an outage by as much, and keeps a process alive that long after
+ * close() (etcd3 does not cancel its pending reconnection timer).
+ */
+export function watchBackoff(maxMs: number, attempt = 0): WatchBackoff {
+  const ceiling = Math.min(maxMs, 100 * 2 ** Math.min(attempt, 16));
+  return { duration: Math.round(ceiling / 2 + (Math.random() * ceiling) / 2), next: () => watchBackoff(maxMs, attempt + 1) };
+}
+
 /** Pause before a watch that etcd cancelled (e.g. its revision was compacted) is created again. */
 const RECREATE_DELAY_MS = 500;
 
