@@ -7,7 +7,7 @@ import { makeRecord } from '../support/records.js';
 const HOST = 'here';
 const NOW = Date.parse('2026-11-21T12:00:00Z');
 
-function entry(id: string, overrides: Partial<SnapshotEntry> & { record?: Partial<ServiceRecord> } = {}): SnapshotEntry {
+function entry(id: string, overrides: Partial<Omit<SnapshotEntry, 'record'>> & { record?: Partial<ServiceRecord> } = {}): SnapshotEntry {
   return {
     version: overrides.version ?? '1',
     health: overrides.health ?? 'healthy',

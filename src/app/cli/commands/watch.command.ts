@@ -16,7 +16,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   const json = values.json === true;
   const controller = new AbortController();
   const stop = () => controller.abort();
-  for (const signal of STOP_SIGNALS) process.once(signal, stop);
+  // on, not once: a signal-exit copy (proper-lockfile's) re-raises a signal it believes nobody else handles.
+  for (const signal of STOP_SIGNALS) process.on(signal, stop);
   // A closed pipe (`watch | head -1`) ends the watch instead of crashing it.
   process.stdout.on('error', stop);
   try {
