@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import type { Logger } from '../../ports/logger.port.js';
 import { LockBusyError } from '../../domain/errors.js';
@@ -85,7 +86,7 @@ export class EntryLocks {
             }),
         });
       } catch (error) {
-        if (errnoOf(error) !== 'ELOCKED') throw translateFsError(error, { op: 'write', location: this.dir, instanceId });
+        if (!(await isContention(error, this.dir))) throw translateFsError(error, { op: 'write', location: this.dir, instanceId });
         if (!wait || Date.now() >= deadline) return undefined;
         await sleep(delay * (1 + Math.random()));
         delay = Math.min(delay * 2, 50);
@@ -109,6 +110,22 @@ async function acquireLocal(key: string, wait: boolean): Promise<(() => void) | 
     release();
     if (localQueues.get(key) === tail) localQueues.delete(key);
   };
+}
+
+/**
+ * ELOCKED: held. ENOENT while the registry directory exists: two processes took
+ * over the same stale lock at once, and the other one's rmdir removed the lock
+ * directory we had just made (proper-lockfile then fails its mtime probe). Both
+ * are contention: wait and retry, or report busy; never a store failure.
+ */
+async function isContention(error: unknown, dir: string): Promise<boolean> {
+  const code = errnoOf(error);
+  if (code === 'ELOCKED') return true;
+  if (code !== 'ENOENT') return false;
+  return stat(dir).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
 }
 
 function sleep(ms: number): Promise<void> {
