@@ -1,6 +1,6 @@
 import { injectable, inject } from 'inversify';
 import { isRegistryError } from '../domain/errors.js';
-import { byStartedAt, matchesFilters, type ServiceFilters } from '../domain/filters.js';
+import { matchesFilters, sortByStartedAt, type ServiceFilters } from '../domain/filters.js';
 import type { ServiceRecord } from '../domain/record.schema.js';
 import { isLocalRecord, judge, type Health, type StaleReason, type Verdict } from '../domain/staleness.js';
 import type { Clock } from '../ports/clock.port.js';
@@ -82,7 +82,7 @@ export class DiscoveryService {
       }
     }
     await Promise.all(removals);
-    services.sort((a, b) => byStartedAt(a.record, b.record));
+    sortByStartedAt(services, (s) => s.record);
     return { services, stale, removed, problems };
   }
 

@@ -32,3 +32,13 @@ export function compareInstanceIds(a: ServiceRecord, b: ServiceRecord): number {
 export function byStartedAt(a: ServiceRecord, b: ServiceRecord): number {
   return startedAtMs(a) - startedAtMs(b) || compareInstanceIds(a, b);
 }
+
+/**
+ * Sorts in place as `byStartedAt`, parsing each `started_at` once instead of
+ * twice per comparison (a sort makes n·log n of them: 10 000 entries, ~270 000 parses).
+ */
+export function sortByStartedAt<T>(items: T[], recordOf: (item: T) => ServiceRecord): T[] {
+  const keys = new Map<T, number>();
+  for (const item of items) keys.set(item, startedAtMs(recordOf(item)));
+  return items.sort((a, b) => (keys.get(a) as number) - (keys.get(b) as number) || compareInstanceIds(recordOf(a), recordOf(b)));
+}

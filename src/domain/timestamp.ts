@@ -7,9 +7,22 @@
 const ISO_PATTERN =
   /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 
+/**
+ * Zoned timestamps already parsed, so a discovery of 10 000 entries (each judged
+ * by two timestamps and sorted by a third) does not parse them all again each
+ * time. Naive ones are not kept: they depend on the local time zone, which TZ
+ * may change. Emptied when full, which bounds it.
+ */
+const parsedZoned = new Map<string, number>();
+const PARSED_ZONED_MAX = 50_000;
+
 /** Epoch milliseconds, or undefined when the string is not an ISO 8601 date-time. */
 export function parseTimestamp(value: unknown): number | undefined {
   if (typeof value !== 'string' || value.length > 64) return undefined;
+  return parsedZoned.get(value) ?? parse(value);
+}
+
+function parse(value: string): number | undefined {
   const m = ISO_PATTERN.exec(value);
   if (!m) return undefined;
   const [, y, mo, d, h, mi, s = '0', frac = '0', zone] = m;
@@ -32,7 +45,12 @@ export function parseTimestamp(value: unknown): number | undefined {
       epoch -= sign * (offsetHours * 60 + offsetMinutes) * 60_000;
     }
   }
-  return Number.isFinite(epoch) ? epoch : undefined;
+  if (!Number.isFinite(epoch)) return undefined;
+  if (zone !== undefined) {
+    if (parsedZoned.size >= PARSED_ZONED_MAX) parsedZoned.clear();
+    parsedZoned.set(value, epoch);
+  }
+  return epoch;
 }
 
 function daysInMonth(year: number, month: number): number {

@@ -26,6 +26,7 @@ import { loadSqliteDriver, type SqliteDatabase, type SqliteStatement } from './s
 import { errorCode, isBusy, translateSqliteError } from './sqlite.errors.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_WATCH_POLL_MS, SILENT_LOGGER, type SqliteStoreOptions } from './sqlite.options.js';
 import { CommitPoll } from './sqlite.watch.js';
+import { RecordCache, type RecordCacheListing } from '../shared/record-cache.js';
 
 export type { SqliteStoreOptions } from './sqlite.options.js';
 
@@ -53,8 +54,21 @@ interface Row {
   readonly record: string;
 }
 
+/** A SELECT_LISTING row in raw mode: version, then instance_id and record (null when unchanged). */
+type ListedRow = readonly [version: number, instanceId: string | null, record: string | null];
+
 const SELECT_ONE = 'SELECT instance_id, version, record FROM services WHERE instance_id = ?';
-const SELECT_ALL = 'SELECT instance_id, version, record FROM services ORDER BY started_at_ms, instance_id';
+/**
+ * Every row's version in discovery order, with its instance id and record only
+ * when the version is above `@since`, the highest version an earlier listing
+ * saw: every write takes the next value of the write clock, so the other rows
+ * are unchanged since then and their records come from the store's cache.
+ */
+/** A `since` below every version: the listing reads every row. */
+const EVERY_ROW = -1;
+const SELECT_LISTING = `
+  SELECT version, CASE WHEN version > @since THEN instance_id END, CASE WHEN version > @since THEN record END
+  FROM services ORDER BY started_at_ms, instance_id`;
 const NEXT_VERSION = 'UPDATE write_clock SET version = version + 1 WHERE id = 1 RETURNING version';
 const UPSERT = `
   INSERT INTO services (instance_id, pid, hostname, project_name, provider, status, started_at_ms, last_heartbeat_ms, version, record)
@@ -82,6 +96,12 @@ class SqliteStore implements RegistryStore {
   private closed = false;
   private readonly statements = new Map<string, SqliteStatement>();
   private readonly watches = new Set<CommitPoll>();
+  /** Records decoded by earlier listings, by row version. */
+  private readonly cache = new RecordCache();
+  /** What the last listing found wrong with rows, by row version. */
+  private problemsByVersion = new Map<string, StoreProblem>();
+  /** The highest row version the last listing read: rows above it are new or changed. */
+  private listedUpTo = 0;
 
   constructor(
     readonly location: string,
@@ -132,17 +152,64 @@ class SqliteStore implements RegistryStore {
   }
 
   async list(): Promise<ListResult> {
-    const rows = this.read((db) => db.prepare(SELECT_ALL).all() as Row[], []);
-    const entries: StoredEntry[] = [];
-    const problems: StoreProblem[] = [];
-    for (const row of rows) {
-      try {
-        entries.push({ record: decodeRow(row), version: String(row.version) });
-      } catch (error) {
-        const { code, message } = error as InvalidRecordError;
-        problems.push({ code, entry: row.instance_id, message, action: 'skipped' });
-      }
+    // Snapshot reads open the file anew each time (perhaps another database by now): no cache.
+    if (this.access.mode === 'snapshot') return this.listRows(EVERY_ROW, undefined) as ListResult;
+    const listed = this.listRows(this.listedUpTo, this.cache.begin());
+    // A version at or below what was listed that the cache does not know: the write
+    // clock went back (the file was replaced by an older copy). Read everything again.
+    return listed ?? (this.listRows(EVERY_ROW, this.cache.begin()) as ListResult);
+  }
+
+  /**
+   * Rows whose version is above `since` come with their instance id and record;
+   * the others are known to `listing` by version (a version names one write of
+   * one row) and reuse the record or the problem found when it was first read.
+   * Returns undefined when an unchanged row is unknown after all.
+   */
+  private listRows(since: number, listing: RecordCacheListing | undefined): ListResult | undefined {
+    const listed = this.read(
+      (db) =>
+        // One read transaction: one snapshot of the table.
+        db.transaction(() => {
+          // Arrays rather than objects per row, and no strings for unchanged rows: a third of the work for 10 000 rows.
+          const rows = db.prepare(SELECT_LISTING).raw().all({ since }) as ListedRow[];
+          const entries: StoredEntry[] = [];
+          const problems: StoreProblem[] = [];
+          const problemsSeen = new Map<string, StoreProblem>();
+          let highest = since;
+          for (const [rowVersion, instanceId, recordText] of rows) {
+            const version = String(rowVersion);
+            if (instanceId === null || recordText === null) {
+              const known = listing?.keep(version, version);
+              const problem = this.problemsByVersion.get(version);
+              if (known) entries.push({ record: known, version });
+              else if (problem) problems.push(problem);
+              else return undefined;
+              if (problem) problemsSeen.set(version, problem);
+              continue;
+            }
+            highest = Math.max(highest, rowVersion);
+            try {
+              const record = decodeRow({ instance_id: instanceId, version: rowVersion, record: recordText });
+              entries.push({ record: listing ? listing.add(version, version, record) : record, version });
+            } catch (error) {
+              const { code, message } = error as InvalidRecordError;
+              const problem: StoreProblem = { code, entry: instanceId, message, action: 'skipped' };
+              problems.push(problem);
+              problemsSeen.set(version, problem);
+            }
+          }
+          return { entries, problems, highest, problemsSeen };
+        })(),
+      { entries: [], problems: [], highest: 0, problemsSeen: new Map<string, StoreProblem>() },
+    );
+    if (!listed) return undefined;
+    if (listing) {
+      listing.commit();
+      this.listedUpTo = listed.highest;
+      this.problemsByVersion = listed.problemsSeen;
     }
+    const { entries, problems } = listed;
     if (problems.length) this.logger.warn('sqlite registry rows skipped', { location: this.location, problems });
     return { entries, problems };
   }
@@ -199,6 +266,8 @@ class SqliteStore implements RegistryStore {
     this.closed = true;
     await Promise.all([...this.watches].map((w) => w.close()));
     this.statements.clear();
+    this.cache.clear();
+    this.problemsByVersion.clear();
     if (this.access.mode !== 'snapshot') this.access.db.close();
   }
 

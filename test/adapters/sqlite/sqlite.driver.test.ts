@@ -77,7 +77,7 @@ describe('sqlite store: the better-sqlite3 driver is optional and loaded lazily'
    */
   async function runIsolated(withUnbuiltDriver: boolean): Promise<{ imported: boolean; code?: string; message?: string; cause?: string }> {
     const root = join(dir, withUnbuiltDriver ? 'isolated-unbuilt' : 'isolated-missing');
-    for (const part of ['domain', 'ports', 'adapters/sqlite']) {
+    for (const part of ['domain', 'ports', 'adapters/shared', 'adapters/sqlite']) {
       await cp(join(ROOT, 'dist', part), join(root, 'dist', part), { recursive: true });
     }
     await writeFile(join(root, 'package.json'), '{ "type": "module" }\n');
