@@ -58,7 +58,12 @@ async function jsonFixture(root, startTimeMs) {
     dir,
     uri: `json:${dir}`,
     pruneUri: `json:${pruneDir}`,
-    seedLive: (ids) => writeAll(dir, ids, false),
+    // The store trusts a file's version (and reuses the record it read) once the
+    // file is 2 s old: wait that long, so the figures are those of a settled registry.
+    seedLive: async (ids) => {
+      await writeAll(dir, ids, false);
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+    },
     seedStale: (ids) => writeAll(pruneDir, ids, true),
     close: async () => {},
   };

@@ -42,7 +42,13 @@ export type EntryProblemCode =
   | 'ID_MISMATCH';
 
 export type EntryRead =
-  | { readonly kind: 'entry'; readonly record: ServiceRecord; readonly version: string }
+  | {
+      readonly kind: 'entry';
+      readonly record: ServiceRecord;
+      readonly version: string;
+      /** Epoch ms of the file's last change (the later of mtime and ctime). */
+      readonly changedMs: number;
+    }
   | { readonly kind: 'missing' }
   | {
       readonly kind: 'problem';
@@ -106,7 +112,7 @@ export async function readEntryFile(path: string, instanceId: string, maxBytes: 
         message: `file of ${instanceId} holds the record of ${JSON.stringify(outcome.record.instance_id)}`,
       };
     }
-    return { kind: 'entry', record: outcome.record, version };
+    return { kind: 'entry', record: outcome.record, version, changedMs: Math.max(Number(stats.mtimeMs), Number(stats.ctimeMs)) };
   } finally {
     await handle.close().catch(() => undefined);
   }

@@ -21,6 +21,7 @@ import { EntryLocks } from './entry-lock.js';
 import { errnoOf, translateFsError, type FsOperation } from './fs-errors.js';
 import { mapBounded } from './map-bounded.js';
 import { quarantineFile } from './quarantine.js';
+import { deepFreeze, RecordCache, type RecordCacheListing } from '../shared/record-cache.js';
 
 /** Options of the JSON-directory store. Only `dir` is required. */
 export interface JsonDirStoreOptions {
@@ -71,6 +72,14 @@ interface Settings {
 const SILENT: Logger = { debug() {}, warn() {}, error() {} };
 
 /**
+ * How long after its last change a file's version (inode, mtime, ctime, size) is
+ * trusted to name its content. An in-place writer (Python's) could rewrite a
+ * file within one timestamp tick keeping its size; ticks are up to a second
+ * (HFS+) or two (FAT). Atomic writes always change the inode.
+ */
+const SETTLED_MS = 2_000;
+
+/**
  * Opens (creating when missing) a registry directory. A directory that cannot
  * be created (read-only parent) still opens: it lists as empty and refuses writes.
  */
@@ -114,6 +123,8 @@ export class JsonDirStore implements RegistryStore {
   readonly location: string;
   readonly capabilities = { expiresEntries: false, distributed: false } as const;
   private readonly locks: EntryLocks;
+  /** Records read by earlier listings, by instance id and file version. */
+  private readonly cache = new RecordCache();
 
   /** Use openJsonDirStore, which also creates the directory. */
   constructor(private readonly settings: Settings) {
@@ -182,7 +193,9 @@ export class JsonDirStore implements RegistryStore {
       const id = instanceIdOfName(dirent.name);
       if (id !== undefined) candidates.push({ dirent, id });
     }
-    const outcomes = await mapBounded(candidates, this.settings.readConcurrency, ({ dirent, id }) => this.listOne(dirent, id));
+    const listing = this.cache.begin();
+    const outcomes = await mapBounded(candidates, this.settings.readConcurrency, ({ dirent, id }) => this.listOne(dirent, id, listing));
+    listing.commit();
     const entries: StoredEntry[] = [];
     const problems: StoreProblem[] = [];
     for (const outcome of outcomes) {
@@ -258,10 +271,12 @@ export class JsonDirStore implements RegistryStore {
     return watch;
   }
 
-  /** Holds no handles, timers or global state between calls (watches are closed by their owners): safe to call twice. */
-  async close(): Promise<void> {}
+  /** Holds no handles, timers or global state between calls (watches are closed by their owners), only the listing cache: safe to call twice. */
+  async close(): Promise<void> {
+    this.cache.clear();
+  }
 
-  private async listOne(dirent: Dirent, id: string): Promise<StoredEntry | StoreProblem | undefined> {
+  private async listOne(dirent: Dirent, id: string, listing: RecordCacheListing): Promise<StoredEntry | StoreProblem | undefined> {
     const name = dirent.name;
     // Dirent types are free (readdir returns them); an unknown type (some
     // filesystems) falls through to open + fstat, which decide the same way.
@@ -269,6 +284,12 @@ export class JsonDirStore implements RegistryStore {
       return problem('NOT_REGULAR_FILE', name, `entry is ${describeType(dirent)}, not a regular file; left alone`, 'skipped');
     }
     const path = entryPath(this.location, id);
+    if (listing.cachedVersion(id) !== undefined) {
+      // Read and validated before, and not changed since: one lstat instead of open, read, parse and validate.
+      const version = await statEntryVersion(path).catch(() => undefined);
+      const known = version === undefined ? undefined : listing.keep(id, version);
+      if (known && version !== undefined) return { record: known, version };
+    }
     let read: EntryRead;
     try {
       read = await readEntryFile(path, id, this.settings.maxFileBytes);
@@ -277,7 +298,10 @@ export class JsonDirStore implements RegistryStore {
     }
     switch (read.kind) {
       case 'entry':
-        return { record: read.record, version: read.version };
+        // A file changed less than SETTLED_MS ago could change again within the same
+        // timestamp tick with the same size, in place, unseen by its version: not cached yet.
+        if (this.settings.now() - read.changedMs < SETTLED_MS) return { record: deepFreeze(read.record), version: read.version };
+        return { record: listing.add(id, read.version, read.record), version: read.version };
       case 'missing':
         return undefined; // removed between readdir and open: it is gone
       case 'problem':

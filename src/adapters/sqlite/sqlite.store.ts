@@ -26,7 +26,7 @@ import { loadSqliteDriver, type SqliteDatabase, type SqliteStatement } from './s
 import { errorCode, isBusy, translateSqliteError } from './sqlite.errors.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_WATCH_POLL_MS, SILENT_LOGGER, type SqliteStoreOptions } from './sqlite.options.js';
 import { CommitPoll } from './sqlite.watch.js';
-import { RecordCache, type RecordCacheListing } from '../shared/record-cache.js';
+import { deepFreeze, RecordCache, type RecordCacheListing } from '../shared/record-cache.js';
 
 export type { SqliteStoreOptions } from './sqlite.options.js';
 
@@ -191,7 +191,7 @@ class SqliteStore implements RegistryStore {
             highest = Math.max(highest, rowVersion);
             try {
               const record = decodeRow({ instance_id: instanceId, version: rowVersion, record: recordText });
-              entries.push({ record: listing ? listing.add(version, version, record) : record, version });
+              entries.push({ record: listing ? listing.add(version, version, record) : deepFreeze(record), version });
             } catch (error) {
               const { code, message } = error as InvalidRecordError;
               const problem: StoreProblem = { code, entry: instanceId, message, action: 'skipped' };

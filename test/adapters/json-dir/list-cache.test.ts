@@ -1,0 +1,81 @@
+import { chmod, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openJsonDirStore, type JsonDirStore } from '../../../src/adapters/json-dir/json-dir.store.js';
+import { encodeRecord } from '../../../src/domain/record.schema.js';
+import { makeRecord } from '../../support/records.js';
+import { makeTempDir } from './temp-dir.js';
+
+/**
+ * list() keeps the records it read; a file whose version (inode, mtime, ctime,
+ * size) is unchanged and that is older than 2 s is stat'ed, not read again.
+ */
+describe('json-dir store: listing reuses records of unchanged files', () => {
+  let temp: Awaited<ReturnType<typeof makeTempDir>>;
+  let store: JsonDirStore;
+  let later: number;
+
+  beforeEach(async () => {
+    temp = await makeTempDir();
+    later = 0;
+    // A clock running ahead makes every file "settled" without waiting.
+    store = await openJsonDirStore({ dir: temp.path, now: () => Date.now() + later });
+  });
+  afterEach(async () => {
+    await store.close();
+    await temp.remove();
+  });
+
+  const file = (id: string) => join(temp.path, `${id}.json`);
+  const statusOf = async (id: string) => (await store.list()).entries.find((e) => e.record.instance_id === id)?.record.status;
+
+  it('hands out the same frozen record for a settled, unchanged file', async () => {
+    later = 10_000;
+    await store.put(makeRecord({ instance_id: 'marcus_a', capabilities: ['x'] }));
+    const [first] = (await store.list()).entries;
+    const [again] = (await store.list()).entries;
+    expect(again?.record).toBe(first?.record);
+    expect(again?.version).toBe(first?.version);
+    expect(Object.isFrozen(first?.record)).toBe(true);
+    expect(Object.isFrozen(first?.record.capabilities)).toBe(true);
+  });
+
+  it('reads a file again once it changed, even rewritten in place with the same size and mtime', async () => {
+    later = 10_000;
+    await writeFile(file('marcus_a'), encodeRecord(makeRecord({ instance_id: 'marcus_a', status: 'aaaa' })), { mode: 0o600 });
+    expect(await statusOf('marcus_a')).toBe('aaaa');
+    const before = new Date(Date.now() - 60_000);
+    // As the Python writer does: open('w') + write, same inode; then even the mtime put back.
+    await writeFile(file('marcus_a'), encodeRecord(makeRecord({ instance_id: 'marcus_a', status: 'bbbb' })));
+    await utimes(file('marcus_a'), before, before);
+    expect(await statusOf('marcus_a')).toBe('bbbb');
+  });
+
+  it('does not trust the version of a file changed less than 2 s ago', async () => {
+    await store.put(makeRecord({ instance_id: 'marcus_a' }));
+    const [first] = (await store.list()).entries;
+    const [again] = (await store.list()).entries;
+    expect(again?.record).not.toBe(first?.record);
+    expect(again?.record).toEqual(first?.record);
+  });
+
+  it('still reports what replaced a cached file: a symlink, an unreadable file, nothing', async () => {
+    later = 10_000;
+    await store.put(makeRecord({ instance_id: 'marcus_a' }));
+    await store.put(makeRecord({ instance_id: 'marcus_b' }));
+    expect((await store.list()).entries).toHaveLength(2);
+    await unlink(file('marcus_a'));
+    await symlink(join(temp.path, 'marcus_b.json'), file('marcus_a'));
+    await chmod(file('marcus_b'), 0o000);
+    const { entries, problems } = await store.list();
+    const readable = process.getuid?.() === 0; // root reads a 0000 file
+    expect(entries.map((e) => e.record.instance_id)).toEqual(readable ? ['marcus_b'] : []);
+    expect(problems.map((p) => [p.entry, p.code]).sort()).toEqual(
+      readable ? [['marcus_a.json', 'NOT_REGULAR_FILE']] : [['marcus_a.json', 'NOT_REGULAR_FILE'], ['marcus_b.json', 'UNREADABLE']],
+    );
+    await unlink(file('marcus_a'));
+    await chmod(file('marcus_b'), 0o600);
+    await unlink(file('marcus_b'));
+    expect(await store.list()).toEqual({ entries: [], problems: [] });
+  });
+});
