@@ -13,9 +13,26 @@ const STDIO_SERVER = join(FIXTURES, 'fixture-stdio-server.mjs');
 
 const children: Child[] = [];
 const clients: Client[] = [];
+/** Pids of the servers `run` started: a SIGKILLed `run` would leave them running. */
+const servers: number[] = [];
 afterEach(async () => {
   for (const client of clients.splice(0)) await client.close().catch(() => {});
-  for (const child of children.splice(0)) if (child.process.exitCode === null && child.process.signalCode === null) child.kill('SIGKILL');
+  // SIGTERM: run forwards it to its server and unregisters; then make sure of both.
+  await Promise.all(
+    children.splice(0).map(async (child) => {
+      if (child.process.exitCode !== null || child.process.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await Promise.race([child.exited, new Promise((r) => setTimeout(r, 5_000))]);
+      if (child.process.exitCode === null && child.process.signalCode === null) child.kill('SIGKILL');
+    }),
+  );
+  for (const pid of servers.splice(0)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 });
 
 /** A port on 127.0.0.1 nobody listens on (as long as nobody takes it meanwhile). */
@@ -49,6 +66,7 @@ async function runRegistered(dir: string, args: readonly string[], cwd?: string)
     },
     { message: () => `run never registered: ${run.stderrText}` },
   );
+  servers.push(record?.['pid'] as number);
   return { run, record: record as Record<string, unknown> };
 }
 
