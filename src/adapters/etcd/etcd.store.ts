@@ -18,6 +18,7 @@ import type {
 import { makeTranslator } from './etcd.errors.js';
 import { leaseTtlSeconds, resolveEtcdOptions, type EtcdStoreOptions, type ResolvedEtcdOptions } from './etcd.options.js';
 import { OwnLeases } from './etcd-leases.js';
+import { RecordCache } from '../shared/record-cache.js';
 import { PrefixWatch, watchBackoff } from './etcd.watch.js';
 
 export type { EtcdStoreOptions } from './etcd.options.js';
@@ -64,6 +65,8 @@ export class EtcdStore implements RegistryStore {
   private readonly isLeaseInvalid: (error: unknown) => boolean;
   private readonly watches = new Set<PrefixWatch>();
   private closed = false;
+  /** Records decoded by earlier listings, by instance id and mod revision. */
+  private readonly cache = new RecordCache();
 
   constructor(
     etcd: typeof Etcd3Module,
@@ -150,16 +153,24 @@ export class EtcdStore implements RegistryStore {
     }
     const entries: StoredEntry[] = [];
     const problems: StoreProblem[] = [];
+    // A key's mod revision names one write of it: an unchanged key reuses the record decoded before.
+    const listing = this.cache.begin();
     for (const kv of kvs) {
       const name = kv.key.toString('utf8').slice(this.options.prefix.length);
       if (!isValidInstanceId(name)) {
         problems.push({ code: 'INVALID_INSTANCE_ID', entry: name, message: `key ${kv.key.toString('utf8')} does not name an instance`, action: 'skipped' });
         continue;
       }
+      const known = listing.keep(name, kv.mod_revision);
+      if (known) {
+        entries.push({ record: known, version: kv.mod_revision });
+        continue;
+      }
       const outcome = this.decode(kv, name);
-      if (outcome.ok) entries.push({ record: outcome.record, version: kv.mod_revision });
+      if (outcome.ok) entries.push({ record: listing.add(name, kv.mod_revision, outcome.record), version: kv.mod_revision });
       else problems.push({ code: outcome.error.code, entry: name, message: outcome.error.message, action: 'skipped' });
     }
+    listing.commit();
     return { entries, problems };
   }
 
@@ -230,6 +241,7 @@ export class EtcdStore implements RegistryStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.cache.clear();
     await Promise.all([...this.watches].map((w) => w.close()));
     this.leases.close();
     this.client.close();

@@ -18,7 +18,7 @@ export function assertDistFresh(): void {
   } catch {
     throw new Error(`${COMPILED} is missing: run \`npm run build\` (npm test does it) before the etcd fault tests`);
   }
-  for (const dir of ['src/adapters/etcd', 'src/domain']) {
+  for (const dir of ['src/adapters/etcd', 'src/adapters/shared', 'src/domain']) {
     for (const name of readdirSync(`${root}${dir}`)) {
       if (name.endsWith('.ts') && statSync(`${root}${dir}/${name}`).mtimeMs > built) {
         throw new Error(`dist/ is older than ${dir}/${name}: run \`npm run build\` before the etcd fault tests`);
