@@ -1,5 +1,6 @@
 // Measuring and reporting: tinybench runs each case (warm-up first), this keeps
 // median and p99 in milliseconds and prints them as a table.
+import { performance } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
 
 /**
@@ -30,6 +31,41 @@ export async function measure(meta, fn, hooks = {}, limits) {
   }
   const l = result.latency;
   return { ...meta, median: l.p50, p99: l.p99, mean: l.mean, min: l.min, max: l.max, samples: l.samplesCount };
+}
+
+/**
+ * Measures two cases that are to be compared, alternating them run by run (after
+ * the same warm-up), so a burst of noise from other processes hits both alike
+ * and their ratio holds. Returns [figureA, figureB].
+ */
+export async function measurePair(metaA, fnA, metaB, fnB, limits) {
+  const a = [];
+  const b = [];
+  const timed = async (fn, into) => {
+    const t0 = performance.now();
+    await fn();
+    into?.push(performance.now() - t0);
+  };
+  const warmupEnd = performance.now() + limits.warmupTime;
+  for (let i = 0; i < limits.warmupIterations || performance.now() < warmupEnd; i++) {
+    await timed(fnA);
+    await timed(fnB);
+  }
+  const end = performance.now() + limits.time;
+  while (a.length < limits.iterations || performance.now() < end) {
+    await timed(fnA, a);
+    await timed(fnB, b);
+  }
+  return [summarize(metaA, a), summarize(metaB, b)];
+}
+
+/** Median (interpolated), p99 (nearest rank), mean, min and max of samples in ms. */
+export function summarize(meta, samples) {
+  const sorted = [...samples].sort((x, y) => x - y);
+  const n = sorted.length;
+  const median = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  const p99 = sorted[Math.min(n - 1, Math.ceil(0.99 * n) - 1)];
+  return { ...meta, median, p99, mean: sorted.reduce((x, y) => x + y, 0) / n, min: sorted[0], max: sorted[n - 1], samples: n };
 }
 
 const ms = (value) => (value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));

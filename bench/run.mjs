@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { defaultLivenessProbe } from '../dist/adapters/liveness/select-liveness.js';
 import { rawAtomicWrite, rawReadAll } from './baselines.mjs';
 import { emptyRegistry, listArgs, nodeFloorArgs, runNode } from './cli.mjs';
-import { budget, FIGURE_HEADERS, figureRow, formatMs, measure, table } from './harness.mjs';
+import { budget, FIGURE_HEADERS, figureRow, formatMs, measure, measurePair, summarize, table } from './harness.mjs';
 import { liveId, staleId } from './records.mjs';
 import { openFixture, openRegistry, removeScratch, STORE_KINDS } from './stores.mjs';
 import { evaluateTargets, ratios } from './targets.mjs';
@@ -92,13 +92,13 @@ if (targets.length) {
 }
 log(`\nload average at start ${machine.loadavgAtStart.join(' ')}, at end ${machine.loadavgAtEnd.join(' ')}`);
 
+const watch = values['no-watch'] ? undefined : await runWatchLatency(repo, { quick: values.quick, stores }, log);
+
 const resultsDir = join(repo, 'bench', 'results');
 await mkdir(resultsDir, { recursive: true });
 const out = join(resultsDir, `${machine.date.replace(/[:.]/g, '-')}.json`);
-await writeFile(out, `${JSON.stringify({ machine, figures, ratios: computed, targets }, null, 2)}\n`);
-log(`results: ${out}`);
-
-if (!values['no-watch']) await runWatchLatency(repo, values.quick, log);
+await writeFile(out, `${JSON.stringify({ machine, figures, ratios: computed, targets, watch }, null, 2)}\n`);
+log(`\nresults: ${out}`);
 
 async function benchStore(kind) {
   log(`\n${kind}`);
@@ -114,17 +114,23 @@ async function benchStore(kind) {
       if (found.length !== n) throw new Error(`${kind}: discovery found ${found.length} live entries, expected ${n}`);
       const meta = (op, extra = {}) => ({ name: `${kind} ${op} N=${n}`, group: op, store: kind, n, ...extra });
 
-      record(await measure(meta('discover'), () => registry.discover(), {}, limits));
-      if (kind === 'json') record(await measure({ ...meta('raw-read'), name: `json raw read loop N=${n}` }, () => rawReadAll(fixture.dir), {}, limits));
+      if (kind === 'json') {
+        const pair = await measurePair(meta('discover'), () => registry.discover(), { ...meta('raw-read'), name: `json raw read loop N=${n}` }, () => rawReadAll(fixture.dir), limits);
+        pair.forEach(record);
+      } else {
+        record(await measure(meta('discover'), () => registry.discover(), {}, limits));
+      }
 
       record(await measure(meta('register'), () => registry.register(registerOptions), { afterEach: () => registry.unregister().then(() => undefined) }, limits));
 
       await registry.register(registerOptions);
-      record(await measure(meta('heartbeat'), () => registry.heartbeat(), {}, limits));
       if (kind === 'json') {
         const bytes = `${JSON.stringify(registry.registered, null, 2)}\n`;
         const path = join(fixture.dir, 'baseline.raw'); // not <id>.json: discovery ignores it
-        record(await measure({ ...meta('raw-write'), name: `json raw write-file-atomic N=${n}` }, () => rawAtomicWrite(path, bytes), {}, limits));
+        const raw = { ...meta('raw-write'), name: `json raw write-file-atomic N=${n}` };
+        (await measurePair(meta('heartbeat'), () => registry.heartbeat(), raw, () => rawAtomicWrite(path, bytes), limits)).forEach(record);
+      } else {
+        record(await measure(meta('heartbeat'), () => registry.heartbeat(), {}, limits));
       }
       await registry.unregister();
 
@@ -178,11 +184,4 @@ async function benchCli() {
   }
   record(summarize({ name: 'node -e 0', group: 'node-floor' }, floor));
   record(summarize({ name: 'cli list --json (empty json dir)', group: 'cli-list' }, list));
-}
-
-function summarize(meta, samples) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-  const mid = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
-  return { ...meta, median: mid, p99: at(0.99), mean: sorted.reduce((a, b) => a + b, 0) / sorted.length, min: sorted[0], max: sorted.at(-1), samples: sorted.length };
 }

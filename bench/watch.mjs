@@ -1,20 +1,20 @@
-// The watch-latency benchmark belongs to the watch feature (bench/watch-latency.*).
-// When it exists it runs after the store figures, in a process of its own.
-import { spawn } from 'node:child_process';
+// The watch-latency benchmark belongs to the watch feature (bench/watch-latency.mjs):
+// `npm run bench` runs it after the store figures, on the same stores, and keeps
+// its rows in the results file.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-export async function runWatchLatency(repo, quick, log) {
-  const script = ['watch-latency.mjs', 'watch-latency.js'].map((name) => join(repo, 'bench', name)).find((path) => existsSync(path));
-  if (!script) {
-    log('\nwatch latency: bench/watch-latency.mjs is not there yet; skipped');
-    return;
+/** The rows of bench/watch-latency.mjs, or undefined when that module is absent. */
+export async function runWatchLatency(repo, { quick, stores }, log) {
+  const script = join(repo, 'bench', 'watch-latency.mjs');
+  if (!existsSync(script)) {
+    log('\nwatch latency: bench/watch-latency.mjs is not there; skipped');
+    return undefined;
   }
-  log(`\nwatch latency (${script})`);
-  const code = await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...(quick ? ['--quick'] : [])], { stdio: 'inherit', cwd: repo });
-    child.on('error', reject);
-    child.on('close', resolve);
-  });
-  if (code !== 0) throw new Error(`${script} exited ${code}`);
+  const { watchLatency, latencyTable } = await import(pathToFileURL(script).href);
+  log('\nwatch latency: update() resolved → its event in a watch on another store object (ms)');
+  const rows = await watchLatency({ quick, stores });
+  log(latencyTable(rows));
+  return rows;
 }
