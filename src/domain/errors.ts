@@ -20,7 +20,9 @@ export type RegistryErrorCode =
   | 'REGISTRY_CLOSED'
   | 'UNSAFE_COMMAND'
   | 'INVALID_CONNECTION'
-  | 'CONNECTION_FAILED';
+  | 'CONNECTION_FAILED'
+  | 'INVALID_MONITOR_OPTIONS'
+  | 'LISTEN_FAILED';
 
 export class RegistryError extends Error {
   override name = 'RegistryError';
@@ -207,6 +209,23 @@ export class ConnectionFailedError extends RegistryError {
   constructor(target: string, cause?: unknown) {
     const why = cause instanceof Error ? `: ${cause.message}` : '';
     super('CONNECTION_FAILED', `the instance at ${target} failed${why}`, { cause, retryable: true, details: { target } });
+  }
+}
+
+/** `serve` / startMonitor() options that would be unsafe or cannot work (a remote bind without a token, a bad port). */
+export class InvalidMonitorOptionsError extends RegistryError {
+  override name = 'InvalidMonitorOptionsError';
+  constructor(option: string, reason: string) {
+    super('INVALID_MONITOR_OPTIONS', `${option}: ${reason}`, { details: { option, reason } });
+  }
+}
+
+/** The monitor could not listen on its address (in use, not an address of this machine). */
+export class ListenFailedError extends RegistryError {
+  override name = 'ListenFailedError';
+  constructor(address: string, cause?: unknown) {
+    const why = cause instanceof Error ? `: ${cause.message}` : '';
+    super('LISTEN_FAILED', `cannot listen on ${address}${why}`, { cause, details: { address } });
   }
 }
 

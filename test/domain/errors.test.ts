@@ -6,8 +6,10 @@ import {
   DriverMissingError,
   InsecureDirectoryError,
   InvalidInstanceIdError,
+  InvalidMonitorOptionsError,
   InvalidRecordError,
   InvalidStoreUriError,
+  ListenFailedError,
   isRegistryError,
   isRetryable,
   LockBusyError,
@@ -48,6 +50,8 @@ const cases: Case[] = [
   { error: new LockBusyError('marcus_1', cause), ctor: LockBusyError, name: 'LockBusyError', code: 'LOCK_BUSY', retryable: true, details: { instanceId: 'marcus_1' }, hasCause: true },
   { error: new AccessDeniedError('etcd://h:2379', cause), ctor: AccessDeniedError, name: 'AccessDeniedError', code: 'ACCESS_DENIED', retryable: false, details: { location: 'etcd://h:2379' }, hasCause: true },
   { error: new UnsupportedSchemaVersionError('/r.db', 3, 1), ctor: UnsupportedSchemaVersionError, name: 'UnsupportedSchemaVersionError', code: 'UNSUPPORTED_SCHEMA_VERSION', retryable: false, details: { found: 3, known: 1 }, hasCause: false },
+  { error: new InvalidMonitorOptionsError('--host', 'not loopback'), ctor: InvalidMonitorOptionsError, name: 'InvalidMonitorOptionsError', code: 'INVALID_MONITOR_OPTIONS', retryable: false, details: { option: '--host', reason: 'not loopback' }, hasCause: false },
+  { error: new ListenFailedError('127.0.0.1:80', cause), ctor: ListenFailedError, name: 'ListenFailedError', code: 'LISTEN_FAILED', retryable: false, details: { address: '127.0.0.1:80' }, hasCause: true },
   { error: new RegistryClosedError(), ctor: RegistryClosedError, name: 'RegistryClosedError', code: 'REGISTRY_CLOSED', retryable: false, details: {}, hasCause: false },
 ];
 
