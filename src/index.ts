@@ -10,6 +10,8 @@ export { WatchEmitter, type WatchEmitterEvents } from './app/watch/watch-emitter
 export { diffSnapshots, reasonForVanished, type RegistryEvent, type RemovalReason, type LiveHealth, type SnapshotEntry, type RegistrySnapshot } from './domain/changes.js';
 export { parseStoreUri, resolveStoreConfig, defaultRegistryDir, DEFAULT_ETCD_PREFIX, type StoreConfig } from './app/store-uri.js';
 export { silentLogger, stderrLogger } from './app/logger.js';
+export { startMonitor, type Monitor } from './app/monitor/start-monitor.js';
+export { resolveMonitorConfig, type MonitorOptions } from './app/monitor/monitor-options.js';
 export {
   getServiceRegistry,
   registerMarcusService,
@@ -55,6 +57,8 @@ export {
   UnsafeCommandError,
   InvalidConnectionError,
   ConnectionFailedError,
+  InvalidMonitorOptionsError,
+  ListenFailedError,
   isRegistryError,
   isRetryable,
   type RegistryErrorCode,

@@ -21,6 +21,10 @@ Commands:
   connect [filters] [--instance ID] [--wait SECONDS]
                        be the preferred instance's MCP server on stdio: bridge to
                        its mcp_url, or start its command (exit 3 when none)
+  serve [--host 127.0.0.1] [--port 7321] [--allow-remote] [--token T] [--sweep MS]
+                       health, metrics, JSON API and a live page over HTTP
+                       (loopback only unless --allow-remote and a token;
+                       --port 0: any free port; MARCUS_REGISTRY_TOKEN = --token)
 
 Options for every command:
   --store URI   json:<dir> | sqlite:<file> | etcd://host:port[,host:port][/prefix]
@@ -46,6 +50,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   watch: () => import('./commands/watch.command.js'),
   run: () => import('./commands/run.command.js'),
   connect: () => import('./commands/connect.command.js'),
+  serve: () => import('./commands/serve.command.js'),
 };
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -1,0 +1,61 @@
+import { isRegistryError } from '../../../domain/errors.js';
+import { resolveMonitorConfig, type MonitorOptions } from '../../monitor/monitor-options.js';
+import { startMonitor } from '../../monitor/start-monitor.js';
+import { parse, positiveInt } from '../args.js';
+import { EXIT, UsageError } from '../exit-codes.js';
+import { openRegistry } from '../open-registry.js';
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+/** The port `serve` listens on when --port is not given. */
+export const DEFAULT_SERVE_PORT = 7321;
+
+/**
+ * `marcus-registry serve [--host 127.0.0.1] [--port N] [--allow-remote] [--token T] [--sweep MS]`:
+ * the monitor (health, metrics, JSON API, live page) until SIGINT/SIGTERM,
+ * then every stream and connection is closed and it exits 0. Prints
+ * `marcus-registry: serving http://HOST:PORT/` on stdout once listening.
+ */
+export async function run(argv: readonly string[]): Promise<number> {
+  const { values } = parse(argv, {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    'allow-remote': { type: 'boolean' },
+    token: { type: 'string' },
+    sweep: { type: 'string' },
+  });
+  const options: MonitorOptions = {
+    host: values.host,
+    port: portOf(values.port),
+    allowRemote: values['allow-remote'] === true,
+    token: values.token ?? (process.env['MARCUS_REGISTRY_TOKEN'] || undefined),
+    sweepIntervalMs: positiveInt(values.sweep, 'sweep'),
+    processMetrics: true,
+  };
+  // Bad or unsafe flags are refused before the store is opened or anything listens.
+  try {
+    resolveMonitorConfig(options);
+  } catch (error) {
+    if (isRegistryError(error) && error.code === 'INVALID_MONITOR_OPTIONS') throw new UsageError(error.message);
+    throw error;
+  }
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  // on, not once, and kept until closed: a signal-exit copy (proper-lockfile's) re-raises a signal it believes nobody handles.
+  for (const signal of STOP_SIGNALS) process.on(signal, stop);
+  try {
+    await using registry = await openRegistry(values);
+    await using monitor = await startMonitor(registry, options);
+    process.stdout.write(`marcus-registry: serving ${monitor.url}\n`);
+    if (!controller.signal.aborted) await new Promise((resolve) => controller.signal.addEventListener('abort', resolve, { once: true }));
+  } finally {
+    for (const signal of STOP_SIGNALS) process.off(signal, stop);
+  }
+  return EXIT.OK;
+}
+
+function portOf(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_SERVE_PORT;
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65_535) throw new UsageError(`--port must be an integer from 0 to 65535, got ${JSON.stringify(value)}`);
+  return port;
+}

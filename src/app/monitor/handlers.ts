@@ -1,0 +1,109 @@
+import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { isRegistryError } from '../../domain/errors.js';
+import { matchesFilters } from '../../domain/filters.js';
+import { rankByPreference, type Candidate } from '../../domain/preference.js';
+import type { DiscoverOptions, DiscoveryReport, JudgedEntry } from '../discovery.service.js';
+import type { MonitorContext } from './context.js';
+import { FILTER_PARAMS, filtersOf, flagOf, instanceIdOf, queryOf } from './query.js';
+import { HttpError, send, sendJson, errorBody } from './responses.js';
+
+/** An id no record can have been given by mistake: healthz reads it to touch the store cheaply. */
+const HEALTH_PROBE_ID = 'marcus-registry-healthz-probe';
+
+/**
+ * The JSON form of one entry: the record exactly as the store holds it (the
+ * on-disk keys and values) under `record`, and what discovery judged beside it.
+ */
+export function entryJson(entry: JudgedEntry): Record<string, unknown> {
+  return { health: entry.health, ...(entry.reason !== undefined && { reason: entry.reason }), ...(entry.detail !== undefined && { detail: entry.detail }), record: entry.record };
+}
+
+/** GET /healthz: 200 when a cheap store read works, 503 with the error's code when it does not. */
+export async function healthz(ctx: MonitorContext, res: ServerResponse, url: URL): Promise<number> {
+  queryOf(url, []);
+  const store = { store: ctx.registry.store.kind, location: ctx.registry.store.location };
+  const started = performance.now();
+  try {
+    await ctx.registry.get(HEALTH_PROBE_ID);
+  } catch (error) {
+    countStoreError(ctx, error);
+    sendJson(res, 503, { status: 'unavailable', ...store, ...errorBody(error) });
+    return 503;
+  }
+  sendJson(res, 200, { status: 'ok', ...store, store_check_ms: Math.round((performance.now() - started) * 100) / 100 });
+  return 200;
+}
+
+/** GET /v1/services[?provider&project&capability&status&all=1]: live entries, oldest first; with all=1 also stale ones (nothing removed). */
+export async function services(ctx: MonitorContext, res: ServerResponse, url: URL): Promise<number> {
+  const query = queryOf(url, [...FILTER_PARAMS, 'all']);
+  const all = flagOf(query, 'all');
+  const filters = filtersOf(query);
+  const report = await discover(ctx, { filters, prune: !all });
+  const stale = all ? report.stale.filter((e) => matchesFilters(e.record, filters)) : [];
+  sendJson(res, 200, { store: ctx.registry.store.kind, services: [...report.services, ...stale].map(entryJson), problems: report.problems });
+  return 200;
+}
+
+/** GET /v1/services/:id — one entry as it is (even stale; nothing removed). */
+export async function service(ctx: MonitorContext, res: ServerResponse, url: URL, rawId: string): Promise<number> {
+  queryOf(url, []);
+  const id = instanceIdOf(rawId);
+  const entry = await storeCall(ctx, () => ctx.registry.get(id));
+  if (!entry) throw new HttpError(404, 'NOT_FOUND', `no registry entry for instance ${id}`);
+  sendJson(res, 200, entryJson(entry));
+  return 200;
+}
+
+/**
+ * GET /v1/services/preferred[?provider&project&capability&status&instance&cwd]:
+ * the instance `marcus-registry preferred` would pick for a client with that
+ * project, pin (instance, default MARCUS_INSTANCE_ID of the server) and working
+ * directory (none by default: the server's own says nothing about the client).
+ */
+export async function preferred(ctx: MonitorContext, res: ServerResponse, url: URL): Promise<number> {
+  const query = queryOf(url, [...FILTER_PARAMS, 'instance', 'cwd']);
+  const instance = query.get('instance');
+  const pin = instance === undefined ? ctx.registry.settings.pinnedInstanceId : instanceIdOf(instance);
+  const filters = filtersOf(query);
+  const report = await discover(ctx, { filters });
+  const candidates = report.services.map((entry) => ({ record: entry.record, health: entry.health as Candidate['health'], entry }));
+  const best = rankByPreference(candidates, { pin, project: filters.project, cwd: query.get('cwd') })[0];
+  if (!best) throw new HttpError(404, 'NO_MATCHING_INSTANCE', 'no running instance matches');
+  sendJson(res, 200, entryJson(best.entry));
+  return 200;
+}
+
+/** GET /metrics: discovers once (so the gauges are current), then the Prometheus text format. */
+export async function metrics(ctx: MonitorContext, res: ServerResponse, url: URL): Promise<number> {
+  queryOf(url, []);
+  try {
+    await discover(ctx, {});
+  } catch {
+    // Counted as a store error; the metrics are still worth serving.
+  }
+  send(res, 200, ctx.metrics.contentType, await ctx.metrics.render());
+  return 200;
+}
+
+async function discover(ctx: MonitorContext, options: DiscoverOptions): Promise<DiscoveryReport> {
+  const started = performance.now();
+  const report = await storeCall(ctx, () => ctx.registry.inspect(options));
+  const complete = options.filters === undefined || Object.keys(options.filters).length === 0;
+  ctx.metrics.discovered(report, (performance.now() - started) / 1000, complete);
+  return report;
+}
+
+async function storeCall<T>(ctx: MonitorContext, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    countStoreError(ctx, error);
+    throw error;
+  }
+}
+
+function countStoreError(ctx: MonitorContext, error: unknown): void {
+  if (isRegistryError(error) && error.code !== 'INVALID_INSTANCE_ID' && error.code !== 'NOT_FOUND') ctx.metrics.storeError(error.code);
+}
