@@ -3,6 +3,8 @@ import { parseTimestamp } from './timestamp.js';
 
 /** Discovery filters; every given field must match. */
 export interface ServiceFilters {
+  /** Only this instance (an explicit `--instance`); MARCUS_INSTANCE_ID is a softer pin, see PreferenceContext. */
+  readonly instanceId?: string;
   readonly provider?: string;
   readonly project?: string;
   readonly capability?: string;
@@ -11,6 +13,7 @@ export interface ServiceFilters {
 }
 
 export function matchesFilters(record: ServiceRecord, filters: ServiceFilters = {}): boolean {
+  if (filters.instanceId !== undefined && record.instance_id !== filters.instanceId) return false;
   if (filters.provider !== undefined && record.provider !== filters.provider) return false;
   if (filters.project !== undefined && record.project_name !== filters.project) return false;
   if (filters.status !== undefined && record.status !== filters.status) return false;

@@ -123,6 +123,7 @@ describe('marcus-registry CLI', () => {
     expect(JSON.parse(preferred.stdout).instance_id).toBe('marcus_young');
     const pinned = await cli(['preferred', '--json', '--instance', 'marcus_old'], env);
     expect(JSON.parse(pinned.stdout).instance_id).toBe('marcus_old');
+    expect((await cli(['preferred', '--instance', 'marcus_absent'], env)).code).toBe(3);
     const pinnedByEnv = await cli(['preferred', '--json'], { ...env, MARCUS_INSTANCE_ID: 'marcus_old' });
     expect(JSON.parse(pinnedByEnv.stdout).instance_id).toBe('marcus_old');
     const shown = await cli(['show', 'marcus_old', '--json'], env);

@@ -279,6 +279,15 @@ describe('marcus-registry connect', () => {
     const byEnv = await connectClient(tmp.dir, ['--project', 'P'], { MARCUS_INSTANCE_ID: String(older.record['instance_id']) });
     await byEnv.connected;
     expect((await whoami(byEnv.client)).name).toBe('older');
+
+    // An explicit --instance is strict: absent, it reaches no other instance.
+    const absent = await cli(['connect', '--instance', 'marcus_absent'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    expect(absent.code).toBe(3);
+    expect(absent.stdout).toBe('');
+    // MARCUS_INSTANCE_ID is only a preference: absent, the newest is reached.
+    const softPin = await connectClient(tmp.dir, ['--project', 'P'], { MARCUS_INSTANCE_ID: 'marcus_absent' });
+    await softPin.connected;
+    expect((await whoami(softPin.client)).name).toBe('newer');
   });
 
   it('when the instance cannot be reached: the open request gets a JSON-RPC error, stderr says why, exit 1', async () => {

@@ -33,6 +33,10 @@ Options for every command:
   --debug       log what the registry does to stderr
   -h, --help    this text
 
+Filters: --provider P --project P --capability C --status S; --instance ID
+(preferred, connect) means that instance or none, while $MARCUS_INSTANCE_ID
+only ranks an instance first.
+
 Exit codes: 0 ok, 1 error, 2 usage, 3 no matching instance; run, and connect to
 a stdio instance: the child's (127: cannot start it).
 `;

@@ -10,8 +10,6 @@ import { FILTER_OPTIONS, filtersFrom, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { openRegistry } from '../open-registry.js';
 
-/** How often --wait looks again when the registry cannot tell us about changes. */
-const POLL_MS = 250;
 
 /**
  * How long an instance's endpoint may refuse connections before we bridge anyway
@@ -35,13 +33,14 @@ export async function run(argv: readonly string[]): Promise<number> {
   const debug = values.debug === true || Boolean(process.env['MARCUS_REGISTRY_DEBUG']);
   keepStdoutForMcp();
 
-  const filters = filtersFrom(values);
+  // An explicit --instance is strict: that instance or none (and --wait waits for it).
+  const filters = { ...filtersFrom(values), instanceId: values.instance };
   const waitDeadline = Date.now() + waitMs;
   let record: ServiceRecord | undefined;
   let connection: Connection;
   {
     await using registry = await openRegistry(values, { settings: { exitHooks: false } });
-    const find = () => registry.preferred({ filters, pin: values.instance, project: filters.project });
+    const find = () => registry.preferred({ filters, project: filters.project });
     record = waitMs > 0 ? await waitForInstance(registry, filters, find, waitMs) : await find();
     if (!record) {
       const wanted = describeFilters(filters, values.instance);
@@ -132,8 +131,8 @@ async function startStdio(connection: Extract<Connection, { kind: 'stdio' }>): P
 }
 
 /**
- * The preferred instance, looking again every POLL_MS — and at once on each
- * change when the registry can watch — until one matches or `ms` have passed.
+ * The preferred instance, or the first that appears within `ms`: the registry's
+ * watch wakes us on every change, so nothing is polled.
  */
 async function waitForInstance(
   registry: ServiceRegistry,
@@ -141,39 +140,18 @@ async function waitForInstance(
   find: () => Promise<ServiceRecord | undefined>,
   ms: number,
 ): Promise<ServiceRecord | undefined> {
-  const deadline = Date.now() + ms;
-  const stop = new AbortController();
-  let wake: () => void = () => {};
-  const watch = (registry as unknown as { watch?: WatchFn }).watch;
-  if (typeof watch === 'function') {
-    void (async () => {
-      try {
-        for await (const _event of watch.call(registry, { signal: stop.signal, filters })) wake();
-      } catch {
-        // Polling goes on regardless.
-      }
-    })();
-  }
+  const signal = AbortSignal.timeout(ms);
   try {
-    for (;;) {
+    for await (const event of registry.watch({ signal, filters })) {
+      if (event.type === 'removed') continue;
       const found = await find();
       if (found) return found;
-      const left = deadline - Date.now();
-      if (left <= 0) return undefined;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(POLL_MS, left));
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
     }
-  } finally {
-    stop.abort();
+  } catch (error) {
+    if (!signal.aborted) throw error;
   }
+  return undefined;
 }
-
-type WatchFn = (options: { signal: AbortSignal; filters?: ServiceFilters }) => AsyncIterable<unknown>;
 
 function seconds(value: string | undefined): number {
   if (value === undefined) return 0;

@@ -6,8 +6,9 @@ import { openRegistry } from '../open-registry.js';
 export async function run(argv: readonly string[]): Promise<number> {
   const { values } = parse(argv, { ...FILTER_OPTIONS, instance: { type: 'string' } });
   await using registry = await openRegistry(values);
-  const filters = filtersFrom(values);
-  const record = await registry.preferred({ filters, pin: values.instance, project: filters.project });
+  // An explicit --instance is strict; MARCUS_INSTANCE_ID only ranks first.
+  const filters = { ...filtersFrom(values), instanceId: values.instance };
+  const record = await registry.preferred({ filters, project: filters.project });
   if (!record) {
     process.stderr.write('marcus-registry: no running instance matches\n');
     return EXIT.NONE;
