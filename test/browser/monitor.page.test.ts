@@ -1,0 +1,112 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { launchChromium } from '../support/browser.js';
+import { startServe, stopServe } from '../support/monitor.js';
+import { CLI, Child, cli, tempRegistryDir, waitFor } from '../support/processes.js';
+
+/**
+ * The live page in a real headless Chromium against a real `serve` process:
+ * rows appear and go as `run` starts and stops instances, without a reload.
+ */
+let launched: Promise<Browser> | undefined;
+const children: Child[] = [];
+
+/** Launched by the first test that needs it, so a missing Chromium fails each test (a beforeAll failure would report them as skipped). */
+function browser(): Promise<Browser> {
+  return (launched ??= launchChromium());
+}
+afterAll(async () => {
+  await (await launched?.catch(() => undefined))?.close();
+});
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.process.exitCode === null && child.process.signalCode === null) child.kill('SIGKILL');
+});
+
+async function registrant(store: string, id: string, args: readonly string[] = []): Promise<Child> {
+  const child = new Child(process.execPath, [CLI, '--store', store, 'run', '--instance-id', id, '--heartbeat', '500', ...args, '--', 'sleep', '60']);
+  children.push(child);
+  await waitFor(async () => (await cli(['--store', store, 'show', id])).code === 0, { message: () => `${id} never registered: ${child.stderrText}` });
+  return child;
+}
+
+/** Opens the page and counts its navigations and dialogs (there must be one and none). */
+async function open(url: string): Promise<{ page: Page; navigations: () => number; dialogs: string[]; errors: string[] }> {
+  const page = await (await browser()).newPage();
+  let navigations = 0;
+  const dialogs: string[] = [];
+  const errors: string[] = [];
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) navigations++;
+  });
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  await page.goto(url);
+  await page.waitForSelector('#state.live', { timeout: 20_000 });
+  return { page, navigations: () => navigations, dialogs, errors };
+}
+
+describe('the live page (headless Chromium)', () => {
+  it('shows an instance started with run, without a reload, and drops it when it stops', async () => {
+    await using tmp = await tempRegistryDir();
+    const store = `json:${tmp.dir}`;
+    const { child: server, url } = await startServe(store, ['--sweep', '200']);
+    children.push(server);
+    const { page, navigations, errors } = await open(url);
+    expect(await page.isVisible('#empty')).toBe(true);
+
+    const run = await registrant(store, 'marcus_page', ['--project', 'alpha', '--provider', 'github']);
+    const row = await page.waitForSelector('tr[data-instance-id="marcus_page"]', { timeout: 20_000 });
+    const cells = await row.$$eval('td', (tds) => tds.map((td) => td.textContent ?? ''));
+    expect(cells[0]).toBe('marcus_page');
+    expect(cells[1]).toBe('alpha');
+    expect(cells[2]).toBe('github');
+    expect(cells[3]).toBe('running');
+    expect(cells[4]).toBe('healthy');
+    expect(Number(cells[5])).toBeGreaterThan(0);
+    expect(cells[7]).toMatch(/^\d+[smhd]$/);
+    expect(cells[8]).toMatch(/^\d+[smhd]$/);
+    expect(await row.$eval('td.cmd code', (c) => c.textContent)).toBe('marcus-registry connect --instance marcus_page');
+    const copy = await row.$('button.copy');
+    expect(copy).not.toBeNull();
+    expect(await copy?.textContent()).toBe('Copy');
+    expect(await page.textContent('#count')).toBe('1 instance');
+    expect(await page.isVisible('#empty')).toBe(false);
+    // Ages tick in the browser: the uptime cell changes with no event from the server.
+    const up = await row.$eval('td.up', (td) => td.textContent);
+    await page.waitForFunction((before) => document.querySelector('tr[data-instance-id="marcus_page"] td.up')?.textContent !== before, up, { timeout: 10_000 });
+
+    run.kill('SIGTERM');
+    await run.exited;
+    await page.waitForSelector('tr[data-instance-id="marcus_page"]', { state: 'detached', timeout: 20_000 });
+    expect(await page.textContent('#count')).toBe('0 instances');
+    expect(navigations()).toBe(1);
+    expect(errors).toEqual([]);
+    await page.close();
+    await stopServe(server);
+  });
+
+  it('renders a record full of markup as text: no element, no script, no dialog', async () => {
+    await using tmp = await tempRegistryDir();
+    const store = `json:${tmp.dir}`;
+    const { child: server, url } = await startServe(store);
+    children.push(server);
+    const evil = '<img src=x onerror=alert(1)>';
+    await registrant(store, 'marcus_evil', ['--project', evil, '--provider', '<script>alert(2)</script>']);
+    const { page, dialogs, errors } = await open(url);
+    const row = await page.waitForSelector('tr[data-instance-id="marcus_evil"]', { timeout: 20_000 });
+    expect(await row.$eval('td.project', (td) => td.textContent)).toBe(evil);
+    expect(await row.$eval('td.provider', (td) => td.textContent)).toBe('<script>alert(2)</script>');
+    expect(await page.$$('#rows img, #rows script')).toHaveLength(0);
+    expect(await page.evaluate(() => document.images.length)).toBe(0);
+    expect(dialogs).toEqual([]);
+    expect(errors).toEqual([]);
+    await page.close();
+    await stopServe(server);
+  });
+});
