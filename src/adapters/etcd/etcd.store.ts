@@ -45,6 +45,9 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Registry
     dialTimeout: resolved.dialTimeoutMs,
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + resolved.callTimeoutMs }),
     faultHandling: { watchBackoff: watchBackoff(resolved.maxWatchRetryDelayMs) },
+    // list() reads the prefix in one range: gRPC's default 4 MiB cap on a reply
+    // failed it from about 5 000 entries (RESOURCE_EXHAUSTED). etcd's own limit applies.
+    grpcOptions: { 'grpc.max_receive_message_length': -1 },
   });
   return new EtcdStore(etcd, client, resolved);
 }
