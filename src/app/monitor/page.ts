@@ -68,7 +68,7 @@ td.project { max-width: 28ch; overflow: hidden; text-overflow: ellipsis; }
 .health { font-weight: 600; }
 .health.healthy { color: var(--ok); }
 .health.unresponsive { color: var(--warn); }
-td.cmd { display: flex; align-items: center; gap: 8px; }
+td.cmd .connect { display: flex; align-items: center; gap: 8px; }
 td.cmd code { background: var(--head); border: 1px solid var(--line); border-radius: 4px; padding: 1px 6px; }
 button.copy { font: inherit; font-size: 12px; padding: 2px 10px; border: 1px solid var(--line); border-radius: 6px; background: var(--head); color: var(--fg); cursor: pointer; }
 button.copy:hover { border-color: var(--accent); }
@@ -142,8 +142,11 @@ export const APP_JS = `'use strict';
     button.textContent = 'Copy';
     button.title = 'Copy the command that connects an MCP client to this instance';
     button.addEventListener('click', function () { copy(code.textContent, button); });
-    td.appendChild(code);
-    td.appendChild(button);
+    var wrap = document.createElement('div');
+    wrap.className = 'connect';
+    wrap.appendChild(code);
+    wrap.appendChild(button);
+    td.appendChild(wrap);
     return tr;
   }
 
