@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.js';
-import { startServe, stopServe } from '../support/monitor.js';
+import { startServe, stopChildren, stopServe } from '../support/monitor.js';
 import { CLI, Child, cli, tempRegistryDir, waitFor } from '../support/processes.js';
 
 /**
@@ -18,9 +18,7 @@ function browser(): Promise<Browser> {
 afterAll(async () => {
   await (await launched?.catch(() => undefined))?.close();
 });
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.process.exitCode === null && child.process.signalCode === null) child.kill('SIGKILL');
-});
+afterEach(() => stopChildren(children));
 
 async function registrant(store: string, id: string, args: readonly string[] = []): Promise<Child> {
   const child = new Child(process.execPath, [CLI, '--store', store, 'run', '--instance-id', id, '--heartbeat', '500', ...args, '--', 'sleep', '60']);

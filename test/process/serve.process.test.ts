@@ -2,7 +2,7 @@ import { chmod } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RegistryEvent } from '../../src/domain/changes.js';
-import { EventStream, parsePrometheus, rawRequest, startServe, stopServe } from '../support/monitor.js';
+import { EventStream, parsePrometheus, rawRequest, startServe, stopChildren, stopServe } from '../support/monitor.js';
 import { CLI, Child, cli, tempRegistryDir, waitFor } from '../support/processes.js';
 
 /**
@@ -11,9 +11,7 @@ import { CLI, Child, cli, tempRegistryDir, waitFor } from '../support/processes.
  * (`marcus-registry run -- sleep …`) in other processes. Every server binds 127.0.0.1.
  */
 const children: Child[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) if (child.process.exitCode === null && child.process.signalCode === null) child.kill('SIGKILL');
-});
+afterEach(() => stopChildren(children));
 
 async function serve(store: string, args: readonly string[] = [], env: Record<string, string> = {}) {
   const started = await startServe(store, args, env);

@@ -168,3 +168,19 @@ export function parsePrometheus(text: string): { samples: Sample[]; help: Map<st
   }
   return { samples, help, types };
 }
+
+/**
+ * Stops children a test left running: SIGTERM first (a `run` forwards it to
+ * its command and unregisters, so no `sleep` outlives the test), SIGKILL after 5 s.
+ */
+export async function stopChildren(children: Child[]): Promise<void> {
+  const running = children.splice(0).filter((c) => c.process.exitCode === null && c.process.signalCode === null);
+  await Promise.all(
+    running.map(async (child) => {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await child.exited;
+      clearTimeout(timer);
+    }),
+  );
+}
