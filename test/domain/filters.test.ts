@@ -1,24 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { byStartedAt, compareInstanceIds, matchesFilters, startedAtMs } from '../../src/domain/filters.js';
 import type { ServiceRecord } from '../../src/domain/record.schema.js';
+import { fixedRecord } from '../support/records.js';
 
 function rec(overrides: Partial<ServiceRecord> & Record<string, unknown> = {}): ServiceRecord {
-  return {
-    instance_id: 'marcus_1',
-    pid: 1,
-    mcp_command: 'node server.js',
-    log_dir: '/var/log/marcus',
-    project_name: 'demo',
-    provider: 'github',
-    status: 'running',
-    started_at: '2026-11-21T12:00:00.000000+00:00',
-    last_heartbeat: '2026-11-21T12:00:00.000000+00:00',
-    platform: 'Linux',
-    working_directory: '/srv',
-    hostname: 'devbox',
-    capabilities: ['board', 'agents'],
-    ...overrides,
-  } as ServiceRecord;
+  return fixedRecord({ hostname: 'devbox', capabilities: ['board', 'agents'], ...overrides });
 }
 
 describe('matchesFilters', () => {

@@ -2,24 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { comparePreference, containmentDepth, rankByPreference, type Candidate } from '../../src/domain/preference.js';
 import type { ServiceRecord } from '../../src/domain/record.schema.js';
 import { formatTimestamp } from '../../src/domain/timestamp.js';
+import { fixedRecord } from '../support/records.js';
 
 const BASE = Date.UTC(2026, 10, 21, 12, 0, 0);
 
 function rec(id: string, overrides: Partial<ServiceRecord> = {}): ServiceRecord {
-  return {
-    instance_id: id,
-    pid: 1000,
-    mcp_command: 'node server.js',
-    log_dir: '/var/log/marcus',
-    project_name: null,
-    provider: null,
-    status: 'running',
-    started_at: formatTimestamp(BASE),
-    last_heartbeat: formatTimestamp(BASE),
-    platform: 'Linux',
-    working_directory: '/elsewhere',
-    ...overrides,
-  } as ServiceRecord;
+  const at = formatTimestamp(BASE);
+  return fixedRecord({ instance_id: id, pid: 1000, project_name: null, provider: null, started_at: at, last_heartbeat: at, working_directory: '/elsewhere', ...overrides });
 }
 
 function cand(id: string, overrides: Partial<ServiceRecord> = {}, health: Candidate['health'] = 'healthy'): Candidate {

@@ -3,25 +3,21 @@ import type { Candidate } from '../../src/domain/preference.js';
 import type { ServiceRecord } from '../../src/domain/record.schema.js';
 import { select, SELECTION_STRATEGIES } from '../../src/domain/selection.js';
 import { formatTimestamp } from '../../src/domain/timestamp.js';
+import { fixedRecord } from '../support/records.js';
 
 const BASE = Date.UTC(2026, 10, 21, 12, 0, 0);
 
 /** `age` orders preference: a smaller age is newer, so ranked earlier. */
 function cand(id: string, age: number, health: Candidate['health'] = 'healthy', overrides: Partial<ServiceRecord> = {}): Candidate {
-  const record = {
+  const record = fixedRecord({
     instance_id: id,
     pid: 1000,
-    mcp_command: 'node server.js',
-    log_dir: '/var/log/marcus',
     project_name: null,
     provider: null,
-    status: 'running',
     started_at: formatTimestamp(BASE - age * 1000),
     last_heartbeat: formatTimestamp(BASE),
-    platform: 'Linux',
-    working_directory: '/srv',
     ...overrides,
-  } as ServiceRecord;
+  });
   return { record, health };
 }
 

@@ -27,3 +27,24 @@ export function makeRecord(overrides: Partial<ServiceRecord> & Record<string, un
     ...overrides,
   } as ServiceRecord;
 }
+
+/**
+ * A minimal v1 record with fixed, deterministic values (pid 1, 2026-11-21T12:00Z):
+ * for pure domain tests that must not depend on this process or the clock.
+ */
+export function fixedRecord(overrides: Partial<ServiceRecord> & Record<string, unknown> = {}): ServiceRecord {
+  return {
+    instance_id: 'marcus_1',
+    pid: 1,
+    mcp_command: 'node server.js',
+    log_dir: '/var/log/marcus',
+    project_name: 'demo',
+    provider: 'github',
+    status: 'running',
+    started_at: '2026-11-21T12:00:00.000000+00:00',
+    last_heartbeat: '2026-11-21T12:00:00.000000+00:00',
+    platform: 'Linux',
+    working_directory: '/srv',
+    ...overrides,
+  } as ServiceRecord;
+}

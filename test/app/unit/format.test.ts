@@ -3,26 +3,13 @@ import { age, problemLines, recordDetails, servicesTable, table } from '../../..
 import type { JudgedEntry } from '../../../src/app/discovery.service.js';
 import type { ServiceRecord } from '../../../src/domain/record.schema.js';
 import { formatTimestamp } from '../../../src/domain/timestamp.js';
+import { fixedRecord } from '../../support/records.js';
 
 const NOW = Date.UTC(2026, 10, 21, 12, 0, 0);
 const ago = (ms: number) => formatTimestamp(NOW - ms);
 
 function rec(overrides: Partial<ServiceRecord> = {}): ServiceRecord {
-  return {
-    instance_id: 'marcus_1',
-    pid: 1,
-    mcp_command: 'node server.js',
-    log_dir: '/var/log/marcus',
-    project_name: 'demo',
-    provider: 'github',
-    status: 'running',
-    started_at: ago(3 * 3_600_000),
-    last_heartbeat: ago(4_000),
-    platform: 'Linux',
-    working_directory: '/srv',
-    hostname: 'devbox',
-    ...overrides,
-  } as ServiceRecord;
+  return fixedRecord({ started_at: ago(3 * 3_600_000), last_heartbeat: ago(4_000), hostname: 'devbox', ...overrides });
 }
 
 describe('age', () => {
