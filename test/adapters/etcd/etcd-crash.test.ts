@@ -59,7 +59,7 @@ describe('etcd store: a registrant that dies', () => {
     await child.waitFor((e) => e.event === 'registered', 20_000);
     expect(await listedIds()).toEqual(['marcus_termed']);
     child.child.kill('SIGTERM');
-    expect((await child.exited()).code).toBe(0);
+    expect((await child.exited()).code, JSON.stringify(child.events)).toBe(0);
     // The lease is 60 s: being gone now can only come from the delete.
     expect(await listedIds()).toEqual([]);
   });
