@@ -14,7 +14,9 @@ const SIGNAL_CLEANUP_TIMEOUT_MS = 3_000;
  * host's signal handling away. Listening to a signal disables Node's default
  * "terminate", so when the host has no handler of its own we clean up and then
  * re-raise the signal with ours removed: the process dies as it would have,
- * with the right exit status. When the host does handle it, we only clean up.
+ * with the right exit status. When the host does handle it, the signal is the
+ * host's business (SIGHUP often means "reload"): we do nothing, and if the host
+ * then exits, the `exit` handler cleans up.
  */
 export class ExitHooks {
   private readonly cleanups = new Set<ExitCleanup>();
@@ -46,10 +48,11 @@ export class ExitHooks {
   };
 
   private readonly onSignal = (signal: NodeJS.Signals): void => {
-    const hostHandles = foreignSignalListeners(signal) > 0;
+    // The host keeps running unless it decides otherwise: its entry must stay.
+    if (foreignSignalListeners(signal) > 0) return;
     if (this.signalling) {
       // A second signal while cleaning up: stop waiting.
-      if (!hostHandles) this.reraise(signal);
+      this.reraise(signal);
       return;
     }
     this.signalling = true;
@@ -57,7 +60,7 @@ export class ExitHooks {
     const timeout = new Promise<void>((resolve) => setTimeout(resolve, SIGNAL_CLEANUP_TIMEOUT_MS).unref());
     void Promise.race([Promise.all(pending), timeout]).then(() => {
       this.signalling = false;
-      if (!hostHandles) this.reraise(signal);
+      this.reraise(signal);
     });
   };
 

@@ -129,7 +129,7 @@ describe('ExitHooks in a real process', () => {
   );
 
   it(
-    "with the host's own SIGTERM handler: runs the cleanup and leaves the process alive",
+    "with the host's own SIGTERM handler: leaves the signal to the host (no cleanup, process alive), cleans up when it exits",
     async () => {
       const child = startChild(`
 process.on('SIGTERM', () => say('host-handled'));
@@ -143,17 +143,19 @@ say('ready');
       await child.waitFor('ready');
       child.process.kill('SIGTERM');
       await child.waitFor('host-handled');
-      await child.waitFor('async-done');
-      expect(has(child, 'async')).toBe(true);
 
-      // Still alive and responsive after the cleanup finished.
+      // Still alive and responsive, and still registered: a host that handles a
+      // signal (SIGHUP = reload) keeps running, so its entry must stay.
       child.process.stdin?.write('ping\n');
       await child.waitFor('pong');
       expect(child.process.exitCode).toBeNull();
       expect(child.process.signalCode).toBeNull();
+      expect(has(child, 'async')).toBe(false);
+      expect(has(child, 'sync')).toBe(false);
 
       child.process.stdin?.write('exit\n');
       expect(await child.exited).toEqual({ code: 0, signal: null });
+      expect(has(child, 'sync')).toBe(true);
     },
     HANG_GUARD_MS + 10_000,
   );
@@ -172,11 +174,13 @@ say('ready');
 `);
       await child.waitFor('ready');
       child.process.kill('SIGTERM');
-      await child.waitFor('async-done');
+      await child.waitFor('host-handled');
       child.process.stdin?.write('ping\n');
       await child.waitFor('pong');
+      expect(has(child, 'async')).toBe(false);
       child.process.stdin?.write('exit\n');
       expect(await child.exited).toEqual({ code: 0, signal: null });
+      expect(has(child, 'sync')).toBe(true);
     },
     HANG_GUARD_MS + 10_000,
   );
