@@ -19,12 +19,29 @@ export interface OpenRequest {
  * - read: one read-only connection (asked for, or the file is not writable);
  * - snapshot: a WAL database in a directory nobody lets us create -wal/-shm in;
  *   each read deserializes the file into memory (see openSnapshot).
- * `initialized` is false for an empty database opened read-only: it lists as empty.
+ * `initialized` is false for an empty database opened read-only: it lists as
+ * empty until a writer elsewhere makes it a registry (see isInitializedNow).
  */
 export type Access =
   | { readonly mode: 'write'; readonly db: SqliteDatabase }
-  | { readonly mode: 'read'; readonly db: SqliteDatabase; readonly initialized: boolean }
-  | { readonly mode: 'snapshot'; readonly open: () => SqliteDatabase; readonly initialized: boolean };
+  | { readonly mode: 'read'; readonly db: SqliteDatabase; initialized: boolean }
+  | { readonly mode: 'snapshot'; readonly open: () => SqliteDatabase; initialized: boolean };
+
+/**
+ * Whether a reader's database is a registry by now: an empty file opened
+ * read-only may have been initialised by a writer since. Cheap (two pragmas)
+ * while it is not; remembered once it is. Refuses a file that became something else.
+ */
+export function isInitializedNow(access: Exclude<Access, { mode: 'write' }>, location: string): boolean {
+  if (access.initialized) return true;
+  const db = access.mode === 'read' ? access.db : access.open();
+  try {
+    access.initialized = inspectSchema(db, location).kind === 'registry';
+  } finally {
+    if (access.mode === 'snapshot') db.close();
+  }
+  return access.initialized;
+}
 
 /**
  * Opens, identifies and (when writable) migrates the database. Nothing writes to

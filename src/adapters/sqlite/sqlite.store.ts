@@ -6,6 +6,7 @@ import {
   ReadOnlyStoreError,
   RegistryClosedError,
 } from '../../domain/errors.js';
+import type { EntryOwner } from '../../domain/entry-owner.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
 import { assertRecord, decodeRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
 import { parseTimestamp } from '../../domain/timestamp.js';
@@ -21,7 +22,7 @@ import type {
   StoreWatch,
   StoreWatchOptions,
 } from '../../ports/store.port.js';
-import { openAccess, type Access } from './sqlite.connection.js';
+import { isInitializedNow, openAccess, type Access } from './sqlite.connection.js';
 import { loadSqliteDriver, type SqliteDatabase, type SqliteStatement } from './sqlite.driver.js';
 import { errorCode, isBusy, translateSqliteError } from './sqlite.errors.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_WATCH_POLL_MS, SILENT_LOGGER, type SqliteStoreOptions } from './sqlite.options.js';
@@ -81,6 +82,11 @@ const UPSERT = `
 // Compare-and-delete is this one statement: only the row version that was judged stale goes.
 const DELETE_IF_VERSION = 'DELETE FROM services WHERE instance_id = ? AND version = ?';
 const DELETE_ANY = 'DELETE FROM services WHERE instance_id = ?';
+// An owner removing its own entry is one statement too: only the row that owner wrote goes,
+// not a newer registration of the same id. (CASE: a corrupt row's JSON is never parsed.)
+const DELETE_IF_OWNER = `
+  DELETE FROM services WHERE instance_id = ? AND pid = ?
+    AND CASE WHEN json_valid(record) THEN json_extract(record, '$.started_at') END = ?`;
 const EXISTS = 'SELECT 1 FROM services WHERE instance_id = ?';
 
 /** Versions this store hands out: decimal integers from the database's write clock. */
@@ -236,13 +242,14 @@ class SqliteStore implements RegistryStore {
     }
   }
 
-  async delete(instanceId: string): Promise<boolean> {
-    return this.deleteNow(instanceId);
+  /** With `owner`, one conditional DELETE: only the row whose pid and started_at are the owner's. */
+  async delete(instanceId: string, owner?: EntryOwner): Promise<boolean> {
+    return this.deleteNow(instanceId, owner);
   }
 
   /** better-sqlite3 is synchronous, so this works in a process 'exit' handler. */
-  deleteSync(instanceId: string): void {
-    this.deleteNow(instanceId);
+  deleteSync(instanceId: string, owner?: EntryOwner): boolean {
+    return this.deleteNow(instanceId, owner);
   }
 
   /**
@@ -275,9 +282,13 @@ class SqliteStore implements RegistryStore {
     if (this.access.mode !== 'snapshot') this.access.db.close();
   }
 
-  private deleteNow(instanceId: string): boolean {
+  private deleteNow(instanceId: string, owner: EntryOwner | undefined): boolean {
     assertInstanceId(instanceId);
-    const deleted = this.write(() => this.statement(DELETE_ANY).run(instanceId).changes > 0);
+    const deleted = this.write(() =>
+      owner
+        ? this.statement(DELETE_IF_OWNER).run(instanceId, owner.pid, owner.started_at).changes > 0
+        : this.statement(DELETE_ANY).run(instanceId).changes > 0,
+    );
     if (deleted) this.notify(instanceId);
     return deleted;
   }
@@ -330,8 +341,8 @@ class SqliteStore implements RegistryStore {
   private read<T>(run: (db: SqliteDatabase) => T, empty: T): T {
     if (this.closed) throw new RegistryClosedError();
     const access = this.access;
-    if (access.mode !== 'write' && !access.initialized) return empty;
     try {
+      if (access.mode !== 'write' && !isInitializedNow(access, this.location)) return empty;
       if (access.mode !== 'snapshot') return run(access.db);
       const snapshot = access.open();
       try {

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -123,5 +123,22 @@ describe('sqlite store: a registry on a path this process cannot write', () => {
     const error = await openSqliteStore({ path: missing, readonly: true }).catch((e: unknown) => e);
     expect((error as RegistryError).code).toBe('STORE_UNAVAILABLE');
     expect(await readdir(dir)).toEqual(['registry.db']);
+  });
+
+  it('the readonly option on an empty file: lists as empty, then sees the registry a writer creates later', async () => {
+    const path = join(dir, 'late.db');
+    await writeFile(path, '');
+    const reader = await openSqliteStore({ path, readonly: true });
+    try {
+      expect((await reader.list()).entries).toEqual([]);
+      const writer = await openSqliteStore({ path });
+      await writer.put(makeRecord({ instance_id: 'marcus_late' }));
+      await writer.close();
+      // The same long-lived reader, not a new one.
+      expect((await reader.list()).entries.map((e) => e.record.instance_id)).toEqual(['marcus_late']);
+      expect((await reader.get('marcus_late'))?.record.instance_id).toBe('marcus_late');
+    } finally {
+      await reader.close();
+    }
   });
 });
