@@ -1,3 +1,4 @@
+import type { EntryOwner } from '../domain/entry-owner.js';
 import type { RegistryError } from '../domain/errors.js';
 import type { ServiceRecord } from '../domain/record.schema.js';
 
@@ -106,14 +107,30 @@ export interface RegistryStore {
    */
   deleteIfUnchanged(instanceId: string, version: EntryVersion): Promise<DeleteOutcome>;
 
-  /** Removes the entry whatever its version (its owner unregistering). */
-  delete(instanceId: string): Promise<boolean>;
+  /**
+   * Removes the entry and says whether it did.
+   *
+   * With `owner` (a registration removing its own entry: unregister, close, exit
+   * hooks) it is compare-and-delete on ownership: the entry goes only if the
+   * CURRENT entry's `pid` and `started_at` equal the owner's, checked atomically
+   * with the removal (under the entry lock, in one statement, in one
+   * transaction). An entry that another registration has written since — a
+   * restarted instance under the same id — is left in place and the result is
+   * false, as it is for an absent or unreadable entry. Stores that remember
+   * their own registrations (etcd leases) forget it either way, but never
+   * revoke a lease the current entry is attached to.
+   *
+   * Without `owner` it removes whatever entry has the id (prune, operators).
+   */
+  delete(instanceId: string, owner?: EntryOwner): Promise<boolean>;
 
   /**
-   * Best-effort synchronous removal for a process `exit` handler, where nothing
-   * async runs. Stores that cannot do it synchronously omit it (etcd: the lease expires).
+   * Best-effort synchronous `delete` for a process `exit` handler, where nothing
+   * async runs; the same `owner` semantics (the entry is re-read synchronously
+   * just before it is removed) and the same result. Stores that cannot do it
+   * synchronously omit it (etcd: the lease expires).
    */
-  deleteSync?(instanceId: string): void;
+  deleteSync?(instanceId: string, owner?: EntryOwner): boolean;
 
   /**
    * Native change notification, where the store has one (fs.watch, PRAGMA
@@ -126,4 +143,4 @@ export interface RegistryStore {
   close(): Promise<void>;
 }
 
-export type { RegistryError };
+export type { EntryOwner, RegistryError };

@@ -209,8 +209,76 @@ export function testStoreContract(options: StoreContractOptions): void {
         return;
       }
       await store.put(makeRecord({ instance_id: 'marcus_sync' }));
-      deleteSync('marcus_sync');
+      expect(deleteSync('marcus_sync')).toBe(true);
       expect(await store.get('marcus_sync')).toBeUndefined();
+      expect(deleteSync('marcus_sync')).toBe(false);
+    });
+  });
+
+  describe('contract: delete by its owner (compare-and-delete on pid and started_at)', () => {
+    const A = { pid: 4242, started_at: '2026-11-21T12:00:00.000000+00:00' };
+    const putOwned = (id: string, owner: { pid: number; started_at: string }) => store.put(makeRecord({ instance_id: id, ...owner }));
+
+    it('deletes the entry its owner wrote, also after heartbeats and updates', async () => {
+      await putOwned('marcus_own1', A);
+      await store.update('marcus_own1', (r) => ({ ...r, status: 'busy', last_heartbeat: '2026-11-21T12:00:05.000000+00:00' }));
+      expect(await store.delete('marcus_own1', A)).toBe(true);
+      expect(await store.get('marcus_own1')).toBeUndefined();
+      expect(await store.delete('marcus_own1', A)).toBe(false);
+    });
+
+    it('keeps an entry re-registered by another process (another pid) and says false', async () => {
+      await putOwned('marcus_own2', A);
+      const newer = await putOwned('marcus_own2', { pid: 4343, started_at: A.started_at });
+      expect(await store.delete('marcus_own2', A)).toBe(false);
+      const left = await store.get('marcus_own2');
+      expect(left?.record).toEqual(newer.record);
+      expect(left?.version).toBe(newer.version);
+    });
+
+    it('keeps an entry re-registered by the same pid later (another started_at) and says false', async () => {
+      await putOwned('marcus_own3', A);
+      const newer = await putOwned('marcus_own3', { pid: A.pid, started_at: '2026-11-21T12:00:09.000001+00:00' });
+      expect(await store.delete('marcus_own3', A)).toBe(false);
+      expect((await store.get('marcus_own3'))?.version).toBe(newer.version);
+      // Its own owner still removes it.
+      expect(await store.delete('marcus_own3', { pid: A.pid, started_at: '2026-11-21T12:00:09.000001+00:00' })).toBe(true);
+    });
+
+    it('says false for an absent entry', async () => {
+      expect(await store.delete('marcus_own404', A)).toBe(false);
+    });
+
+    it('deleteSync, where offered, deletes only its owner\'s entry', async () => {
+      const deleteSync = store.deleteSync?.bind(store);
+      if (!deleteSync) {
+        expect(store.capabilities.expiresEntries, 'a store without deleteSync must expire entries itself').toBe(true);
+        return;
+      }
+      await putOwned('marcus_own5', A);
+      const newer = await putOwned('marcus_own5', { pid: 4343, started_at: '2026-11-21T12:00:09.000001+00:00' });
+      expect(deleteSync('marcus_own5', A)).toBe(false);
+      expect((await store.get('marcus_own5'))?.version).toBe(newer.version);
+      expect(deleteSync('marcus_own5', { pid: A.pid, started_at: newer.record.started_at })).toBe(false);
+      expect((await store.get('marcus_own5'))?.version).toBe(newer.version);
+      expect(deleteSync('marcus_own5', { pid: 4343, started_at: newer.record.started_at })).toBe(true);
+      expect(await store.get('marcus_own5')).toBeUndefined();
+      expect(deleteSync('marcus_own5', A)).toBe(false);
+    });
+
+    it('another store object on the same data honours the owner too (another process unregistering)', async () => {
+      if (!harness.openAnother) return;
+      const other = await harness.openAnother();
+      try {
+        await putOwned('marcus_own6', A);
+        const newer = await store.put(makeRecord({ instance_id: 'marcus_own6', pid: 4343 }));
+        expect(await other.delete('marcus_own6', A)).toBe(false);
+        expect((await store.get('marcus_own6'))?.version).toBe(newer.version);
+        expect(await other.delete('marcus_own6', { pid: 4343, started_at: newer.record.started_at })).toBe(true);
+        expect(await store.get('marcus_own6')).toBeUndefined();
+      } finally {
+        await other.close();
+      }
     });
   });
 

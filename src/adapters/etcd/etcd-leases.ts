@@ -51,6 +51,11 @@ export class OwnLeases {
     return this.registrations.has(instanceId);
   }
 
+  /** The lease an own registration's key is attached to right now, if any. */
+  leaseIdOf(instanceId: string): string | undefined {
+    return this.registrations.get(instanceId)?.leaseId;
+  }
+
   /** After an update() of an own entry: a later re-registration puts this version back. */
   remember(instanceId: string, record: ServiceRecord): void {
     const registration = this.registrations.get(instanceId);

@@ -1,6 +1,7 @@
 import type * as Etcd3Module from 'etcd3';
 import type { Etcd3, IKeyValue } from 'etcd3';
 import { ConflictError, DriverMissingError, InvalidRecordError, NotFoundError, RegistryClosedError, type RegistryError } from '../../domain/errors.js';
+import { isOwnedBy, type EntryOwner } from '../../domain/entry-owner.js';
 import { assertInstanceId, isValidInstanceId } from '../../domain/instance-id.js';
 import { assertRecord, decodeRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
 import type {
@@ -201,21 +202,40 @@ export class EtcdStore implements RegistryStore {
     );
   }
 
-  async delete(instanceId: string): Promise<boolean> {
+  /**
+   * Without `owner`: deletes the key whatever it holds. With `owner`: reads the
+   * key, and deletes it in a transaction on that read's mod revision only if its
+   * record is the owner's (same pid and started_at); a write in between makes it
+   * read again. Either way this store forgets its own registration of the id
+   * (no keepalive, no re-registration) — unless the key is still attached to
+   * that registration's lease, i.e. a newer registration through this very
+   * store, whose lease is then neither forgotten nor revoked.
+   */
+  async delete(instanceId: string, owner?: EntryOwner): Promise<boolean> {
     this.assertOpen();
     const key = this.keyOf(instanceId);
-    return this.leases.forget(
-      instanceId,
-      async () => {
-        try {
-          return Number((await this.client.delete().key(key).exec()).deleted) > 0;
-        } catch (error) {
-          throw this.translate(error);
-        }
-      },
-      () => true,
-      true,
-    );
+    if (!owner) {
+      return this.leases.forget(
+        instanceId,
+        async () => {
+          try {
+            return Number((await this.client.delete().key(key).exec()).deleted) > 0;
+          } catch (error) {
+            throw this.translate(error);
+          }
+        },
+        () => true,
+        true,
+      );
+    }
+    return this.leases
+      .forget(
+        instanceId,
+        () => this.deleteOwned(key, instanceId, owner),
+        (outcome) => outcome.deleted || outcome.keyLease === undefined || outcome.keyLease !== this.leases.leaseIdOf(instanceId),
+        true,
+      )
+      .then((outcome) => outcome.deleted);
   }
 
   /**
@@ -248,6 +268,24 @@ export class EtcdStore implements RegistryStore {
     await Promise.all([...this.watches].map((w) => w.close()));
     this.leases.close();
     this.client.close();
+  }
+
+  /** Compare-and-delete on ownership; `keyLease` is the lease of the entry left in place, if any. */
+  private async deleteOwned(key: string, instanceId: string, owner: EntryOwner): Promise<{ deleted: boolean; keyLease?: string }> {
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      const kv = await this.readKey(key);
+      if (!kv) return { deleted: false };
+      const current = this.decode(kv, instanceId);
+      if (!current.ok || !isOwnedBy(current.record, owner)) return { deleted: false, keyLease: kv.lease };
+      try {
+        const response = await this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.delete().key(key)).commit();
+        if (response.succeeded) return { deleted: true };
+      } catch (error) {
+        throw this.translate(error);
+      }
+      // Written (a heartbeat, a re-registration) between the read and the delete: judge it again.
+    }
+    throw new ConflictError(instanceId);
   }
 
   private keyOf(instanceId: string): string {

@@ -1,4 +1,4 @@
-import { constants, type BigIntStats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertInstanceId, isValidInstanceId } from '../../domain/instance-id.js';
@@ -115,6 +115,54 @@ export async function readEntryFile(path: string, instanceId: string, maxBytes: 
     return { kind: 'entry', record: outcome.record, version, changedMs: Math.max(Number(stats.mtimeMs), Number(stats.ctimeMs)) };
   } finally {
     await handle.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Synchronous, for a process `exit` handler: the record at `path` and its
+ * version, or undefined when it is absent, not a regular file, too large,
+ * unreadable or not a valid record of `instanceId`. Opened as readEntryFile
+ * opens (no links followed, no blocking on FIFOs). Never throws.
+ */
+export function readEntryRecordSync(path: string, instanceId: string, maxBytes: number): { record: ServiceRecord; version: string } | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+  } catch {
+    return undefined;
+  }
+  try {
+    const stats = fstatSync(fd, { bigint: true });
+    if (!stats.isFile() || stats.size > BigInt(maxBytes)) return undefined;
+    const size = Number(stats.size);
+    const buffer = Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const bytesRead = readSync(fd, buffer, filled, size - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    const outcome = decodeRecord(utf8.decode(buffer.subarray(0, filled)));
+    if (!outcome.ok || outcome.record.instance_id !== instanceId) return undefined;
+    return { record: outcome.record, version: versionOf(stats) };
+  } catch {
+    return undefined;
+  } finally {
+    try {
+      closeSync(fd);
+    } catch {
+      // nothing to do at exit
+    }
+  }
+}
+
+/** Synchronous statEntryVersion; undefined when absent, not a regular file or not stat-able. */
+export function statEntryVersionSync(path: string): string | undefined {
+  try {
+    const stats = lstatSync(path, { bigint: true });
+    return stats.isFile() ? versionOf(stats) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -9,6 +9,7 @@ import {
   ReadOnlyStoreError,
   StoreUnavailableError,
 } from '../../domain/errors.js';
+import { isOwnedBy, type EntryOwner } from '../../domain/entry-owner.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
 import { assertRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
 import type { Logger } from '../../ports/logger.port.js';
@@ -16,7 +17,18 @@ import type { DeleteOutcome, ListResult, RegistryStore, StoreChange, StoreProble
 import { writeAtomically } from './atomic-write.js';
 import { checkDirectory, ensureDirectory } from './directory-guard.js';
 import { DirectoryWatch } from './directory-watch.js';
-import { describeType, entryPath, instanceIdOfName, pathKind, readEntryFile, statEntryVersion, versionOf, type EntryRead } from './entry-file.js';
+import {
+  describeType,
+  entryPath,
+  instanceIdOfName,
+  pathKind,
+  readEntryFile,
+  readEntryRecordSync,
+  statEntryVersion,
+  statEntryVersionSync,
+  versionOf,
+  type EntryRead,
+} from './entry-file.js';
 import { EntryLocks } from './entry-lock.js';
 import { errnoOf, translateFsError, type FsOperation } from './fs-errors.js';
 import { mapBounded } from './map-bounded.js';
@@ -226,7 +238,12 @@ export class JsonDirStore implements RegistryStore {
     });
   }
 
-  async delete(instanceId: string): Promise<boolean> {
+  /**
+   * Under the entry's lock. With `owner`, the file is re-read under the lock and
+   * unlinked only if it holds that owner's record (same pid and started_at):
+   * a newer registration of the same id is left in place.
+   */
+  async delete(instanceId: string, owner?: EntryOwner): Promise<boolean> {
     const id = assertInstanceId(instanceId);
     const path = entryPath(this.location, id);
     return this.guard('write', id, async () => {
@@ -238,6 +255,10 @@ export class JsonDirStore implements RegistryStore {
         if (existing.kind === 'other' && existing.what === 'a directory') {
           throw new NotARegistryError(path, 'the entry is a directory, not a regular file');
         }
+        if (owner) {
+          const current = await readEntryFile(path, id, this.settings.maxFileBytes);
+          if (current.kind !== 'entry' || !isOwnedBy(current.record, owner)) return false;
+        }
         return await unlinkIfPresent(path);
       } finally {
         await release();
@@ -245,15 +266,28 @@ export class JsonDirStore implements RegistryStore {
     });
   }
 
-  /** For a process `exit` handler: the owner removing its own file. No lock is possible there. */
-  deleteSync(instanceId: string): void {
+  /**
+   * For a process `exit` handler: the owner removing its own file. No lock is
+   * possible there; with `owner` the file is re-read synchronously and unlinked
+   * only if it holds that owner's record and its version has not changed since
+   * that read. Never throws.
+   */
+  deleteSync(instanceId: string, owner?: EntryOwner): boolean {
     const path = entryPath(this.location, assertInstanceId(instanceId));
     try {
+      if (owner) {
+        const current = readEntryRecordSync(path, instanceId, this.settings.maxFileBytes);
+        if (!current || !isOwnedBy(current.record, owner)) return false;
+        // A newer registration renamed in since the read has another inode: leave it.
+        if (statEntryVersionSync(path) !== current.version) return false;
+      }
       unlinkSync(path);
+      return true;
     } catch (error) {
       if (errnoOf(error) !== 'ENOENT') {
         this.settings.logger.warn(`could not remove registry entry ${path} at exit`, { error: String(error) });
       }
+      return false;
     }
   }
 

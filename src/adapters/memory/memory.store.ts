@@ -1,3 +1,4 @@
+import { isOwnedBy, type EntryOwner } from '../../domain/entry-owner.js';
 import { InvalidRecordError, NotFoundError } from '../../domain/errors.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
 import { assertRecord, type ServiceRecord } from '../../domain/record.schema.js';
@@ -50,15 +51,18 @@ export class MemoryStore implements RegistryStore {
     return 'deleted';
   }
 
-  async delete(instanceId: string): Promise<boolean> {
-    assertInstanceId(instanceId);
-    const deleted = this.entries.delete(instanceId);
-    if (deleted) this.notify(instanceId);
-    return deleted;
+  async delete(instanceId: string, owner?: EntryOwner): Promise<boolean> {
+    return this.deleteSync(instanceId, owner);
   }
 
-  deleteSync(instanceId: string): void {
-    if (this.entries.delete(instanceId)) this.notify(instanceId);
+  /** With `owner`, only the entry that owner wrote goes (see RegistryStore.delete). */
+  deleteSync(instanceId: string, owner?: EntryOwner): boolean {
+    assertInstanceId(instanceId);
+    const entry = this.entries.get(instanceId);
+    if (!entry || (owner && !isOwnedBy(entry.record, owner))) return false;
+    this.entries.delete(instanceId);
+    this.notify(instanceId);
+    return true;
   }
 
   /** Every write of this store is reported as it happens: nothing else can write its memory. */
