@@ -1,6 +1,7 @@
 import { inject, injectable } from 'inversify';
 import type { RegistryEvent } from '../domain/changes.js';
 import { connectionFor, type Connection } from '../domain/connection.js';
+import { isOwnedBy, ownerOf, type EntryOwner } from '../domain/entry-owner.js';
 import { NotFoundError, NotRegisteredError, RegistryClosedError } from '../domain/errors.js';
 import { assertInstanceId } from '../domain/instance-id.js';
 import type { ServiceFilters } from '../domain/filters.js';
@@ -17,6 +18,7 @@ import { DiscoveryService, type DiscoverOptions, type DiscoveryReport, type Judg
 import type { ExitHooks } from './exit-hooks.js';
 import { Heartbeat } from './heartbeat.js';
 import { applyPatch, buildRecord, type RegisterOptions, type UpdatePatch } from './register-options.js';
+import { SerialQueue } from './serial-queue.js';
 import type { RegistrySettings } from './settings.js';
 import { TOKENS } from './tokens.js';
 import { RegistryWatcher, type WatchSink } from './watch/registry-watcher.js';
@@ -41,6 +43,8 @@ export interface PruneReport {
 
 interface Registration {
   readonly instanceId: string;
+  /** Whose entry it is (pid, started_at): only this entry is ever removed as ours. */
+  readonly owner: EntryOwner;
   record: ServiceRecord;
   readonly heartbeat: Heartbeat | undefined;
   readonly removeExitHook: () => void;
@@ -55,6 +59,8 @@ export class ServiceRegistry implements AsyncDisposable {
   private registration: Registration | undefined;
   private closed = false;
   private turn = 0;
+  /** register, unregister and close, one at a time: each sees what the previous one left. */
+  private readonly lifecycle = new SerialQueue();
   private readonly watchers = new Set<RegistryWatcher>();
 
   constructor(
@@ -75,29 +81,38 @@ export class ServiceRegistry implements AsyncDisposable {
   /**
    * Writes this instance's record and starts its heartbeat (an unref'd timer that
    * never keeps the process alive). Registering again replaces the registration.
+   * Calls to register, unregister and close run one after another, in call order.
    */
   async register(options: RegisterOptions): Promise<ServiceRecord> {
     this.assertOpen();
-    if (this.registration) await this.unregister();
+    return this.lifecycle.run(async () => {
+      this.assertOpen();
+      if (this.registration) await this.unregisterNow();
+      return this.registerNow(options);
+    });
+  }
+
+  private async registerNow(options: RegisterOptions): Promise<ServiceRecord> {
     const pid = options.pid ?? process.pid;
     const record = buildRecord(options, {
       now: this.clock.now(),
       hostname: this.settings.hostname,
-      processStartTimeMs: await this.liveness.startTimeOf(pid),
+      processStart: await this.liveness.startOf(pid),
       defaultHeartbeatIntervalMs: this.settings.heartbeatIntervalMs,
     });
     const ttlMs = heartbeatTtlMs(record, this.settings.staleness);
     const stored = await this.store.put(record, { ttlMs });
     const instanceId = record.instance_id;
+    const owner = ownerOf(record);
     const interval = record.heartbeat_interval_ms;
     const heartbeat = interval === undefined ? undefined : new Heartbeat(interval, () => this.beat(), this.logger);
     const removeExitHook = this.settings.exitHooks
       ? this.exitHooks.add({
-          sync: () => this.store.deleteSync?.(instanceId),
+          sync: () => void this.store.deleteSync?.(instanceId, owner),
           async: () => this.unregister().then(() => undefined),
         })
       : () => {};
-    this.registration = { instanceId, record: stored.record, heartbeat, removeExitHook };
+    this.registration = { instanceId, owner, record: stored.record, heartbeat, removeExitHook };
     heartbeat?.start();
     return stored.record;
   }
@@ -118,14 +133,35 @@ export class ServiceRegistry implements AsyncDisposable {
     await this.beat();
   }
 
-  /** Stops the heartbeat and removes this instance's entry. Returns whether an entry was removed. */
+  /**
+   * Stops the heartbeat and removes this instance's entry — only if it is still
+   * this registration's (same pid and started_at): an entry another registration
+   * wrote under the same instance id since (a restarted server) is left alone.
+   * Returns whether an entry was removed.
+   */
   async unregister(): Promise<boolean> {
+    return this.lifecycle.run(() => this.unregisterNow());
+  }
+
+  /**
+   * For a process `exit` handler of the host (as `marcus-registry run` has):
+   * synchronously removes this registration's own entry where the store can
+   * (never a newer registration's), and says whether it did. The registration
+   * itself is left as it is; the process is exiting.
+   */
+  removeOwnEntrySync(): boolean {
+    const registration = this.registration;
+    if (!registration || this.closed) return false;
+    return this.store.deleteSync?.(registration.instanceId, registration.owner) ?? false;
+  }
+
+  private async unregisterNow(): Promise<boolean> {
     const registration = this.registration;
     if (!registration) return false;
     this.registration = undefined;
     registration.removeExitHook();
     await registration.heartbeat?.stop();
-    return this.store.delete(registration.instanceId);
+    return this.store.delete(registration.instanceId, registration.owner);
   }
 
   /** Live instances (healthy and unresponsive) matching the filters, oldest first; removes stale ones. */
@@ -203,16 +239,22 @@ export class ServiceRegistry implements AsyncDisposable {
     return new WatchEmitter((sink) => this.openWatcher(options, sink), options.signal, this.logger);
   }
 
-  /** Closes every watch, unregisters (if registered) and closes the store. Idempotent. */
+  /**
+   * Closes every watch, unregisters (if registered) and closes the store.
+   * Idempotent. Waits for a register() under way and then unregisters it.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     await Promise.all([...this.watchers].map((watcher) => watcher.close()));
-    try {
-      await this.unregister();
-    } finally {
-      this.closed = true;
-      await this.store.close();
-    }
+    await this.lifecycle.run(async () => {
+      if (this.closed) return;
+      try {
+        await this.unregisterNow();
+      } finally {
+        this.closed = true;
+        await this.store.close();
+      }
+    });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -224,9 +266,17 @@ export class ServiceRegistry implements AsyncDisposable {
     if (!registration) return;
     const now = this.clock.now();
     try {
-      const stored = await this.store.update(registration.instanceId, (current) => ({ ...current, last_heartbeat: formatTimestamp(now) }));
+      const stored = await this.store.update(registration.instanceId, (current) => {
+        if (!isOwnedBy(current, registration.owner)) throw new Superseded();
+        return { ...current, last_heartbeat: formatTimestamp(now) };
+      });
       registration.record = stored.record;
     } catch (error) {
+      if (error instanceof Superseded) {
+        // Another registration took the id (a restarted server): its entry is not ours to refresh.
+        this.logger.debug(`entry ${registration.instanceId} now belongs to another registration; not refreshing it`);
+        return;
+      }
       if (!(error instanceof NotFoundError) || this.registration !== registration) throw error;
       // Someone removed our entry (a wiped directory, an over-eager cleaner): put it back.
       this.logger.warn(`entry ${registration.instanceId} was gone; registering it again`);
@@ -259,4 +309,9 @@ export class ServiceRegistry implements AsyncDisposable {
   private assertOpen(): void {
     if (this.closed) throw new RegistryClosedError();
   }
+}
+
+/** Thrown by the heartbeat's mutate when the entry is someone else's now; never leaves the facade. */
+class Superseded extends Error {
+  override name = 'Superseded';
 }

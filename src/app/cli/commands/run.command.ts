@@ -49,10 +49,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   const stopForwarding = () => {
     for (const signal of FORWARDED) process.off(signal, forward);
   };
-  const onExitSync = () => {
-    const id = registry.registered?.instance_id;
-    if (id) registry.store.deleteSync?.(id);
-  };
+  // Only the entry this run registered: a newer registration of the same id stays.
+  const onExitSync = () => void registry.removeOwnEntrySync();
   process.on('exit', onExitSync);
 
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
