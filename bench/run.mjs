@@ -66,7 +66,7 @@ const machine = {
 };
 log(`marcus-registry benchmarks — ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, load ${machine.loadavgAtStart.join(' ')}${values.quick ? ' (quick)' : ''}`);
 
-const startTimeMs = await (await defaultLivenessProbe()).startTimeOf(process.pid);
+const startTimeMs = (await (await defaultLivenessProbe()).startOf(process.pid))?.timeMs;
 if (startTimeMs === undefined) throw new Error('cannot read this process start time: live records need it');
 
 try {

@@ -33,7 +33,7 @@ export { INSTANCE_ID_PATTERN, isValidInstanceId, defaultInstanceId } from './dom
 export { connectionFor, mcpUrlProblem, type Connection, type HttpTransport } from './domain/connection.js';
 export { parseShellWords } from './domain/shell-words.js';
 export { parseTimestamp, formatTimestamp } from './domain/timestamp.js';
-export { judge, heartbeatTtlMs, DEFAULT_STALENESS_POLICY, type Health, type Verdict, type StaleReason, type StalenessPolicy, type ProcessFacts } from './domain/staleness.js';
+export { judge, heartbeatTtlMs, DEFAULT_STALENESS_POLICY, type Health, type Verdict, type StaleReason, type StalenessPolicy, type ProcessFacts, type ProcessStart } from './domain/staleness.js';
 export { matchesFilters, type ServiceFilters } from './domain/filters.js';
 export { rankByPreference, comparePreference, type PreferenceContext, type Candidate } from './domain/preference.js';
 export { select, SELECTION_STRATEGIES, type SelectionStrategy } from './domain/selection.js';

@@ -4,6 +4,7 @@ import { connectionFieldsProblem } from '../domain/connection.js';
 import { InvalidRecordError } from '../domain/errors.js';
 import { defaultInstanceId } from '../domain/instance-id.js';
 import { assertRecord, SCHEMA_VERSION, ServiceRecordSchema, type ServiceRecord } from '../domain/record.schema.js';
+import type { ProcessStart } from '../domain/staleness.js';
 import { formatTimestamp } from '../domain/timestamp.js';
 
 /** What a server says about itself when it registers. camelCase here, snake_case on disk. */
@@ -52,7 +53,8 @@ export function platformName(platform: NodeJS.Platform = process.platform): stri
 export interface RecordFacts {
   readonly now: number;
   readonly hostname: string;
-  readonly processStartTimeMs: number | undefined;
+  /** From the liveness probe: written as process_start_time / process_start_token. */
+  readonly processStart: ProcessStart | undefined;
   readonly defaultHeartbeatIntervalMs: number;
 }
 
@@ -85,7 +87,8 @@ export function buildRecord(options: RegisterOptions, facts: RecordFacts): Servi
     runtime_version: process.versions.node,
     schema_version: SCHEMA_VERSION,
     hostname: facts.hostname,
-    ...(facts.processStartTimeMs !== undefined && { process_start_time: formatTimestamp(facts.processStartTimeMs) }),
+    ...(facts.processStart?.timeMs !== undefined && { process_start_time: formatTimestamp(facts.processStart.timeMs) }),
+    ...(facts.processStart?.token !== undefined && { process_start_token: facts.processStart.token }),
     ...(interval !== undefined && { heartbeat_interval_ms: interval }),
     ...(options.capabilities && { capabilities: [...options.capabilities] }),
     ...(options.supportedProviders && { supported_providers: [...options.supportedProviders] }),

@@ -60,6 +60,14 @@ export const ServiceRecordSchema = z.looseObject({
   schema_version: z.literal(SCHEMA_VERSION).optional(),
   hostname: z.string().max(255).optional(),
   process_start_time: timestamp.optional(),
+  process_start_token: z
+    .string()
+    .min(1)
+    .max(128)
+    .describe(
+      'Names the registered process incarnation exactly, unlike process_start_time it does not move when the wall clock is stepped. Opaque: readers only compare it for equality with what their own probe reports for the pid (Linux: <boot_id>:<start time in clock ticks>, from /proc/sys/kernel/random/boot_id and field 22 of /proc/<pid>/stat). Equal means the same process; different means the pid was reused. Absent: process_start_time is compared instead.',
+    )
+    .optional(),
   heartbeat_interval_ms: z.number().int().min(1).max(24 * 3600_000).optional(),
   capabilities: stringList.optional(),
   supported_providers: stringList.optional(),

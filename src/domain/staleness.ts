@@ -15,10 +15,29 @@ export type Verdict =
   | { readonly health: 'unresponsive'; readonly reason: UnresponsiveReason; readonly detail: string }
   | { readonly health: 'stale'; readonly reason: StaleReason; readonly detail: string };
 
+/**
+ * When and which process started, as far as the platform tells. `token` names one
+ * process incarnation exactly and is immune to wall-clock steps (Linux:
+ * `<boot_id>:<start ticks>`); `timeMs` is derived from the wall clock, so it moves
+ * when the clock is stepped and is compared only with a tolerance.
+ */
+export interface ProcessStart {
+  /** Epoch ms. */
+  readonly timeMs?: number;
+  /** Opaque; equal tokens mean the same process. */
+  readonly token?: string;
+}
+
 /** What a liveness probe learned about one pid on this host. */
 export type ProcessFacts =
   | { readonly alive: false }
-  | { readonly alive: true; /** epoch ms, when the platform tells */ readonly startTimeMs?: number };
+  | {
+      readonly alive: true;
+      /** epoch ms, when the platform tells */
+      readonly startTimeMs?: number;
+      /** the incarnation token (see ProcessStart.token), when the platform gives one */
+      readonly startToken?: string;
+    };
 
 export interface JudgeInput {
   readonly now: number;
@@ -59,7 +78,7 @@ export function isLocalRecord(record: ServiceRecord, localHostname: string): boo
 
 /**
  * Judges one record. Local records: the pid decides life and death (dead or
- * reused pid → stale); missed heartbeats only make a live process unresponsive.
+ * reused pid → stale; reuse is told by the start token, else the start time); missed heartbeats only make a live process unresponsive.
  * Remote records: the pid is meaningless, so the heartbeat TTL (or the store's
  * lease) decides; a remote record with no declared interval cannot be verified
  * and is never judged stale.
@@ -71,20 +90,33 @@ export function judge(record: ServiceRecord, input: JudgeInput, policy: Stalenes
     if (facts && !facts.alive) {
       return { health: 'stale', reason: 'process-exited', detail: `pid ${record.pid} is not running` };
     }
-    if (facts?.alive && facts.startTimeMs !== undefined && record.process_start_time !== undefined) {
-      const recorded = parseTimestamp(record.process_start_time);
-      if (recorded !== undefined && Math.abs(recorded - facts.startTimeMs) > policy.startTimeToleranceMs) {
-        return {
-          health: 'stale',
-          reason: 'pid-reused',
-          detail: `pid ${record.pid} now belongs to a process started at ${new Date(facts.startTimeMs).toISOString()}`,
-        };
-      }
+    if (facts?.alive) {
+      const reused = pidReuse(record, facts, policy);
+      if (reused !== undefined) return { health: 'stale', reason: 'pid-reused', detail: reused };
     }
   } else if (input.leaseBacked) {
     return { health: 'healthy' };
   }
   return judgeHeartbeat(record, input.now, local, policy);
+}
+
+/**
+ * Why the live process at the record's pid is not the one that registered, or
+ * undefined if it is (or cannot be told apart). The start token, when both sides
+ * have one, decides alone: it does not move with the wall clock. Otherwise the
+ * start times are compared with the policy's tolerance.
+ */
+function pidReuse(record: ServiceRecord, facts: ProcessFacts & { alive: true }, policy: StalenessPolicy): string | undefined {
+  const recordedToken = record.process_start_token;
+  if (recordedToken !== undefined && facts.startToken !== undefined) {
+    return recordedToken === facts.startToken
+      ? undefined
+      : `pid ${record.pid} now belongs to another process (start token ${facts.startToken}, recorded ${recordedToken})`;
+  }
+  if (facts.startTimeMs === undefined || record.process_start_time === undefined) return undefined;
+  const recorded = parseTimestamp(record.process_start_time);
+  if (recorded === undefined || Math.abs(recorded - facts.startTimeMs) <= policy.startTimeToleranceMs) return undefined;
+  return `pid ${record.pid} now belongs to a process started at ${new Date(facts.startTimeMs).toISOString()}`;
 }
 
 function judgeHeartbeat(record: ServiceRecord, now: number, local: boolean, policy: StalenessPolicy): Verdict {

@@ -1,4 +1,6 @@
-import type { ProcessFacts } from '../domain/staleness.js';
+import type { ProcessFacts, ProcessStart } from '../domain/staleness.js';
+
+export type { ProcessStart } from '../domain/staleness.js';
 
 /** What this host knows about a set of pids, taken at one moment. */
 export interface LivenessSnapshot {
@@ -14,6 +16,11 @@ export interface LivenessProbe {
    */
   snapshot(pids: readonly number[]): Promise<LivenessSnapshot>;
 
-  /** When the process started (epoch ms), recorded at registration to detect pid reuse. */
-  startTimeOf(pid: number): Promise<number | undefined>;
+  /**
+   * When and which process started (its start time and, where the platform has
+   * one, a clock-step-proof incarnation token), recorded at registration as
+   * `process_start_time` / `process_start_token` to detect pid reuse. Undefined
+   * when the pid is not running.
+   */
+  startOf(pid: number): Promise<ProcessStart | undefined>;
 }

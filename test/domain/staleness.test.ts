@@ -193,6 +193,71 @@ describe('judge: local records', () => {
   });
 });
 
+describe('judge: start tokens (pid reuse immune to clock steps)', () => {
+  const TOKEN = '6d1f0c52-9a3e-4c2b-8f1e-0123456789ab:123456';
+  const withToken = (overrides: Partial<ServiceRecord> = {}) => record({ process_start_token: TOKEN, ...overrides });
+  const aliveWith = (startToken: string | undefined, startTimeMs?: number): JudgeInput['process'] => ({
+    alive: true,
+    ...(startTimeMs !== undefined && { startTimeMs }),
+    ...(startToken !== undefined && { startToken }),
+  });
+  const STEPS = [3_000, -3_000, 3_600_000, -86_400_000, 10 * 365 * 86_400_000];
+
+  it.each(STEPS)('equal tokens are the same process, whatever the clock did (start time off by %i ms): healthy', (step) => {
+    expectVerdict(judge(withToken(), local(aliveWith(TOKEN, START + step))), 'healthy');
+  });
+
+  it('equal tokens with no observed start time at all: healthy', () => {
+    expectVerdict(judge(withToken(), local(aliveWith(TOKEN))), 'healthy');
+  });
+
+  it('equal tokens still leave missed heartbeats to make the process unresponsive, never stale', () => {
+    const r = withToken({ last_heartbeat: formatTimestamp(NOW - 3 * INTERVAL - 1) });
+    expectVerdict(judge(r, local(aliveWith(TOKEN, START + 3_600_000))), 'unresponsive', 'heartbeat-missed');
+  });
+
+  it.each([
+    ['another start tick', '6d1f0c52-9a3e-4c2b-8f1e-0123456789ab:123457'],
+    ['another boot', 'ffffffff-9a3e-4c2b-8f1e-0123456789ab:123456'],
+    ['any other string', 'x'],
+  ])('different tokens are a reused pid even with an identical start time (%s): pid-reused', (_name, token) => {
+    const verdict = judge(withToken(), local(aliveWith(token, START)));
+    expectVerdict(verdict, 'stale', 'pid-reused');
+    expect((verdict as { detail: string }).detail).toContain(token);
+  });
+
+  it('a dead pid is process-exited whatever the token', () => {
+    expectVerdict(judge(withToken(), local(dead)), 'stale', 'process-exited');
+  });
+
+  it('a record without a token (Python, ps-list hosts, older writers): the start time decides, with its tolerance', () => {
+    const tolerance = DEFAULT_STALENESS_POLICY.startTimeToleranceMs;
+    expectVerdict(judge(record(), local(aliveWith(TOKEN, START + tolerance))), 'healthy');
+    expectVerdict(judge(record(), local(aliveWith(TOKEN, START + tolerance + 1))), 'stale', 'pid-reused');
+    expectVerdict(judge(record(), local(aliveWith('other', START))), 'healthy');
+  });
+
+  it('facts without a token (ps-list, no boot_id): the start time decides, with its tolerance', () => {
+    const tolerance = DEFAULT_STALENESS_POLICY.startTimeToleranceMs;
+    expectVerdict(judge(withToken(), local(aliveWith(undefined, START - tolerance))), 'healthy');
+    expectVerdict(judge(withToken(), local(aliveWith(undefined, START - tolerance - 1))), 'stale', 'pid-reused');
+  });
+
+  it('neither a token nor a start time on one side: no reuse can be shown', () => {
+    expectVerdict(judge(without(withToken(), 'process_start_time'), local(aliveWith(undefined, START + 86_400_000))), 'healthy');
+    expectVerdict(judge(withToken(), local(aliveWith(undefined))), 'healthy');
+  });
+
+  it('a token is matched exactly: no trimming, no case folding', () => {
+    expectVerdict(judge(withToken(), local(aliveWith(`${TOKEN} `, START))), 'stale', 'pid-reused');
+    expectVerdict(judge(withToken(), local(aliveWith(TOKEN.toUpperCase(), START))), 'stale', 'pid-reused');
+  });
+
+  it('remote records ignore tokens as they ignore pids', () => {
+    expectVerdict(judge(withToken(), remote({ process: aliveWith('other', START) })), 'healthy');
+  });
+});
+
 describe('judge: remote records', () => {
   it('ignores pid facts, even "dead" ones', () => {
     expectVerdict(judge(record(), remote({ process: dead })), 'healthy');

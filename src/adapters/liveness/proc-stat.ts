@@ -27,6 +27,25 @@ export function parseBootTime(text: string): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/**
+ * /proc/sys/kernel/random/boot_id: a random UUID the kernel picks at boot, the
+ * same for every process until the next reboot.
+ */
+export function parseBootId(text: string): string | undefined {
+  const id = text.trim();
+  return /^[0-9A-Za-z-]{1,64}$/.test(id) ? id : undefined;
+}
+
+/**
+ * The process incarnation token written as `process_start_token`:
+ * `<boot_id>:<start ticks>`. Ticks are counted from boot, and the boot id changes
+ * at reboot, so no two processes of one host ever share a token, and no clock
+ * step changes it.
+ */
+export function startToken(bootId: string, startTicks: number): string {
+  return `${bootId}:${startTicks}`;
+}
+
 /** A zombie has exited and only waits to be reaped; X is a task being torn down. */
 export function isDeadState(state: string): boolean {
   return state === 'Z' || state === 'X' || state === 'x';

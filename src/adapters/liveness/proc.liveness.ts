@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { ProcessFacts } from '../../domain/staleness.js';
+import type { ProcessFacts, ProcessStart } from '../../domain/staleness.js';
 import type { LivenessProbe, LivenessSnapshot } from '../../ports/liveness.port.js';
-import { isDeadState, parseBootTime, parseProcStat } from './proc-stat.js';
+import { isDeadState, parseBootId, parseBootTime, parseProcStat, startToken } from './proc-stat.js';
 import { isSignalable } from './process-signal.js';
 
 export interface ProcLivenessOptions {
@@ -18,13 +18,20 @@ export interface ProcLivenessOptions {
 
 /**
  * Linux: kill(pid, 0) says whether the pid exists; /proc/<pid>/stat gives its
- * state (a zombie is dead) and its start time, which guards against pid reuse.
- * No spawn: a snapshot of n pids costs n signals and n small file reads.
+ * state (a zombie is dead) and its start, which guards against pid reuse.
+ * No spawn: a snapshot of n pids costs n signals and n + 1 small file reads.
+ *
+ * The start is given two ways. The token `<boot_id>:<start ticks>` names the
+ * process exactly and never moves. The start time is `btime` + ticks ÷ CLK_TCK,
+ * and `btime` (/proc/stat) is the wall clock minus the time since boot: it moves
+ * whenever the wall clock is stepped (NTP, VM resume, suspend), so it is read
+ * again for every snapshot, never cached.
  */
 export class ProcLivenessProbe implements LivenessProbe {
   private readonly procRoot: string;
   private readonly ticksPerSecond: number;
-  private bootTimeMs: number | undefined | null = null;
+  /** The kernel's boot id, read once: it changes only at reboot. null: not read yet. */
+  private bootIdValue: string | undefined | null = null;
 
   constructor(options: ProcLivenessOptions = {}) {
     this.procRoot = options.procRoot ?? '/proc';
@@ -33,18 +40,23 @@ export class ProcLivenessProbe implements LivenessProbe {
 
   async snapshot(pids: readonly number[]): Promise<LivenessSnapshot> {
     const unique = [...new Set(pids)];
+    const bootTimeMs = await this.bootTime();
     const facts = new Map<number, ProcessFacts>();
-    await Promise.all(unique.map(async (pid) => facts.set(pid, await this.factsOf(pid))));
+    await Promise.all(unique.map(async (pid) => facts.set(pid, await this.factsOf(pid, bootTimeMs))));
     // A pid outside the request is answered on the spot rather than guessed.
-    return { get: (pid) => facts.get(pid) ?? this.factsOfSync(pid) };
+    return { get: (pid) => facts.get(pid) ?? this.factsOfSync(pid, bootTimeMs) };
   }
 
-  async startTimeOf(pid: number): Promise<number | undefined> {
-    const facts = await this.factsOf(pid);
-    return facts.alive ? facts.startTimeMs : undefined;
+  async startOf(pid: number): Promise<ProcessStart | undefined> {
+    const facts = await this.factsOf(pid, await this.bootTime());
+    if (!facts.alive) return undefined;
+    return {
+      ...(facts.startTimeMs !== undefined && { timeMs: facts.startTimeMs }),
+      ...(facts.startToken !== undefined && { token: facts.startToken }),
+    };
   }
 
-  private async factsOf(pid: number): Promise<ProcessFacts> {
+  private async factsOf(pid: number, bootTimeMs: number | undefined): Promise<ProcessFacts> {
     if (!isSignalable(pid)) return { alive: false };
     let text: string | undefined;
     try {
@@ -52,10 +64,10 @@ export class ProcLivenessProbe implements LivenessProbe {
     } catch {
       text = undefined;
     }
-    return this.judge(pid, text);
+    return this.judge(pid, text, bootTimeMs);
   }
 
-  private factsOfSync(pid: number): ProcessFacts {
+  private factsOfSync(pid: number, bootTimeMs: number | undefined): ProcessFacts {
     if (!isSignalable(pid)) return { alive: false };
     let text: string | undefined;
     try {
@@ -63,10 +75,10 @@ export class ProcLivenessProbe implements LivenessProbe {
     } catch {
       text = undefined;
     }
-    return this.judge(pid, text);
+    return this.judge(pid, text, bootTimeMs);
   }
 
-  private judge(pid: number, text: string | undefined): ProcessFacts {
+  private judge(pid: number, text: string | undefined, bootTimeMs: number | undefined): ProcessFacts {
     const stat = text === undefined ? undefined : parseProcStat(text);
     if (!stat) {
       // It exited between the signal and the read, or procfs hides it
@@ -74,21 +86,33 @@ export class ProcLivenessProbe implements LivenessProbe {
       return isSignalable(pid) ? { alive: true } : { alive: false };
     }
     if (isDeadState(stat.state)) return { alive: false };
-    const boot = this.bootTime();
-    return boot === undefined ? { alive: true } : { alive: true, startTimeMs: boot + (stat.startTicks * 1000) / this.ticksPerSecond };
+    const bootId = this.bootId();
+    return {
+      alive: true,
+      ...(bootTimeMs !== undefined && { startTimeMs: bootTimeMs + (stat.startTicks * 1000) / this.ticksPerSecond }),
+      ...(bootId !== undefined && { startToken: startToken(bootId, stat.startTicks) }),
+    };
   }
 
-  /** Boot time, read once: /proc/stat `btime` (whole seconds). */
-  private bootTime(): number | undefined {
-    if (this.bootTimeMs === null) {
-      let boot: number | undefined;
-      try {
-        boot = parseBootTime(readFileSync(`${this.procRoot}/stat`, 'latin1'));
-      } catch {
-        boot = undefined;
-      }
-      this.bootTimeMs = boot === undefined ? undefined : boot * 1000;
+  /** Boot time now: /proc/stat `btime` (whole seconds), read afresh on every call. */
+  private async bootTime(): Promise<number | undefined> {
+    try {
+      const boot = parseBootTime(await readFile(`${this.procRoot}/stat`, 'latin1'));
+      return boot === undefined ? undefined : boot * 1000;
+    } catch {
+      return undefined;
     }
-    return this.bootTimeMs;
+  }
+
+  /** /proc/sys/kernel/random/boot_id, read once. */
+  private bootId(): string | undefined {
+    if (this.bootIdValue === null) {
+      try {
+        this.bootIdValue = parseBootId(readFileSync(`${this.procRoot}/sys/kernel/random/boot_id`, 'latin1'));
+      } catch {
+        this.bootIdValue = undefined;
+      }
+    }
+    return this.bootIdValue;
   }
 }

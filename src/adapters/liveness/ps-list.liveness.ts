@@ -1,4 +1,4 @@
-import type { ProcessFacts } from '../../domain/staleness.js';
+import type { ProcessFacts, ProcessStart } from '../../domain/staleness.js';
 import type { LivenessProbe, LivenessSnapshot } from '../../ports/liveness.port.js';
 import { isProbeablePid, isSignalable } from './process-signal.js';
 
@@ -42,9 +42,11 @@ export class PsListLivenessProbe implements LivenessProbe {
     };
   }
 
-  async startTimeOf(pid: number): Promise<number | undefined> {
+  /** ps gives a start time (whole seconds) but nothing that names the incarnation: no token. */
+  async startOf(pid: number): Promise<ProcessStart | undefined> {
     const facts = (await this.snapshot([pid])).get(pid);
-    return facts.alive ? facts.startTimeMs : undefined;
+    if (!facts.alive) return undefined;
+    return facts.startTimeMs === undefined ? {} : { timeMs: facts.startTimeMs };
   }
 
   /** The process table, or undefined when ps cannot run (then kill(pid, 0) answers alone). */

@@ -19,7 +19,7 @@ function hostProcesses(alive: readonly number[]): LivenessProbe & { asked: Set<n
       for (const pid of pids) asked.add(pid);
       return { get: (pid: number): ProcessFacts => (alive.includes(pid) ? { alive: true } : { alive: false }) };
     },
-    async startTimeOf() {
+    async startOf() {
       return undefined;
     },
   };

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isDeadState, parseBootTime, parseProcStat } from '../../../src/adapters/liveness/proc-stat.js';
+import { isDeadState, parseBootId, parseBootTime, parseProcStat, startToken } from '../../../src/adapters/liveness/proc-stat.js';
 
 /** A stat line with `comm` and `state` as given and starttime (field 22) = ticks. */
 function statLine(comm: string, state: string, ticks: number): string {
@@ -40,6 +40,20 @@ describe('parseProcStat', () => {
     const boot = parseBootTime(readFileSync('/proc/stat', 'latin1')) as number;
     expect(boot * 1000).toBeLessThan(Date.now());
     expect(boot * 1000).toBeGreaterThan(Date.UTC(2000, 0, 1));
+  });
+
+  it('reads the boot id (trimmed) and refuses what cannot be one', () => {
+    expect(parseBootId('6d1f0c52-9a3e-4c2b-8f1e-0123456789ab\n')).toBe('6d1f0c52-9a3e-4c2b-8f1e-0123456789ab');
+    expect(parseBootId('')).toBeUndefined();
+    expect(parseBootId('a:b')).toBeUndefined();
+    expect(parseBootId('two words')).toBeUndefined();
+    expect(parseBootId('x'.repeat(65))).toBeUndefined();
+    expect(parseBootId(readFileSync('/proc/sys/kernel/random/boot_id', 'latin1'))).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('builds the start token <boot_id>:<ticks>, short enough for the record (≤ 128)', () => {
+    expect(startToken('6d1f0c52-9a3e-4c2b-8f1e-0123456789ab', 987654)).toBe('6d1f0c52-9a3e-4c2b-8f1e-0123456789ab:987654');
+    expect(startToken('x'.repeat(64), Number.MAX_SAFE_INTEGER).length).toBeLessThanOrEqual(128);
   });
 
   it('counts zombies and dying tasks as dead, everything else as alive', () => {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { aliveFromKillError, isProbeablePid } from '../../../src/adapters/liveness/process-signal.js';
+import { parseProcStat } from '../../../src/adapters/liveness/proc-stat.js';
 import { ProcLivenessProbe } from '../../../src/adapters/liveness/proc.liveness.js';
 import { PsListLivenessProbe } from '../../../src/adapters/liveness/ps-list.liveness.js';
 import { defaultLivenessProbe } from '../../../src/adapters/liveness/select-liveness.js';
@@ -7,6 +8,7 @@ import { compiledModule } from '../json-dir/compiled.js';
 import { runNode } from '../json-dir/children.js';
 import { killAndReap, ownStartMs, sleeper, zombie } from './processes.js';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +27,16 @@ describe('ProcLivenessProbe (/proc)', () => {
     const startTimeMs = facts.alive ? facts.startTimeMs : undefined;
     expect(startTimeMs).toBeDefined();
     expect(Math.abs((startTimeMs as number) - ownStartMs())).toBeLessThan(3_000);
-    expect(Math.abs(((await probe.startTimeOf(process.pid)) as number) - ownStartMs())).toBeLessThan(3_000);
+    expect(Math.abs(((await probe.startOf(process.pid))?.timeMs as number) - ownStartMs())).toBeLessThan(3_000);
+  });
+
+  it('names this process by <boot_id>:<start ticks>, in the snapshot and at registration', async () => {
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim();
+    const ticks = parseProcStat(readFileSync(`/proc/${process.pid}/stat`, 'latin1'))?.startTicks;
+    const facts = (await probe.snapshot([process.pid])).get(process.pid);
+    expect(facts.alive && facts.startToken).toBe(`${bootId}:${ticks}`);
+    expect((await probe.startOf(process.pid))?.token).toBe(`${bootId}:${ticks}`);
+    expect(bootId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('gives a child the start time of its spawn', async () => {
@@ -33,7 +44,7 @@ describe('ProcLivenessProbe (/proc)', () => {
     const child = sleeper();
     started.push(child);
     await new Promise((resolve) => child.once('spawn', resolve));
-    const start = (await probe.startTimeOf(child.pid as number)) as number;
+    const start = (await probe.startOf(child.pid as number))?.timeMs as number;
     expect(start).toBeGreaterThan(before - 2_000);
     expect(start).toBeLessThan(Date.now() + 2_000);
   });
@@ -45,7 +56,7 @@ describe('ProcLivenessProbe (/proc)', () => {
     expect((await probe.snapshot([pid])).get(pid).alive).toBe(true);
     await killAndReap(child);
     expect((await probe.snapshot([pid])).get(pid)).toEqual({ alive: false });
-    expect(await probe.startTimeOf(pid)).toBeUndefined();
+    expect(await probe.startOf(pid)).toBeUndefined();
   });
 
   it('counts a zombie (exited, not reaped) as dead although a signal still reaches it', { timeout: 20_000 }, async () => {

@@ -42,12 +42,14 @@ describe('PsListLivenessProbe (ps-list)', () => {
     expect(Math.abs((viaPs.get(process.pid) as { startTimeMs: number }).startTimeMs - ownStartMs())).toBeLessThan(3_000);
   });
 
-  it('makes one ps-list call per snapshot whatever the number of pids, and one per startTimeOf', async () => {
+  it('makes one ps-list call per snapshot whatever the number of pids, and one per startOf', async () => {
     const counted = countedPsList();
     const probe = new PsListLivenessProbe(counted.list);
     await probe.snapshot(Array.from({ length: 50 }, (_, i) => 1_000_000 + i).concat([process.pid, process.pid]));
     expect(counted.calls()).toBe(1);
-    expect(Math.abs(((await probe.startTimeOf(process.pid)) as number) - ownStartMs())).toBeLessThan(3_000);
+    const start = await probe.startOf(process.pid);
+    expect(Math.abs((start?.timeMs as number) - ownStartMs())).toBeLessThan(3_000);
+    expect(start?.token, 'ps names no incarnation: no token').toBeUndefined();
     expect(counted.calls()).toBe(2);
     await probe.snapshot([]);
     expect(counted.calls()).toBe(2); // nothing to ask
@@ -64,6 +66,6 @@ describe('PsListLivenessProbe (ps-list)', () => {
     const snapshot = await probe.snapshot([process.pid, 2 ** 22 + 4_321]);
     expect(snapshot.get(process.pid)).toEqual({ alive: true });
     expect(snapshot.get(2 ** 22 + 4_321)).toEqual({ alive: false });
-    expect(await probe.startTimeOf(process.pid)).toBeUndefined();
+    expect(await probe.startOf(process.pid)).toEqual({});
   });
 });

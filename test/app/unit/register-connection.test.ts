@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildRecord, type RecordFacts } from '../../../src/app/register-options.js';
 import { InvalidRecordError } from '../../../src/domain/errors.js';
 
-const facts: RecordFacts = { now: Date.UTC(2026, 10, 21), hostname: 'devbox', processStartTimeMs: undefined, defaultHeartbeatIntervalMs: 10_000 };
+const facts: RecordFacts = { now: Date.UTC(2026, 10, 21), hostname: 'devbox', processStart: undefined, defaultHeartbeatIntervalMs: 10_000 };
 
 describe('buildRecord: connection fields', () => {
   it('writes an http(s) mcp_url with its transport', () => {

@@ -7,7 +7,7 @@ import { parseRecord } from '../../../src/domain/record.schema.js';
 import { formatTimestamp } from '../../../src/domain/timestamp.js';
 
 const NOW = Date.UTC(2026, 10, 21, 5, 30, 0, 123);
-const facts: RecordFacts = { now: NOW, hostname: 'devbox', processStartTimeMs: NOW - 5_000, defaultHeartbeatIntervalMs: 10_000 };
+const facts: RecordFacts = { now: NOW, hostname: 'devbox', processStart: { timeMs: NOW - 5_000, token: 'b00t-1d:4242' }, defaultHeartbeatIntervalMs: 10_000 };
 
 describe('platformName', () => {
   it("maps Node platforms to Python's platform.system() names", () => {
@@ -57,10 +57,15 @@ describe('buildRecord: defaults', () => {
     expect(record.last_heartbeat).toBe(record.started_at);
   });
 
-  it('records the process start time when known, and omits it otherwise', () => {
+  it('records the process start time and start token when known, and omits them otherwise', () => {
     expect(record.process_start_time).toBe(formatTimestamp(NOW - 5_000));
-    const unknown = buildRecord({ mcpCommand: 'x' }, { ...facts, processStartTimeMs: undefined });
+    expect(record.process_start_token).toBe('b00t-1d:4242');
+    const unknown = buildRecord({ mcpCommand: 'x' }, { ...facts, processStart: undefined });
     expect('process_start_time' in unknown).toBe(false);
+    expect('process_start_token' in unknown).toBe(false);
+    const timeOnly = buildRecord({ mcpCommand: 'x' }, { ...facts, processStart: { timeMs: NOW - 5_000 } });
+    expect(timeOnly.process_start_time).toBe(formatTimestamp(NOW - 5_000));
+    expect('process_start_token' in timeOnly).toBe(false);
   });
 
   it('uses ~/.marcus/logs and the cwd, absolute', () => {
@@ -156,7 +161,7 @@ describe('buildRecord: given options', () => {
     const r = buildRecord(
       {
         mcpCommand: 'node s.js',
-        extra: { python_compat: true, nested: { a: [1] }, instance_id: 'evil', pid: 1, status: 'hijacked', schema_version: 1, hostname: 'spoof', runtime: 'python' },
+        extra: { python_compat: true, nested: { a: [1] }, instance_id: 'evil', pid: 1, status: 'hijacked', schema_version: 1, hostname: 'spoof', runtime: 'python', process_start_token: 'forged' },
       },
       facts,
     );
@@ -167,6 +172,7 @@ describe('buildRecord: given options', () => {
     expect(r.status).toBe('running');
     expect(r.hostname).toBe('devbox');
     expect(r.runtime).toBe('node');
+    expect(r.process_start_token).toBe('b00t-1d:4242');
   });
 });
 
@@ -260,7 +266,7 @@ describe('applyPatch', () => {
 });
 
 describe('extra keys never forge the record’s own fields', () => {
-  const facts = { now: 0, hostname: 'devbox', processStartTimeMs: undefined, defaultHeartbeatIntervalMs: 10_000 };
+  const facts = { now: 0, hostname: 'devbox', processStart: undefined, defaultHeartbeatIntervalMs: 10_000 };
 
   it('applyPatch keeps pid, hostname and started_at whatever extra says', () => {
     const base = buildRecord({ mcpCommand: 'x', pid: 4242 }, facts);
