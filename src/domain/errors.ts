@@ -92,12 +92,16 @@ export class NotRegisteredError extends RegistryError {
 
 export class InsecureDirectoryError extends RegistryError {
   override name = 'InsecureDirectoryError';
-  constructor(dir: string, mode: number) {
+  /** Either others may write into `dir` (its mode), or it belongs to another user (`owner`). */
+  constructor(dir: string, mode: number, owner?: { readonly uid: number; readonly expected: number }) {
     super(
       'INSECURE_DIRECTORY',
-      `registry directory ${dir} is writable by other users (mode ${(mode & 0o777).toString(8)}); ` +
-        `anyone could plant a record whose command a client would run. Fix it with: chmod 700 ${dir}`,
-      { details: { dir, mode: mode & 0o777 } },
+      owner
+        ? `registry directory ${dir} belongs to uid ${owner.uid}, not to this user (uid ${owner.expected}); ` +
+            `its owner could plant a record whose command a client would run. Use a directory of your own (MARCUS_REGISTRY_DIR or --store json:<dir>)`
+        : `registry directory ${dir} is writable by other users (mode ${(mode & 0o777).toString(8)}); ` +
+            `anyone could plant a record whose command a client would run. Fix it with: chmod 700 ${dir}`,
+      { details: { dir, mode: mode & 0o777, ...(owner && { ownerUid: owner.uid, expectedUid: owner.expected }) } },
     );
   }
 }

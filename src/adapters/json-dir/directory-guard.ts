@@ -22,22 +22,37 @@ export async function ensureDirectory(dir: string): Promise<boolean> {
 
 /**
  * Checks the directory before every read or write: it must be a directory
- * (a symlink to one is fine: stat, not lstat) and no one but its owner may
- * write into it, or anyone could plant a record whose command a client runs.
- * Returns false when it does not exist.
+ * (a symlink to one is fine: stat, not lstat), belong to this user or to root,
+ * and no one but its owner may write into it — or someone else could plant a
+ * record whose command a client runs. Returns false when it does not exist.
  */
 export async function checkDirectory(dir: string, op: FsOperation, platform: NodeJS.Platform = process.platform): Promise<boolean> {
-  let mode: number;
+  let info: { mode: number; uid: number };
   try {
-    const info = await stat(dir);
-    if (!info.isDirectory()) throw new NotARegistryError(dir, 'it is not a directory');
-    mode = info.mode;
+    const found = await stat(dir);
+    if (!found.isDirectory()) throw new NotARegistryError(dir, 'it is not a directory');
+    info = found;
   } catch (error) {
     if (errnoOf(error) === 'ENOENT') return false;
     throw translateFsError(error, { op, location: dir });
   }
-  assertPrivateMode(dir, mode, platform);
+  assertPrivateMode(dir, info.mode, platform);
+  assertTrustedOwner(dir, info, platform);
   return true;
+}
+
+/**
+ * Refuses a directory of another user: its owner could plant records. Root's
+ * directories are trusted (root can do anything anyway). Windows: ACLs decide.
+ */
+export function assertTrustedOwner(
+  dir: string,
+  info: { mode: number; uid: number },
+  platform: NodeJS.Platform = process.platform,
+  euid: number | undefined = process.geteuid?.(),
+): void {
+  if (platform === 'win32' || euid === undefined) return;
+  if (info.uid !== euid && info.uid !== 0) throw new InsecureDirectoryError(dir, info.mode, { uid: info.uid, expected: euid });
 }
 
 /** Refuses group- or other-writable modes. Windows has no such mode bits (ACLs decide). */

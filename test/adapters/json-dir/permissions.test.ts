@@ -1,7 +1,7 @@
-import { chmod, mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { assertPrivateMode } from '../../../src/adapters/json-dir/directory-guard.js';
+import { assertPrivateMode, assertTrustedOwner } from '../../../src/adapters/json-dir/directory-guard.js';
 import { openJsonDirStore } from '../../../src/adapters/json-dir/json-dir.store.js';
 import { RegistryError } from '../../../src/domain/errors.js';
 import { makeRecord } from '../../support/records.js';
@@ -76,6 +76,30 @@ describe('json-dir store: permissions', () => {
     const error = await openJsonDirStore({ dir }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'INSECURE_DIRECTORY', name: 'InsecureDirectoryError' });
     expect((error as Error).message).toContain(`chmod 700 ${dir}`);
+  });
+
+  it('trusts a directory of this user or of root, and refuses another user’s', () => {
+    expect(() => assertTrustedOwner('/x', { mode: 0o700, uid: 1000 }, 'linux', 1000)).not.toThrow();
+    expect(() => assertTrustedOwner('/x', { mode: 0o755, uid: 0 }, 'linux', 1000)).not.toThrow();
+    expect(() => assertTrustedOwner('/x', { mode: 0o700, uid: 1001 }, 'linux', 1000)).toThrow(/belongs to uid 1001/);
+    expect(() => assertTrustedOwner('/x', { mode: 0o700, uid: 1001 }, 'linux', 0)).toThrow(RegistryError);
+    expect(() => assertTrustedOwner('C:\\x', { mode: 0o700, uid: 1001 }, 'win32', 1000)).not.toThrow();
+  });
+
+  it('refuses a private (0700) directory that belongs to another user: its owner could plant records', async () => {
+    const theirs = join(temp.path, 'theirs');
+    await mkdir(theirs, { mode: 0o700 });
+    const euid = process.geteuid?.() ?? 0;
+    const other = euid === 65534 ? 65533 : 65534; // nobody, or anyone who is not us
+    await chown(theirs, other, other);
+    const error = await openJsonDirStore({ dir: theirs })
+      .then((store) => store.list())
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error, 'a non-root run cannot chown; this test needs root (CI runs as root)').toMatchObject({ code: 'INSECURE_DIRECTORY' });
+    expect((error as Error).message).toContain(`belongs to uid ${other}`);
   });
 
   it('does not check mode bits on Windows, where ACLs decide', () => {
