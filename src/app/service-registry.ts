@@ -245,9 +245,10 @@ export class ServiceRegistry implements AsyncDisposable {
    */
   async close(): Promise<void> {
     if (this.closed) return;
-    await Promise.all([...this.watchers].map((watcher) => watcher.close()));
+    // Queued now, synchronously: a register() called after close() runs after it, and is refused.
     await this.lifecycle.run(async () => {
       if (this.closed) return;
+      await Promise.all([...this.watchers].map((watcher) => watcher.close()));
       try {
         await this.unregisterNow();
       } finally {
