@@ -105,6 +105,44 @@ describe('store contract: etcd', () => {
         await expect.poll(async () => (await leaseTtl(lease)).remaining, { timeout: 5_000 }).toBe(-1);
       });
 
+      it('delete(id, owner) of an entry another process took over: leaves it and its lease, revokes only its own', async () => {
+        const A = { pid: 4242, started_at: '2026-11-21T12:00:00.000000+00:00' };
+        const id = 'marcus_takeover';
+        const key = `${h().prefix}${id}`;
+        await store().put(makeRecord({ instance_id: id, ...A }));
+        const ownLease = (await raw.get(key).exec()).kvs[0]!.lease;
+        const other = await openEtcdStore({ hosts: [etcd.hosts], prefix: h().prefix, defaultTtlMs: 30_000 });
+        try {
+          const newer = await other.put(makeRecord({ instance_id: id, pid: 4343 }));
+          const newerLease = (await raw.get(key).exec()).kvs[0]!.lease;
+          expect(newerLease).not.toBe(ownLease);
+          expect(await store().delete(id, A)).toBe(false);
+          const kv = (await raw.get(key).exec()).kvs[0];
+          expect(kv?.mod_revision).toBe(newer.version);
+          expect(kv?.lease).toBe(newerLease);
+          expect((await leaseTtl(newerLease)).remaining).toBeGreaterThan(0);
+          // Its own lease, which holds no key any more, is revoked: nothing keeps it alive or re-registers it.
+          await expect.poll(async () => (await leaseTtl(ownLease)).remaining, { timeout: 5_000 }).toBe(-1);
+        } finally {
+          await other.close();
+        }
+      });
+
+      it('delete(id, old owner) after a newer registration through the same store keeps the newer one\'s lease alive', async () => {
+        const A = { pid: 4242, started_at: '2026-11-21T12:00:00.000000+00:00' };
+        const id = 'marcus_samestore';
+        const key = `${h().prefix}${id}`;
+        await store().put(makeRecord({ instance_id: id, ...A }), { ttlMs: 2_000 });
+        const newer = await store().put(makeRecord({ instance_id: id, pid: 4343 }), { ttlMs: 2_000 });
+        const lease = (await raw.get(key).exec()).kvs[0]!.lease;
+        expect(await store().delete(id, A)).toBe(false);
+        // Past the 2 s TTL: still there, so its keepalive was not stopped nor its lease revoked.
+        await new Promise((r) => setTimeout(r, 4_500));
+        const kv = (await raw.get(key).exec()).kvs[0];
+        expect(kv?.mod_revision).toBe(newer.version);
+        expect(kv?.lease).toBe(lease);
+      });
+
       it('reports bad values and foreign keys under the prefix as problems, never as entries, and never throws', async () => {
         await store().put(makeRecord({ instance_id: 'marcus_good' }));
         const p = h().prefix;
