@@ -9,6 +9,8 @@ interface Registration {
   readonly key: string;
   /** The newest record we wrote; what a re-registration puts back. */
   record: ServiceRecord;
+  /** The mod revision `record` was written at: an older write never replaces it. */
+  revision: bigint;
   ttlS: number;
   /** The live lease the key is attached to; undefined while re-registering. */
   lease: Lease | undefined;
@@ -56,10 +58,17 @@ export class OwnLeases {
     return this.registrations.get(instanceId)?.leaseId;
   }
 
-  /** After an update() of an own entry: a later re-registration puts this version back. */
-  remember(instanceId: string, record: ServiceRecord): void {
+  /**
+   * After an update() of an own entry (written at `revision`): a later
+   * re-registration puts this version back — unless something newer was written
+   * meanwhile (update() runs outside the per-entry queue).
+   */
+  remember(instanceId: string, record: ServiceRecord, revision: string): void {
     const registration = this.registrations.get(instanceId);
-    if (registration) registration.record = record;
+    if (registration && BigInt(revision) > registration.revision) {
+      registration.record = record;
+      registration.revision = BigInt(revision);
+    }
   }
 
   /**
@@ -75,6 +84,7 @@ export class OwnLeases {
         try {
           const revision = await this.write(key, record, reusable.leaseId);
           reusable.record = record;
+          reusable.revision = BigInt(revision);
           return { revision };
         } catch (error) {
           if (!this.deps.isLeaseInvalid(error)) throw this.deps.translate(error);
@@ -89,7 +99,7 @@ export class OwnLeases {
         this.revokeQuietly(lease, record.instance_id);
         throw this.deps.translate(error);
       }
-      this.bind(existing, { instanceId: record.instance_id, key, record, ttlS }, lease, leaseId);
+      this.bind(existing, { instanceId: record.instance_id, key, record, ttlS, revision: BigInt(revision) }, lease, leaseId);
       return { revision };
     });
   }
@@ -131,7 +141,7 @@ export class OwnLeases {
 
   private bind(
     existing: Registration | undefined,
-    fields: Pick<Registration, 'instanceId' | 'key' | 'record' | 'ttlS'>,
+    fields: Pick<Registration, 'instanceId' | 'key' | 'record' | 'ttlS' | 'revision'>,
     lease: Lease,
     leaseId: string,
   ): void {
@@ -190,7 +200,7 @@ export class OwnLeases {
     try {
       const { lease, leaseId } = await this.grant(registration.ttlS);
       try {
-        await this.write(registration.key, registration.record, leaseId);
+        registration.revision = BigInt(await this.write(registration.key, registration.record, leaseId));
       } catch (error) {
         this.revokeQuietly(lease, registration.instanceId);
         throw this.deps.translate(error);

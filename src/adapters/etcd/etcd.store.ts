@@ -122,7 +122,7 @@ export class EtcdStore implements RegistryStore {
       try {
         const response = await this.client.if(key, 'Mod', '==', kv.mod_revision).then(put).commit();
         if (response.succeeded) {
-          this.leases.remember(instanceId, next);
+          this.leases.remember(instanceId, next, response.header.revision);
           return { record: structuredClone(next), version: response.header.revision };
         }
       } catch (error) {

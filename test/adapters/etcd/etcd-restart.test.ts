@@ -64,6 +64,8 @@ describe('etcd store: etcd goes away and comes back', () => {
   it('re-registers both registrants when etcd comes back empty (data lost), and neither crashes', async () => {
     const prefix = `/marcus-test/${randomUUID()}/`;
     const { store, logger, child } = await registerBoth(prefix);
+    // What comes back must be the newest record written, not the first put.
+    await store.update('marcus_inproc', (r) => ({ ...r, status: 'updated-before-restart' }));
 
     await etcd.stop(); // container removed: every key and lease is gone
     await new Promise((r) => setTimeout(r, 1_500));
@@ -81,6 +83,8 @@ describe('etcd store: etcd goes away and comes back', () => {
     expect(child.alive()).toBe(true);
     expect(child.events.filter((e) => e.event === 'crash')).toEqual([]);
     expect(crashes).toEqual([]);
+
+    expect((await store.get('marcus_inproc'))?.record.status).toBe('updated-before-restart');
 
     // It works on: the record is the one it put, and a later update keeps the new lease.
     const updated = await store.update('marcus_inproc', (r) => ({ ...r, status: 'after-restart' }));
