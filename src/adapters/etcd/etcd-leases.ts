@@ -1,6 +1,7 @@
 import type { Etcd3, Lease } from 'etcd3';
 import type { RegistryError } from '../../domain/errors.js';
-import { encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
+import { isOwnedBy } from '../../domain/entry-owner.js';
+import { decodeRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
 import type { Logger } from '../../ports/logger.port.js';
 
 /** One entry this store put itself: the heartbeat is its lease's keepalive. */
@@ -175,6 +176,25 @@ export class OwnLeases {
     return response.header.revision;
   }
 
+  /**
+   * Puts a lost registration back, but only into an empty key or over its own
+   * record (same pid and started_at): undefined when another registration holds it.
+   */
+  private async writeBack(key: string, record: ServiceRecord, leaseId: string): Promise<string | undefined> {
+    const client = this.deps.client;
+    const put = () => client.put(key).value(encodeRecord(record)).lease(leaseId);
+    for (;;) {
+      const created = await client.if(key, 'Create', '==', 0).then(put()).commit();
+      if (created.succeeded) return created.header.revision;
+      const kv = (await client.get(key).exec()).kvs[0];
+      if (!kv) continue; // gone again meanwhile: try to create it
+      const current = decodeRecord(kv.value.toString());
+      if (!current.ok || !isOwnedBy(current.record, record)) return undefined;
+      const replaced = await client.if(key, 'Mod', '==', kv.mod_revision).then(put()).commit();
+      if (replaced.succeeded) return replaced.header.revision;
+    }
+  }
+
   private onLost(registration: Registration, lease: Lease, error: Error): void {
     if (this.closed || registration.lease !== lease || this.registrations.get(registration.instanceId) !== registration) return;
     registration.lease = undefined;
@@ -199,12 +219,23 @@ export class OwnLeases {
     if (this.closed || this.registrations.get(registration.instanceId) !== registration || registration.lease) return;
     try {
       const { lease, leaseId } = await this.grant(registration.ttlS);
+      let revision: string | undefined;
       try {
-        registration.revision = BigInt(await this.write(registration.key, registration.record, leaseId));
+        revision = await this.writeBack(registration.key, registration.record, leaseId);
       } catch (error) {
         this.revokeQuietly(lease, registration.instanceId);
         throw this.deps.translate(error);
       }
+      if (revision === undefined) {
+        // Another registration of this id took the key while our lease was gone: it wins.
+        this.revokeQuietly(lease, registration.instanceId);
+        this.drop(registration.instanceId);
+        this.deps.logger.warn(`etcd store: ${registration.instanceId} was registered again by another process while its lease was lost; not re-registering`, {
+          instanceId: registration.instanceId,
+        });
+        return;
+      }
+      registration.revision = BigInt(revision);
       if (this.closed || this.registrations.get(registration.instanceId) !== registration) {
         this.revokeQuietly(lease, registration.instanceId);
         return;
