@@ -134,11 +134,20 @@ export interface Sample {
  * (`# HELP name text`, `# TYPE name type`, other `#` lines), or a sample
  * `name{label="value",…} number`. Throws on anything else.
  */
+function promValue(text: string): number {
+  const lower = text.toLowerCase();
+  if (lower === 'nan') return Number.NaN;
+  if (lower.includes('inf')) return lower.startsWith('-') ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+  return Number(text);
+}
+
 export function parsePrometheus(text: string): { samples: Sample[]; help: Map<string, string>; types: Map<string, string> } {
   const samples: Sample[] = [];
   const help = new Map<string, string>();
   const types = new Map<string, string>();
-  const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (-?(?:[0-9.]+(?:e[+-]?\d+)?|NaN|\+Inf|-Inf))( -?\d+)?$/;
+  // Values are read with Go's ParseFloat: NaN and Inf in any case (prom-client writes `Nan`
+  // for a gauge with no samples yet, e.g. event-loop lag right after start).
+  const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? ((?:[-+]?(?:[0-9.]+(?:e[+-]?\d+)?|inf(?:inity)?)|nan))( -?\d+)?$/i;
   const label = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)/y;
   for (const line of text.split('\n')) {
     if (line === '') continue;
@@ -164,7 +173,7 @@ export function parsePrometheus(text: string): { samples: Sample[]; help: Map<st
       if (!l) throw new Error(`bad labels in ${JSON.stringify(line)}`);
       labels[l[1] as string] = (l[2] as string).replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
     }
-    samples.push({ name: m[1] as string, labels, value: Number(m[4]) });
+    samples.push({ name: m[1] as string, labels, value: promValue(m[4] as string) });
   }
   return { samples, help, types };
 }
