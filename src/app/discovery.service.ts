@@ -83,6 +83,10 @@ export class DiscoveryService {
     }
     await Promise.all(removals);
     sortByStartedAt(services, (s) => s.record);
+    this.logger.debug(
+      `discovery on ${this.store.kind} ${this.store.location}: ${listed.entries.length} entries, ${services.length} live, ${stale.length} stale, ${removed.length} removed, ${problems.length} problems`,
+      removed.length > 0 ? { removed: removed.map((r) => `${r.record.instance_id} (${r.reason})`) } : undefined,
+    );
     return { services, stale, removed, problems };
   }
 

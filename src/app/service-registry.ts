@@ -114,6 +114,9 @@ export class ServiceRegistry implements AsyncDisposable {
       : () => {};
     this.registration = { instanceId, owner, record: stored.record, heartbeat, removeExitHook };
     heartbeat?.start();
+    this.logger.debug(`registered ${instanceId} (pid ${record.pid}) in ${this.store.kind} ${this.store.location}`, {
+      heartbeatIntervalMs: interval,
+    });
     return stored.record;
   }
 
@@ -161,7 +164,11 @@ export class ServiceRegistry implements AsyncDisposable {
     this.registration = undefined;
     registration.removeExitHook();
     await registration.heartbeat?.stop();
-    return this.store.delete(registration.instanceId, registration.owner);
+    const removed = await this.store.delete(registration.instanceId, registration.owner);
+    this.logger.debug(
+      removed ? `unregistered ${registration.instanceId}` : `unregistered ${registration.instanceId}: its entry was already gone or taken over`,
+    );
+    return removed;
   }
 
   /** Live instances (healthy and unresponsive) matching the filters, oldest first; removes stale ones. */

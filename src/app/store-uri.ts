@@ -35,7 +35,8 @@ export function resolveStoreConfig(uri: string | StoreConfig | undefined, env: E
 
 /**
  * `json:<dir>` · `sqlite:<path>` · `etcd://host:port[,host:port…][/prefix]` · `memory:`.
- * A bare path is taken as a JSON directory, the default store.
+ * A bare path (absolute, `~`, `./`, or containing a separator) is a JSON
+ * directory; a bare word is refused rather than made into a new directory.
  */
 export function parseStoreUri(uri: string, env: Env = process.env): StoreConfig {
   const text = uri.trim();
@@ -53,8 +54,13 @@ export function parseStoreUri(uri: string, env: Env = process.env): StoreConfig 
         if (rest === '') throw new InvalidStoreUriError(uri, 'sqlite: needs a database file path, e.g. sqlite:~/.marcus/registry.db');
         return { kind: 'sqlite', path };
       default:
-        throw new InvalidStoreUriError(uri, `unknown scheme '${name}:' (use json:, sqlite: or etcd://)`);
+        throw new InvalidStoreUriError(uri, `unknown scheme '${name}:' (use json:, sqlite:, etcd:// or memory:)`);
     }
+  }
+  // A bare word ("bogus", "sqlite") is a typo far more often than a directory:
+  // only something that looks like a path is taken as one.
+  if (!/^(~|\.{1,2}([\\/]|$)|[\\/]|[a-z]:[\\/])/i.test(text) && !/[\\/]/.test(text)) {
+    throw new InvalidStoreUriError(uri, 'not a store URI (json:<dir>, sqlite:<file>, etcd://host:port, memory:) nor a path');
   }
   return { kind: 'json', dir: localPath(text, uri, env) };
 }

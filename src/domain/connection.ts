@@ -50,6 +50,10 @@ export function mcpUrlProblem(url: string): string | undefined {
  * checked on the network or the file system.
  */
 export function connectionFor(record: ServiceRecord): Connection {
+  if (typeof record !== 'object' || record === null || typeof record.mcp_command !== 'string') {
+    // A plain-JS caller passing get()'s { record, health } or undefined: say so, do not crash inside.
+    throw new InvalidConnectionError(String((record as { instance_id?: unknown } | null)?.instance_id ?? record), 'not a service record (pass the record, e.g. (await registry.get(id))?.record)');
+  }
   const url = record.mcp_url;
   if (url !== undefined && record.transport !== 'stdio') {
     const problem = mcpUrlProblem(url);

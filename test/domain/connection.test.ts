@@ -13,6 +13,12 @@ function thrown(fn: () => unknown): unknown {
 }
 
 describe('connectionFor', () => {
+  it('refuses what is not a record (get()’s { record, health }, undefined) with a typed error', () => {
+    for (const wrong of [undefined, null, { record: makeRecord(), health: 'healthy' }]) {
+      expect(() => connectionFor(wrong as never)).toThrow(InvalidConnectionError);
+    }
+  });
+
   it('uses mcp_url with streamable-http by default, and sse when the record says so', () => {
     const base = makeRecord({ mcp_url: 'http://127.0.0.1:8765/mcp' });
     expect(connectionFor(base)).toEqual({ kind: 'http', url: 'http://127.0.0.1:8765/mcp', transport: 'streamable-http' });

@@ -38,7 +38,14 @@ describe('marcus-registry CLI', () => {
     expect(await listJson(tmp.dir)).toEqual([]);
     const table = await cli(['list'], { MARCUS_REGISTRY_DIR: tmp.dir });
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/No Marcus instances/);
+    expect(table.stdout).toMatch(/No Marcus instances are registered/);
+    const filtered = await cli(['list', '--project', 'nope'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    expect(filtered.stdout).toMatch(/No Marcus instance matches these filters/);
+    const debug = await cli(['list', '--debug'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    expect(debug.stderr).toMatch(/debug: discovery on json .*: 0 entries, 0 live/);
+    const typo = await cli(['--store', 'bogus', 'list']);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(/\[INVALID_STORE_URI\]/);
   });
 
   it('run registers the child (its pid, not its own), and SIGKILL of the child removes it at the next list', async () => {

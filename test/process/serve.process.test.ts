@@ -89,6 +89,8 @@ describe('marcus-registry serve (a real process)', () => {
     expect(preferredBeta.body).toMatchObject({ health: 'healthy', record: { instance_id: 'marcus_beta' } });
     const pinned = await json(`${url}v1/services/preferred?instance=marcus_alpha`);
     expect(pinned.body).toMatchObject({ record: { instance_id: 'marcus_alpha' } });
+    // As the CLI's --instance: that instance or none, never another one.
+    expect((await json(`${url}v1/services/preferred?instance=marcus_absent`)).status).toBe(404);
     const none = await json(`${url}v1/services/preferred?provider=nobody`);
     expect(none.status).toBe(404);
     expect(none.body).toMatchObject({ error: { code: 'NO_MATCHING_INSTANCE' } });

@@ -15,7 +15,7 @@ Commands:
                        the live instances, then a line (NDJSON with --json) per
                        change: + added, ~ updated, - removed (reason); until ^C
   run [--instance-id ID] [--project P] [--provider X] [--mcp-command C]
-      [--mcp-url URL] [--transport streamable-http|sse|stdio]
+      [--mcp-url URL] [--transport streamable-http|sse|stdio] [--log-dir D]
       [--capability C]... [--heartbeat MS] -- CMD ARGS...
                        start CMD, register it while it runs, exit with its code
   connect [filters] [--instance ID] [--wait SECONDS]
@@ -27,11 +27,13 @@ Commands:
                        --port 0: any free port; MARCUS_REGISTRY_TOKEN = --token)
 
 Options for every command:
-  --store URI   json:<dir> | sqlite:<file> | etcd://host:port[,host:port][/prefix]
-                (default: $MARCUS_REGISTRY_STORE, else json:~/.marcus/services)
+  --store URI   json:<dir> | sqlite:<file> | etcd://host:port[,host:port][/prefix] | memory:
+                (default: $MARCUS_REGISTRY_STORE, else json:$MARCUS_REGISTRY_DIR,
+                else json:~/.marcus/services)
   --json        machine-readable output
   --debug       log what the registry does to stderr
   -h, --help    this text
+  --version     the package version
 
 Filters: --provider P --project P --capability C --status S; --instance ID
 (preferred, connect) means that instance or none, while $MARCUS_INSTANCE_ID

@@ -59,14 +59,15 @@ export async function service(ctx: MonitorContext, res: ServerResponse, url: URL
 /**
  * GET /v1/services/preferred[?provider&project&capability&status&instance&cwd]:
  * the instance `marcus-registry preferred` would pick for a client with that
- * project, pin (instance, default MARCUS_INSTANCE_ID of the server) and working
- * directory (none by default: the server's own says nothing about the client).
+ * project and working directory (none by default: the server's own says nothing
+ * about the client). `instance`, as the CLI's --instance, means that instance or
+ * none; the server's MARCUS_INSTANCE_ID only ranks one first.
  */
 export async function preferred(ctx: MonitorContext, res: ServerResponse, url: URL): Promise<number> {
   const query = queryOf(url, [...FILTER_PARAMS, 'instance', 'cwd']);
   const instance = query.get('instance');
-  const pin = instance === undefined ? ctx.registry.settings.pinnedInstanceId : instanceIdOf(instance);
-  const filters = filtersOf(query);
+  const pin = ctx.registry.settings.pinnedInstanceId;
+  const filters = { ...filtersOf(query), ...(instance !== undefined && { instanceId: instanceIdOf(instance) }) };
   const report = await discover(ctx, { filters });
   const candidates = report.services.map((entry) => ({ record: entry.record, health: entry.health as Candidate['health'], entry }));
   const best = rankByPreference(candidates, { pin, project: filters.project, cwd: query.get('cwd') })[0];

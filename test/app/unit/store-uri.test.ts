@@ -55,6 +55,13 @@ describe('parseStoreUri: json', () => {
     expect(parseStoreUri('  json:/srv/registry \n', env)).toEqual({ kind: 'json', dir: '/srv/registry' });
   });
 
+  it('a bare word is refused, not made into a new directory', () => {
+    for (const word of ['bogus', 'sqlite', 'etcd', 'registry.db']) {
+      expect(() => parseStoreUri(word, env)).toThrow(InvalidStoreUriError);
+    }
+    expect(parseStoreUri('reg/dir', env)).toEqual({ kind: 'json', dir: resolve('reg/dir') });
+  });
+
   it('a bare path is a JSON directory', () => {
     expect(parseStoreUri('/srv/registry', env)).toEqual({ kind: 'json', dir: '/srv/registry' });
     expect(parseStoreUri('~/reg', env)).toEqual({ kind: 'json', dir: '/home/tester/reg' });

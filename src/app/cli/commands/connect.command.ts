@@ -43,7 +43,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     const find = () => registry.preferred({ filters, project: filters.project });
     record = waitMs > 0 ? await waitForInstance(registry, filters, find, waitMs) : await find();
     if (!record) {
-      const wanted = describeFilters(filters, values.instance);
+      const wanted = describeFilters(filters);
       const waited = waitMs > 0 ? ` after waiting ${waitMs / 1000} s` : '';
       process.stderr.write(`marcus-registry: no running instance matches${wanted}${waited}\n`);
       return EXIT.NONE;
@@ -160,8 +160,10 @@ function seconds(value: string | undefined): number {
   return Math.round(n * 1000);
 }
 
-function describeFilters(filters: ServiceFilters, instance: string | undefined): string {
-  const parts = Object.entries({ ...filters, instance }).filter(([, v]) => v !== undefined).map(([k, v]) => `${k} ${JSON.stringify(v)}`);
+function describeFilters(filters: ServiceFilters): string {
+  const parts = Object.entries(filters)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k === 'instanceId' ? 'instance' : k} ${JSON.stringify(v)}`);
   return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
 }
 

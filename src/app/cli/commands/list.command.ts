@@ -14,7 +14,10 @@ export async function run(argv: readonly string[]): Promise<number> {
   const stale = report.stale.filter((e) => matchesFilters(e.record, filters));
   const entries = all ? [...report.services, ...stale].sort((a, b) => byStartedAt(a.record, b.record)) : report.services;
   if (values.json) process.stdout.write(`${JSON.stringify(entries.map((e) => e.record), null, 2)}\n`);
-  else if (entries.length === 0) process.stdout.write('No Marcus instances are registered.\n');
+  else if (entries.length === 0) {
+    const filtered = Object.values(filters).some((v) => v !== undefined);
+    process.stdout.write(filtered ? 'No Marcus instance matches these filters.\n' : 'No Marcus instances are registered.\n');
+  }
   else process.stdout.write(servicesTable(entries, Date.now()));
   process.stderr.write(problemLines(report.problems));
   return EXIT.OK;
