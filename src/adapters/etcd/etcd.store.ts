@@ -19,6 +19,8 @@ import type {
 import { makeTranslator } from './etcd.errors.js';
 import { leaseTtlSeconds, resolveEtcdOptions, type EtcdStoreOptions, type ResolvedEtcdOptions } from './etcd.options.js';
 import { OwnLeases } from './etcd-leases.js';
+import { MemberKeepalive } from './etcd-keepalive.js';
+import { MemberClients } from './etcd-members.js';
 import { RecordCache } from '../shared/record-cache.js';
 import { PrefixWatch, watchBackoff } from './etcd.watch.js';
 
@@ -41,16 +43,21 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Registry
   } catch (cause) {
     throw new DriverMissingError('etcd3', 'etcd', cause);
   }
-  const client = new etcd.Etcd3({
-    hosts: [...resolved.endpoints],
-    dialTimeout: resolved.dialTimeoutMs,
-    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + resolved.callTimeoutMs }),
-    faultHandling: { watchBackoff: watchBackoff(resolved.maxWatchRetryDelayMs) },
-    // list() reads the prefix in one range: gRPC's default 4 MiB cap on a reply
-    // failed it from about 5 000 entries (RESOURCE_EXHAUSTED). etcd's own limit applies.
-    grpcOptions: { 'grpc.max_receive_message_length': -1 },
-  });
-  return new EtcdStore(etcd, client, resolved);
+  const open = (hosts: string[]) =>
+    new etcd.Etcd3({
+      hosts,
+      dialTimeout: resolved.dialTimeoutMs,
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + resolved.callTimeoutMs }),
+      faultHandling: { watchBackoff: watchBackoff(resolved.maxWatchRetryDelayMs) },
+      // list() reads the prefix in one range: gRPC's default 4 MiB cap on a reply
+      // failed it from about 5 000 entries (RESOURCE_EXHAUSTED). etcd's own limit applies.
+      grpcOptions: { 'grpc.max_receive_message_length': -1 },
+    });
+  // Single calls go through one client over every member (etcd3 picks one per
+  // call and retries a failed one on another); the lease keepalive and the
+  // watch choose their member themselves (see etcd-members.ts).
+  const members = new MemberClients(resolved.endpoints, (endpoint) => open([endpoint]));
+  return new EtcdStore(etcd, open([...resolved.endpoints]), resolved, members);
 }
 
 /**
@@ -76,12 +83,15 @@ export class EtcdStore implements RegistryStore {
     etcd: typeof Etcd3Module,
     private readonly client: Etcd3,
     private readonly options: ResolvedEtcdOptions,
+    private readonly members: MemberClients,
   ) {
     this.location = options.location;
     this.translate = makeTranslator(etcd, options.location);
     this.isLeaseInvalid = (error) => error instanceof etcd.EtcdLeaseInvalidError;
     this.leases = new OwnLeases({
       client,
+      keepalive: new MemberKeepalive(this.members, options.logger),
+      memberTimeoutMs: options.memberTimeoutMs,
       logger: options.logger,
       translate: this.translate,
       isLeaseInvalid: this.isLeaseInvalid,
@@ -245,7 +255,9 @@ export class EtcdStore implements RegistryStore {
   async watch(onChange: (change: StoreChange) => void, options: StoreWatchOptions = {}): Promise<StoreWatch> {
     this.assertOpen();
     const watch = new PrefixWatch({
-      client: this.client,
+      members: this.members,
+      checkIntervalMs: this.options.watchCheckIntervalMs,
+      checkTimeoutMs: this.options.memberTimeoutMs,
       prefix: this.options.prefix,
       logger: this.options.logger,
       translate: this.translate,
@@ -267,6 +279,7 @@ export class EtcdStore implements RegistryStore {
     this.cache.clear();
     await Promise.all([...this.watches].map((w) => w.close()));
     this.leases.close();
+    this.members.close();
     this.client.close();
   }
 
