@@ -38,6 +38,16 @@ export class MemberClients {
     return client;
   }
 
+  /**
+   * A client of member `index` of its own, which the caller closes: a watch
+   * takes one, so that leaving a member drops everything it held there
+   * (etcd3 multiplexes every watch of a client over one stream).
+   */
+  openOwn(index: number): Etcd3 {
+    if (this.closed) throw new Error('the etcd store is closed');
+    return this.open(this.endpoint(index));
+  }
+
   close(): void {
     this.closed = true;
     for (const client of this.clients.values()) client.close();

@@ -258,6 +258,7 @@ export class EtcdStore implements RegistryStore {
       members: this.members,
       checkIntervalMs: this.options.watchCheckIntervalMs,
       checkTimeoutMs: this.options.memberTimeoutMs,
+      maxRetryDelayMs: this.options.maxWatchRetryDelayMs,
       prefix: this.options.prefix,
       logger: this.options.logger,
       translate: this.translate,

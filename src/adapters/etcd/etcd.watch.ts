@@ -1,4 +1,4 @@
-import type { IKeyValue, Watcher } from 'etcd3';
+import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import type { RegistryError } from '../../domain/errors.js';
 import { isValidInstanceId } from '../../domain/instance-id.js';
 import type { Logger } from '../../ports/logger.port.js';
@@ -11,6 +11,8 @@ export interface PrefixWatchOptions {
   /** How often the watch's member is asked, with a deadline of checkTimeoutMs, whether it still serves. */
   readonly checkIntervalMs: number;
   readonly checkTimeoutMs: number;
+  /** Upper bound of the pause between moves once every member failed in a row. */
+  readonly maxRetryDelayMs: number;
   readonly prefix: string;
   readonly logger: Logger;
   readonly translate: (error: unknown) => RegistryError;
@@ -61,6 +63,9 @@ const RECREATE_DELAY_MS = 500;
  */
 export class PrefixWatch implements StoreWatch {
   private watcher: Watcher | undefined;
+  /** This watch's own client of its member; closed when the watch leaves the member. */
+  private client: Etcd3 | undefined;
+  private moveTimer: NodeJS.Timeout | undefined;
   /** The member the watch runs on (an index into options.members). */
   private member = 0;
   /** Moves to another member since the watch was last confirmed. */
@@ -79,8 +84,11 @@ export class PrefixWatch implements StoreWatch {
   /** Resolves once etcd confirmed the watch, or after connectTimeoutMs (the watch keeps trying then). */
   async start(): Promise<void> {
     this.attach(undefined);
-    this.checkTimer = setInterval(() => void this.check(), this.options.checkIntervalMs);
-    this.checkTimer.unref();
+    // With one member there is nowhere to go: etcd3 re-opens the stream there by itself.
+    if (this.options.members.size > 1) {
+      this.checkTimer = setInterval(() => void this.check(), this.options.checkIntervalMs);
+      this.checkTimer.unref();
+    }
     let timer: NodeJS.Timeout | undefined;
     let done: (() => void) | undefined;
     const connected = await new Promise<boolean>((resolve) => {
@@ -103,10 +111,14 @@ export class PrefixWatch implements StoreWatch {
     this.recreateTimer = undefined;
     if (this.checkTimer) clearInterval(this.checkTimer);
     this.checkTimer = undefined;
+    if (this.moveTimer) clearTimeout(this.moveTimer);
+    this.moveTimer = undefined;
     const watcher = this.watcher;
     this.watcher = undefined;
+    const client = this.client;
+    this.client = undefined;
     this.options.onClose();
-    if (!watcher) return;
+    if (!watcher) return void client?.close();
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.cancelTimeoutMs)));
     try {
@@ -118,12 +130,14 @@ export class PrefixWatch implements StoreWatch {
       watcher.removeAllListeners();
       // etcd3 emits 'error' on watchers it drops; never let one be unhandled after close.
       watcher.on('error', () => {});
+      client?.close();
     }
   }
 
   /** Watches the prefix on the current member, from `startRevision` when given (else from now). */
   private attach(startRevision: string | undefined): Watcher {
-    const builder = this.options.members.client(this.member).watch().prefix(this.options.prefix);
+    this.client ??= this.options.members.openOwn(this.member);
+    const builder = this.client.watch().prefix(this.options.prefix);
     if (startRevision !== undefined) builder.startRevision(startRevision);
     const watcher = builder.watcher();
     this.watcher = watcher;
@@ -142,8 +156,13 @@ export class PrefixWatch implements StoreWatch {
     });
     watcher.on('disconnected', (error: Error) => {
       if (this.closed || this.watcher !== watcher) return;
-      // The member dropped the stream (stopped, restarting): go on on the next one.
-      this.move(error);
+      this.needsResync = true;
+      if (this.options.members.size === 1) return this.outage(error);
+      // The member dropped the stream (stopped, restarting): go on on the next one,
+      // out of etcd3's own handling of the error.
+      setImmediate(() => {
+        if (!this.closed && this.watcher === watcher) this.move(error);
+      });
     });
     watcher.on('error', (error: Error) => {
       if (this.closed || this.watcher !== watcher) return;
@@ -170,10 +189,11 @@ export class PrefixWatch implements StoreWatch {
     if (this.closed || this.checking || !watcher) return;
     this.checking = true;
     const timeoutMs = this.options.checkTimeoutMs;
+    const client = this.client;
+    if (!client) return;
     let timer: NodeJS.Timeout | undefined;
     try {
-      const read = this.options.members
-        .client(this.member)
+      const read = client
         .get(this.options.prefix)
         .options({ deadline: Date.now() + timeoutMs })
         .exec();
@@ -187,30 +207,47 @@ export class PrefixWatch implements StoreWatch {
     }
   }
 
-  /** Leaves the current member for the next one, resuming from the last revision the watch saw. */
+  /**
+   * Leaves the current member for the next one, resuming from the last
+   * revision the watch saw. Once every member failed in a row, each further
+   * move waits (exponential, up to maxRetryDelayMs): the cluster is down.
+   */
   private move(reason: unknown): void {
+    if (this.moveTimer) return;
     const old = this.watcher;
     const from = this.member;
     // etcd3 keeps the revision after the last one it delivered (a decimal string at run time).
     const last = old?.lastRevision();
     const startRevision = last === undefined || last === null ? undefined : String(last);
     if (old) this.drop(old);
+    this.watcher = undefined;
     this.member = (from + 1) % this.options.members.size;
     this.movesInRow += 1;
     this.needsResync = true;
     const message = `etcd store: watch on ${this.options.prefix} left ${this.options.members.endpoint(from)} (${(reason as Error)?.message ?? String(reason)}); resuming on ${this.options.members.endpoint(this.member)}${startRevision ? ` from revision ${startRevision}` : ''}`;
     if (this.movesInRow === 1) this.options.logger.warn(message);
     else this.options.logger.debug(message);
+    const size = this.options.members.size;
+    if (this.movesInRow < size) return void this.attach(startRevision);
     // Every member failed in a row: the cluster is out of reach, say so (once).
-    if (this.movesInRow >= this.options.members.size) this.outage(reason);
-    this.attach(startRevision);
+    this.outage(reason);
+    const delay = watchBackoff(this.options.maxRetryDelayMs, this.movesInRow - size).duration;
+    this.moveTimer = setTimeout(() => {
+      this.moveTimer = undefined;
+      if (!this.closed && !this.watcher) this.attach(startRevision);
+    }, delay);
   }
 
-  /** Forgets a watcher on a member we left: its cancellation may never be answered (a hung member). */
+  /**
+   * Forgets a watcher on a member we left, and closes this watch's client of
+   * that member: the cancellation may never be answered (a hung member).
+   */
   private drop(watcher: Watcher): void {
     watcher.removeAllListeners();
     watcher.on('error', () => {});
     watcher.cancel().catch(() => undefined);
+    this.client?.close();
+    this.client = undefined;
   }
 
   private changed(kv: IKeyValue): void {
