@@ -25,8 +25,10 @@ export interface EtcdStoreOptions {
   /** How long to wait for a connection to an endpoint. Default 5 000 ms (etcd3's own is 30 s). */
   readonly dialTimeoutMs?: number;
   /**
-   * Deadline of each single request (get, put, transaction; not the keepalive
-   * stream), so a partitioned etcd fails a call instead of hanging it. Default 5 000 ms.
+   * Deadline of each single request (get, put, transaction), so a partitioned
+   * etcd fails a call (etcd3 then retries it on another member) instead of
+   * hanging it. Lease keepalives and the watch's check have their own, shorter
+   * deadline (memberTimeoutMs). Default 5 000 ms.
    */
   readonly callTimeoutMs?: number;
   /**

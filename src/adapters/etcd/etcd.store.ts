@@ -250,7 +250,8 @@ export class EtcdStore implements RegistryStore {
 
   /**
    * A prefix watch (see etcd.watch.ts): puts and deletes under the prefix are
-   * changes; a lost stream is resumed by etcd3 and reported as a resync.
+   * changes; a lost stream, or a member that stops answering, is resumed (on
+   * the next member when there are several) and reported as a resync.
    */
   async watch(onChange: (change: StoreChange) => void, options: StoreWatchOptions = {}): Promise<StoreWatch> {
     this.assertOpen();
