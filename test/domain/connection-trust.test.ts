@@ -118,8 +118,8 @@ describe('records of another host and untrusted stores', () => {
     expect(error.message).toMatch(/it runs on host there\.example and its record has no mcp_url: its command is not started here/);
     expect(connectionFor({ ...remote, mcp_url: 'http://there.example:8080/mcp' }, here)).toMatchObject({ kind: 'http', url: 'http://there.example:8080/mcp' });
     // A wildcard or loopback host on another host's record means that host.
-    expect(connectionFor({ ...remote, transport: 'http', host: '0.0.0.0', port: 4298 } as ServiceRecord, here)).toMatchObject({ url: 'http://there.example:4298/mcp' });
-    expect(connectionFor({ ...remote, transport: 'http', host: 'localhost', port: 4298 } as ServiceRecord, here)).toMatchObject({ url: 'http://there.example:4298/mcp' });
+    expect(connectionFor({ ...remote, transport: 'http', host: '0.0.0.0', port: 4298 } as unknown as ServiceRecord, here)).toMatchObject({ url: 'http://there.example:4298/mcp' });
+    expect(connectionFor({ ...remote, transport: 'http', host: 'localhost', port: 4298 } as unknown as ServiceRecord, here)).toMatchObject({ url: 'http://there.example:4298/mcp' });
     // Same host, any case: started.
     expect(connectionFor({ ...remote, hostname: 'HERE.example' }, here)).toMatchObject({ kind: 'stdio', command: '/bin/sh' });
   });
