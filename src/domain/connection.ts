@@ -100,7 +100,7 @@ export function connectionFor(record: ServiceRecord, context: ConnectionContext 
   if (!local) {
     throw new NoEndpointError(
       record.instance_id,
-      `it runs on host ${String(record.hostname)} and its record has no mcp_url: its command is not started here (its argv and pid mean nothing on this host)`,
+      `it runs on host ${String(record.hostname)} and its record ${url === undefined ? 'has no mcp_url' : 'declares transport stdio'}: its command is not started here (its argv and pid mean nothing on this host)`,
     );
   }
   if (context.untrustedWriters !== undefined) throw new UntrustedCommandError(record.instance_id, context.untrustedWriters);

@@ -120,6 +120,7 @@ describe('records of another host and untrusted stores', () => {
     // A wildcard or loopback host on another host's record means that host.
     expect(connectionFor({ ...remote, transport: 'http', host: '0.0.0.0', port: 4298 } as unknown as ServiceRecord, here)).toMatchObject({ url: 'http://there.example:4298/mcp' });
     expect(connectionFor({ ...remote, transport: 'http', host: 'localhost', port: 4298 } as unknown as ServiceRecord, here)).toMatchObject({ url: 'http://there.example:4298/mcp' });
+    expect(thrown(() => connectionFor({ ...remote, transport: 'stdio', mcp_url: 'http://there.example:1/mcp' }, here)).message).toMatch(/its record declares transport stdio: its command is not started here/);
     // Same host, any case: started.
     expect(connectionFor({ ...remote, hostname: 'HERE.example' }, here)).toMatchObject({ kind: 'stdio', command: '/bin/sh' });
   });
