@@ -30,7 +30,7 @@ export {
   type ServiceRecord,
 } from './domain/record.schema.js';
 export { INSTANCE_ID_PATTERN, isValidInstanceId, defaultInstanceId } from './domain/instance-id.js';
-export { connectionFor, mcpUrlProblem, type Connection, type HttpTransport } from './domain/connection.js';
+export { connectionFor, mcpUrlProblem, rejoinSplitPaths, type Connection, type ConnectionContext, type HttpTransport } from './domain/connection.js';
 export { parseShellWords } from './domain/shell-words.js';
 export { parseTimestamp, formatTimestamp } from './domain/timestamp.js';
 export { judge, heartbeatTtlMs, DEFAULT_STALENESS_POLICY, type Health, type Verdict, type StaleReason, type StalenessPolicy, type ProcessFacts, type ProcessStart } from './domain/staleness.js';
@@ -57,6 +57,8 @@ export {
   UnsafeCommandError,
   InvalidConnectionError,
   ConnectionFailedError,
+  NoEndpointError,
+  UntrustedCommandError,
   InvalidMonitorOptionsError,
   ListenFailedError,
   isRegistryError,

@@ -21,6 +21,7 @@ import { applyPatch, buildRecord, type RegisterOptions, type UpdatePatch } from 
 import { SerialQueue } from './serial-queue.js';
 import type { RegistrySettings } from './settings.js';
 import { TOKENS } from './tokens.js';
+import { resolveConnection } from './resolve-connection.js';
 import { RegistryWatcher, type WatchSink } from './watch/registry-watcher.js';
 import { WatchEmitter } from './watch/watch-emitter.js';
 import { watchIterable } from './watch/watch-iterable.js';
@@ -216,10 +217,25 @@ export class ServiceRegistry implements AsyncDisposable {
   /**
    * How an MCP client reaches `record`: `{ kind: 'http', url, transport }` or
    * `{ kind: 'stdio', command, args, cwd }` (mcp_url, else mcp_args, else a safe
-   * parse of mcp_command). Throws InvalidConnectionError or UnsafeCommandError.
+   * parse of mcp_command). A record of another host is never given as stdio
+   * (NoEndpointError). Throws InvalidConnectionError or UnsafeCommandError.
+   * It does not ask the store who could have written the record: before
+   * starting a command, use connection().
    */
   connectionFor(record: ServiceRecord): Connection {
-    return connectionFor(record);
+    return connectionFor(record, { localHostname: this.settings.hostname });
+  }
+
+  /**
+   * What `connect` does (ADR 0018): connectionFor, and a command is given only
+   * when this store's records could have been written by this user alone
+   * (else UntrustedCommandError: etcd, a database file others can write), with a
+   * path that an unquoted command split at a space re-joined when the joined
+   * file exists here.
+   */
+  async connection(record: ServiceRecord): Promise<Connection> {
+    this.assertOpen();
+    return resolveConnection(record, this.store, this.settings.hostname);
   }
 
   /** Removes stale entries and says what it removed and what it could not. */

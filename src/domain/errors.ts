@@ -21,6 +21,8 @@ export type RegistryErrorCode =
   | 'UNSAFE_COMMAND'
   | 'INVALID_CONNECTION'
   | 'CONNECTION_FAILED'
+  | 'NO_ENDPOINT'
+  | 'UNTRUSTED_COMMAND'
   | 'INVALID_MONITOR_OPTIONS'
   | 'LISTEN_FAILED';
 
@@ -213,6 +215,31 @@ export class ConnectionFailedError extends RegistryError {
   constructor(target: string, cause?: unknown) {
     const why = cause instanceof Error ? `: ${cause.message}` : '';
     super('CONNECTION_FAILED', `the instance at ${target} failed${why}`, { cause, retryable: true, details: { target } });
+  }
+}
+
+/**
+ * The instance can only be reached over the network and its record does not say
+ * where: a server that serves HTTP (`transport` http/multi, a Python command with
+ * --http/--multi) or a record of another host, without mcp_url or host/port keys.
+ * Starting its command would start a second server, or run another host's argv here.
+ */
+export class NoEndpointError extends RegistryError {
+  override name = 'NoEndpointError';
+  constructor(instanceId: string, reason: string) {
+    super('NO_ENDPOINT', `cannot connect to instance ${instanceId}: ${reason}`, { details: { instanceId, reason } });
+  }
+}
+
+/** The record's command would be started, but its store holds records that other users could have written. */
+export class UntrustedCommandError extends RegistryError {
+  override name = 'UntrustedCommandError';
+  constructor(instanceId: string, reason: string) {
+    super(
+      'UNTRUSTED_COMMAND',
+      `refusing to start the command of instance ${instanceId}: ${reason}; only records that this user could alone have written are started (give the server an mcp_url to be reached instead)`,
+      { details: { instanceId, reason } },
+    );
   }
 }
 

@@ -140,6 +140,15 @@ export interface RegistryStore {
    */
   watch?(onChange: (change: StoreChange) => void, options?: StoreWatchOptions): Promise<StoreWatch>;
 
+  /**
+   * Why records in this store may have been written by someone other than this
+   * user (anyone with write access to an etcd prefix; a database file others can
+   * write), or undefined when only this user (or root) could have written them,
+   * checked now. `connect` starts a record's command only when this says
+   * undefined; a store without the method is not trusted (ADR 0018).
+   */
+  untrustedWriters?(): Promise<string | undefined>;
+
   close(): Promise<void>;
 }
 

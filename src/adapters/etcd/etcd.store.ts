@@ -260,6 +260,15 @@ export class EtcdStore implements RegistryStore {
     return watch;
   }
 
+  /**
+   * etcd has no notion of which local user wrote a key: any client with write
+   * access to the prefix (on any host) can put a record there. Its records are
+   * reached through their URL, never started (ADR 0018).
+   */
+  async untrustedWriters(): Promise<string | undefined> {
+    return `records in ${this.location} can be written by any client with write access to the prefix, from any host`;
+  }
+
   /** Idempotent. Own entries are not removed: their leases expire after the TTL (see OwnLeases.close). */
   async close(): Promise<void> {
     if (this.closed) return;

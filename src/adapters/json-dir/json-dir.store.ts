@@ -305,6 +305,16 @@ export class JsonDirStore implements RegistryStore {
     return watch;
   }
 
+  /**
+   * Every read checks the directory first (ADR 0005): it belongs to this user or
+   * root and no one else may write into it, so only they wrote what it returns.
+   * Checked again now: throws InsecureDirectoryError when that no longer holds.
+   */
+  async untrustedWriters(): Promise<string | undefined> {
+    await checkDirectory(this.location, 'read');
+    return undefined;
+  }
+
   /** Holds no handles, timers or global state between calls (watches are closed by their owners), only the listing cache: safe to call twice. */
   async close(): Promise<void> {
     this.cache.clear();
