@@ -11,6 +11,7 @@ import {
 } from '../../domain/errors.js';
 import { isOwnedBy, type EntryOwner } from '../../domain/entry-owner.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
+import { stringifyPythonJson } from '../../domain/python-json.js';
 import { assertRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
 import type { Logger } from '../../ports/logger.port.js';
 import type { DeleteOutcome, ListResult, RegistryStore, StoreChange, StoreProblem, StoredEntry, StoreWatch, StoreWatchOptions } from '../../ports/store.port.js';
@@ -384,7 +385,8 @@ export class JsonDirStore implements RegistryStore {
   }
 
   private async write(path: string, record: ServiceRecord): Promise<StoredEntry> {
-    await writeAtomically(path, encodeRecord(record));
+    // Non-finite numbers (read from a Python record) go back as Python's NaN / Infinity tokens, never as null.
+    await writeAtomically(path, stringifyPythonJson(record, encodeRecord));
     const version = await statEntryVersion(path);
     if (version === undefined) throw new StoreUnavailableError(this.location, new Error(`${path} vanished right after it was written`));
     return { record, version };
