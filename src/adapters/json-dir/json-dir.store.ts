@@ -11,6 +11,7 @@ import {
 } from '../../domain/errors.js';
 import { isOwnedBy, type EntryOwner } from '../../domain/entry-owner.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
+import { assertReadableInstanceId } from '../../domain/python-instance-id.js';
 import { stringifyPythonJson } from '../../domain/python-json.js';
 import { assertRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
 import type { Logger } from '../../ports/logger.port.js';
@@ -22,6 +23,7 @@ import {
   describeType,
   entryPath,
   instanceIdOfName,
+  readableEntryPath,
   pathKind,
   readEntryFile,
   readEntryRecordSync,
@@ -184,8 +186,8 @@ export class JsonDirStore implements RegistryStore {
   }
 
   async get(instanceId: string): Promise<StoredEntry | undefined> {
-    const id = assertInstanceId(instanceId);
-    const path = entryPath(this.location, id);
+    const id = assertReadableInstanceId(instanceId);
+    const path = readableEntryPath(this.location, id);
     return this.guard('read', id, async () => {
       if (!(await checkDirectory(this.location, 'read'))) return undefined;
       const read = await readEntryFile(path, id, this.settings.maxFileBytes);
@@ -220,8 +222,8 @@ export class JsonDirStore implements RegistryStore {
   }
 
   async deleteIfUnchanged(instanceId: string, version: string): Promise<DeleteOutcome> {
-    const id = assertInstanceId(instanceId);
-    const path = entryPath(this.location, id);
+    const id = assertReadableInstanceId(instanceId);
+    const path = readableEntryPath(this.location, id);
     return this.guard('write', id, async () => {
       if (!(await checkDirectory(this.location, 'write'))) return 'missing';
       // Cheap answers first, without the lock; the lock-held check below is the one that counts.
@@ -245,8 +247,8 @@ export class JsonDirStore implements RegistryStore {
    * a newer registration of the same id is left in place.
    */
   async delete(instanceId: string, owner?: EntryOwner): Promise<boolean> {
-    const id = assertInstanceId(instanceId);
-    const path = entryPath(this.location, id);
+    const id = assertReadableInstanceId(instanceId);
+    const path = readableEntryPath(this.location, id);
     return this.guard('write', id, async () => {
       if (!(await checkDirectory(this.location, 'write'))) return false;
       const release = await this.locks.acquire(id, path);
@@ -318,7 +320,7 @@ export class JsonDirStore implements RegistryStore {
     if (!dirent.isFile() && (dirent.isDirectory() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice())) {
       return problem('NOT_REGULAR_FILE', name, `entry is ${describeType(dirent)}, not a regular file; left alone`, 'skipped');
     }
-    const path = entryPath(this.location, id);
+    const path = readableEntryPath(this.location, id);
     if (listing.cachedVersion(id) !== undefined) {
       // Read and validated before, and not changed since: one lstat instead of open, read, parse and validate.
       const version = await statEntryVersion(path).catch(() => undefined);
