@@ -59,6 +59,19 @@ for (const flavour of flavours) {
       return JSON.parse(result.stdout) as Json[];
     };
 
+    it('finds an instance we registered (`marcus-registry run`), in discover_services() and get_preferred_service()', async () => {
+      await using tmp = await home();
+      const run = new Child(process.execPath, [CLI, 'run', '--project', 'ts-project', '--', 'sleep', '60'], { env: { ...process.env, HOME: tmp.home } });
+      children.push(run);
+      let services: Json[] = [];
+      await waitFor(async () => (services = await discoverPy(tmp.home)).length > 0);
+      expect(services).toHaveLength(1);
+      expect(services[0]).toMatchObject({ project_name: 'ts-project', mcp_command: 'sleep 60', instance_id: `marcus_${String(services[0]?.['pid'])}` });
+      const preferred = await peer(tmp.home, ['preferred']);
+      expect(preferred.code, preferred.stderr).toBe(0);
+      expect(pythonJson(preferred.stdout)).toMatchObject({ instance_id: services[0]?.['instance_id'] });
+    });
+
     it('NaN and ±Infinity from json.dump: listed, shown, preferred, never quarantined, and written back as Python wrote them', async () => {
       await using tmp = await home();
       const metrics = '{"load_metrics": {"cpu_usage": NaN, "peak": Infinity, "floor": -Infinity, "active_agents": 2}}';
@@ -98,7 +111,7 @@ for (const flavour of flavours) {
       // And Python's own heartbeat still reads our rewrite.
       const beat = await peer(tmp.home, ['heartbeat', '--id', id, '--updates', '{"status": "running"}']);
       expect(beat.code, beat.stderr).toBe(0);
-      expect(JSON.parse(await readFile(path, 'utf8').then((t) => JSON.stringify(pythonJson(t))))).toMatchObject({ status: 'running' });
+      expect(pythonJson(await readFile(path, 'utf8'))).toMatchObject({ status: 'running', load_metrics: { cpu_usage: NaN } });
     });
 
     it('instance ids Python allows (a space, a colon): listed and shown by us, still listed by Python, removed when stale', async () => {
