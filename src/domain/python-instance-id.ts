@@ -60,6 +60,8 @@ export function parseRecordAs(value: unknown, id: string): ParseOutcome {
   }
   if ((value as Record<string, unknown>)['instance_id'] !== id) return parseRecord(value);
   const outcome = parseRecord({ ...value, instance_id: STAND_IN_ID });
-  if (!outcome.ok) return outcome;
-  return { ...outcome, record: { ...outcome.record, instance_id: id } };
+  // The parsed record is fresh (not shared yet): its id is put back in place, keeping the object
+  // (and anything attached to it) and the key's position.
+  if (outcome.ok) (outcome.record as { instance_id: string }).instance_id = id;
+  return outcome;
 }

@@ -172,12 +172,25 @@ class Parser {
   }
 }
 
-/** Whether a JSON value holds a non-finite number anywhere (what standard JSON cannot say). */
-export function hasNonFinite(value: unknown, depth = 0): boolean {
-  if (typeof value === 'number') return !Number.isFinite(value);
-  if (typeof value !== 'object' || value === null || depth > MAX_PYTHON_JSON_DEPTH) return false;
-  for (const item of Array.isArray(value) ? value : Object.values(value)) {
-    if (hasNonFinite(item, depth + 1)) return true;
+/**
+ * What JSON.stringify serializes for `value` at `key`: the result of its
+ * `toJSON`, when it has one (a record may carry one to serialize more than its
+ * enumerable keys).
+ */
+function serializedView(value: unknown, key: string): unknown {
+  if (typeof value === 'object' && value !== null && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    return (value as { toJSON(key: string): unknown }).toJSON(key);
+  }
+  return value;
+}
+
+/** Whether a JSON value holds a non-finite number anywhere, as JSON.stringify would see it (what standard JSON cannot say). */
+export function hasNonFinite(value: unknown, depth = 0, key = ''): boolean {
+  const view = serializedView(value, key);
+  if (typeof view === 'number') return !Number.isFinite(view);
+  if (typeof view !== 'object' || view === null || depth > MAX_PYTHON_JSON_DEPTH) return false;
+  for (const [k, item] of Object.entries(view)) {
+    if (hasNonFinite(item, depth + 1, k)) return true;
   }
   return false;
 }
@@ -199,17 +212,19 @@ export function stringifyPythonJson<T>(value: T, encode: (value: T) => string): 
     [`"${marker}:Infinity"`, 'Infinity'],
     [`"${marker}:-Infinity"`, '-Infinity'],
   ]);
-  const marked = swapNonFinite(value, marker, 0) as T;
+  const marked = swapNonFinite(value, marker, 0, '') as T;
   return encode(marked).replace(new RegExp(`"${marker}:(?:NaN|-?Infinity)"`, 'g'), (quoted) => tokens.get(quoted) ?? quoted);
 }
 
-function swapNonFinite(value: unknown, marker: string, depth: number): unknown {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : `${marker}:${String(value)}`;
-  if (typeof value !== 'object' || value === null || depth > MAX_PYTHON_JSON_DEPTH) return value;
-  if (Array.isArray(value)) return value.map((item) => swapNonFinite(item, marker, depth + 1));
+/** A plain copy of what JSON.stringify would serialize (toJSON applied), non-finite numbers swapped for marker strings. */
+function swapNonFinite(value: unknown, marker: string, depth: number, key: string): unknown {
+  const view = serializedView(value, key);
+  if (typeof view === 'number') return Number.isFinite(view) ? view : `${marker}:${String(view)}`;
+  if (typeof view !== 'object' || view === null || depth > MAX_PYTHON_JSON_DEPTH) return view;
+  if (Array.isArray(view)) return view.map((item, i) => swapNonFinite(item, marker, depth + 1, String(i)));
   const copy: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
-    Object.defineProperty(copy, key, { value: swapNonFinite(item, marker, depth + 1), writable: true, enumerable: true, configurable: true });
+  for (const [k, item] of Object.entries(view)) {
+    Object.defineProperty(copy, k, { value: swapNonFinite(item, marker, depth + 1, k), writable: true, enumerable: true, configurable: true });
   }
   return copy;
 }

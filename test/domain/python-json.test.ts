@@ -129,3 +129,12 @@ describe('decodeRecord reads Python json.dump output', () => {
     }
   });
 });
+
+describe('stringifyPythonJson and toJSON', () => {
+  it('encodes what JSON.stringify would serialize: a value with a toJSON is written through it', () => {
+    const record: Record<string, unknown> = { a: 1 };
+    Object.defineProperty(record, 'toJSON', { value: () => ({ a: 1, hidden: NaN }), enumerable: false });
+    expect(hasNonFinite(record)).toBe(true);
+    expect(stringifyPythonJson(record, (v) => JSON.stringify(v))).toBe('{"a":1,"hidden":NaN}');
+  });
+});

@@ -84,3 +84,17 @@ describe('json-dir store: ids the Python registry allows', () => {
     }
   });
 });
+
+describe('parseRecordAs', () => {
+  it('validates a record under a Python id as any other and gives back the same object it parsed, with the id as written', async () => {
+    const { parseRecordAs } = await import('../../../src/domain/python-instance-id.js');
+    const outcome = parseRecordAs({ ...makeRecord({ instance_id: 'marcus_a:b' }), extra: { kept: true } }, 'marcus_a:b');
+    expect(outcome.ok).toBe(true);
+    if (outcome.ok) {
+      expect(Object.keys(outcome.record)[0]).toBe('instance_id');
+      expect(outcome.record).toMatchObject({ instance_id: 'marcus_a:b', extra: { kept: true } });
+    }
+    expect(parseRecordAs(makeRecord({ instance_id: 'marcus_a:b', pid: 0 }), 'marcus_a:b').ok).toBe(false);
+    expect(parseRecordAs(makeRecord({ instance_id: 'marcus_a:b' }), 'marcus_c:d').ok).toBe(false);
+  });
+});
