@@ -332,7 +332,7 @@ export class JsonDirStore implements RegistryStore {
     return watch;
   }
 
-  /** Holds no handles, timers or global state between calls (watches are closed by their owners), only the listing cache: safe to call twice. */
+  /** Holds no handles, timers or global state between calls (watches are closed by their owners), only the listing caches: safe to call twice. */
   async close(): Promise<void> {
     this.cache.clear();
     this.lastGood.clear();
