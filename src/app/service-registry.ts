@@ -3,7 +3,7 @@ import type { RegistryEvent } from '../domain/changes.js';
 import { connectionFor, type Connection } from '../domain/connection.js';
 import { isOwnedBy, ownerOf, type EntryOwner } from '../domain/entry-owner.js';
 import { NotFoundError, NotRegisteredError, RegistryClosedError } from '../domain/errors.js';
-import { assertInstanceId } from '../domain/instance-id.js';
+import { assertReadableInstanceId } from '../domain/python-instance-id.js';
 import type { ServiceFilters } from '../domain/filters.js';
 import { rankByPreference, type Candidate, type PreferenceContext } from '../domain/preference.js';
 import type { ServiceRecord } from '../domain/record.schema.js';
@@ -187,7 +187,7 @@ export class ServiceRegistry implements AsyncDisposable {
   /** One entry, judged; undefined when absent. Does not remove it. */
   async get(instanceId: string): Promise<JudgedEntry | undefined> {
     this.assertOpen();
-    const entry = await this.store.get(assertInstanceId(instanceId));
+    const entry = await this.store.get(assertReadableInstanceId(instanceId));
     return entry && this.discovery.judgeEntry(entry);
   }
 
