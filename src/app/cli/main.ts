@@ -21,10 +21,12 @@ Commands:
   connect [filters] [--instance ID] [--wait SECONDS]
                        be the preferred instance's MCP server on stdio: bridge to
                        its mcp_url, or start its command (exit 3 when none)
-  serve [--host 127.0.0.1] [--port 7321] [--allow-remote] [--token T] [--sweep MS]
-                       health, metrics, JSON API and a live page over HTTP
-                       (loopback only unless --allow-remote and a token;
-                       --port 0: any free port; MARCUS_REGISTRY_TOKEN = --token)
+  serve [--host 127.0.0.1] [--port 7321] [--allow-remote] [--token-file PATH]
+        [--sweep MS]   health, metrics, JSON API and a live page over HTTP
+                       (loopback only unless --allow-remote and a token: from
+                       $MARCUS_REGISTRY_TOKEN or --token-file; --token T works
+                       but shows T to every local user, so it warns;
+                       --port 0: any free port)
 
 Options for every command:
   --store URI   json:<dir> | sqlite:<file> | etcd://host:port[,host:port][/prefix] | memory:

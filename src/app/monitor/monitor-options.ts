@@ -72,7 +72,7 @@ export function resolveMonitorConfig(options: MonitorOptions = {}): MonitorConfi
       throw new InvalidMonitorOptionsError('host', `${bind.address} is not a loopback address: serving the registry to other machines needs --allow-remote and a token`);
     }
     if (token === undefined) {
-      throw new InvalidMonitorOptionsError('token', `a non-loopback host (${bind.address}) needs a token (--token or MARCUS_REGISTRY_TOKEN): every request must then send it`);
+      throw new InvalidMonitorOptionsError('token', `a non-loopback host (${bind.address}) needs a token (MARCUS_REGISTRY_TOKEN or --token-file): every request must then send it`);
     }
   }
   return {
