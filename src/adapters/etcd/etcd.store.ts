@@ -50,6 +50,9 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Registry
     // list() reads the prefix in one range: gRPC's default 4 MiB cap on a reply
     // failed it from about 5 000 entries (RESOURCE_EXHAUSTED). etcd's own limit applies.
     grpcOptions: { 'grpc.max_receive_message_length': -1 },
+    ...(resolved.auth && { auth: { username: resolved.auth.username, password: resolved.auth.password } }),
+    // etcd3 types rootCertificate as required; grpc's createSsl takes none as "the system's roots".
+    ...(resolved.tls && { credentials: { rootCertificate: resolved.tls.ca as Buffer, privateKey: resolved.tls.key, certChain: resolved.tls.cert } }),
   });
   return new EtcdStore(etcd, client, resolved);
 }
