@@ -31,7 +31,10 @@ Commands:
 Options for every command:
   --store URI   json:<dir> | sqlite:<file> | etcd://host:port[,host:port][/prefix] | memory:
                 (default: $MARCUS_REGISTRY_STORE, else json:$MARCUS_REGISTRY_DIR,
-                else json:~/.marcus/services)
+                else json:~/.marcus/services); etcds://… is etcd over TLS;
+                etcd credentials and TLS files only from the environment:
+                $MARCUS_REGISTRY_ETCD_USER, _PASSWORD or _PASSWORD_FILE,
+                _CA, _CERT, _KEY
   --json        machine-readable output
   --debug       log what the registry does to stderr
   -h, --help    this text
