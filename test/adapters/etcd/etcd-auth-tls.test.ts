@@ -10,7 +10,7 @@ import type { StoreConfig } from '../../../src/app/store-uri.js';
 import { isRegistryError, type RegistryError } from '../../../src/domain/errors.js';
 import { startEtcd, type EtcdContainer } from '../../support/etcd-container.js';
 import { enableAuth, makePki, startTlsEtcd, type SecureEtcd, type TestPki } from '../../support/etcd-secure.js';
-import { cli, tempRegistryDir } from '../../support/processes.js';
+import { cli, tempRegistryDir, waitFor } from '../../support/processes.js';
 
 /**
  * A real etcd with authentication on (users made through the etcd3 client),
@@ -70,6 +70,20 @@ describe('etcd with authentication', () => {
 
     const c = await open({ kind: 'etcd', hosts: [etcd.hosts], prefix: PREFIX, auth: { username: 'marcus', password: PASSWORD } });
     expect((await c.discover()).map((r) => r.instance_id)).toEqual(['marcus_auth_a']);
+
+    // The prefix watch (watch, serve's event streams) is authenticated too: it sees a new instance.
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const watching = (async () => {
+      for await (const event of c.watch({ signal: controller.signal, sweepIntervalMs: 60_000 })) {
+        seen.push(`${event.type}:${event.record.instance_id}`);
+        if (seen.includes('added:marcus_auth_b')) controller.abort();
+      }
+    })();
+    await waitFor(() => seen.includes('added:marcus_auth_a'), { message: () => `watch saw ${JSON.stringify(seen)}` });
+    await b.register({ mcpCommand: 'node b.js', instanceId: 'marcus_auth_b' });
+    await watching;
+    expect(seen).toContain('added:marcus_auth_b');
 
     // The monitor's /healthz names the store, never the credentials.
     await using monitor = await startMonitor(b, { port: 0 });
