@@ -71,6 +71,9 @@ describe('etcd with authentication', () => {
     const c = await open({ kind: 'etcd', hosts: [etcd.hosts], prefix: PREFIX, auth: { username: 'marcus', password: PASSWORD } });
     expect((await c.discover()).map((r) => r.instance_id)).toEqual(['marcus_auth_a']);
 
+    // Another store object (as on another host) learns the entry's lease TTL under auth too (3 beats × 1 s).
+    expect((await c.store.list()).entries.map((e) => e.leaseTtlMs)).toEqual([3_000]);
+
     // The prefix watch (watch, serve's event streams) is authenticated too: it sees a new instance.
     const controller = new AbortController();
     const seen: string[] = [];
