@@ -9,6 +9,7 @@ export { DEFAULT_SWEEP_INTERVAL_MS } from './app/watch/watch-options.js';
 export { WatchEmitter, type WatchEmitterEvents } from './app/watch/watch-emitter.js';
 export { diffSnapshots, reasonForVanished, type RegistryEvent, type RemovalReason, type LiveHealth, type SnapshotEntry, type RegistrySnapshot } from './domain/changes.js';
 export { parseStoreUri, resolveStoreConfig, defaultRegistryDir, DEFAULT_ETCD_PREFIX, type StoreConfig } from './app/store-uri.js';
+export { ETCD_ENV, type EtcdAuthConfig, type EtcdTlsConfig } from './app/store-uri.js';
 export { silentLogger, stderrLogger } from './app/logger.js';
 export { startMonitor, type Monitor } from './app/monitor/start-monitor.js';
 export { resolveMonitorConfig, type MonitorOptions } from './app/monitor/monitor-options.js';
@@ -50,6 +51,8 @@ export {
   InvalidStoreUriError,
   StoreUnavailableError,
   AccessDeniedError,
+  AuthFailedError,
+  TlsFailedError,
   UnsupportedSchemaVersionError,
   ConflictError,
   LockBusyError,

@@ -15,6 +15,8 @@ export type RegistryErrorCode =
   | 'INVALID_STORE_URI'
   | 'STORE_UNAVAILABLE'
   | 'ACCESS_DENIED'
+  | 'AUTH_FAILED'
+  | 'TLS_FAILED'
   | 'CONFLICT'
   | 'LOCK_BUSY'
   | 'REGISTRY_CLOSED'
@@ -160,6 +162,22 @@ export class AccessDeniedError extends RegistryError {
   constructor(location: string, cause?: unknown) {
     const why = cause instanceof Error ? `: ${cause.message}` : '';
     super('ACCESS_DENIED', `access to registry store ${location} was denied${why}`, { cause, details: { location } });
+  }
+}
+
+/** The store refused our credentials (wrong user name or password, none given where required). Never carries the password. */
+export class AuthFailedError extends RegistryError {
+  override name = 'AuthFailedError';
+  constructor(location: string, reason: string, cause?: unknown) {
+    super('AUTH_FAILED', `authentication to registry store ${location} failed: ${reason}`, { cause, details: { location } });
+  }
+}
+
+/** No trusted TLS connection to the store: an untrusted or mismatched certificate, a refused client certificate. */
+export class TlsFailedError extends RegistryError {
+  override name = 'TlsFailedError';
+  constructor(location: string, reason: string, cause?: unknown) {
+    super('TLS_FAILED', `TLS connection to registry store ${location} failed: ${reason}`, { cause, details: { location } });
   }
 }
 

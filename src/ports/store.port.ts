@@ -11,6 +11,12 @@ export type EntryVersion = string;
 export interface StoredEntry {
   readonly record: ServiceRecord;
   readonly version: EntryVersion;
+  /**
+   * Stores that expire entries (etcd): the granted TTL of the live lease this
+   * entry is attached to. Absent: no lease (or none the store could verify),
+   * so nothing expires the entry and readers judge it by its heartbeat.
+   */
+  readonly leaseTtlMs?: number;
 }
 
 /** Something a store met while listing and did not return as an entry. */
@@ -66,7 +72,10 @@ export interface StoreWatchOptions {
 }
 
 export interface StoreCapabilities {
-  /** Entries expire by themselves when their writer stops heartbeating (leases). */
+  /**
+   * Entries can expire by themselves when their writer stops heartbeating
+   * (leases); which ones do is told per entry (StoredEntry.leaseTtlMs).
+   */
   readonly expiresEntries: boolean;
   /** Entries can come from other hosts. */
   readonly distributed: boolean;
