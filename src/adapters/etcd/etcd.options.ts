@@ -25,10 +25,20 @@ export interface EtcdStoreOptions {
   /** How long to wait for a connection to an endpoint. Default 5 000 ms (etcd3's own is 30 s). */
   readonly dialTimeoutMs?: number;
   /**
-   * Deadline of each single request (get, put, transaction; not the keepalive
-   * stream), so a partitioned etcd fails a call instead of hanging it. Default 5 000 ms.
+   * Deadline of each single request (get, put, transaction), so a partitioned
+   * etcd fails a call (etcd3 then retries it on another member) instead of
+   * hanging it. Lease keepalives and the watch's check have their own, shorter
+   * deadline (memberTimeoutMs). Default 5 000 ms.
    */
   readonly callTimeoutMs?: number;
+  /**
+   * How long one member may take to answer a lease keepalive or the watch's
+   * check before the next member is used (a hung or dead member). A keepalive's
+   * deadline is also at most a sixth of the lease TTL. Default 2 000 ms.
+   */
+  readonly memberTimeoutMs?: number;
+  /** How often the watch checks, with a deadline of memberTimeoutMs, that its member still serves. Default 2 000 ms. */
+  readonly watchCheckIntervalMs?: number;
   /** Upper bound of the back-off between attempts to re-register after a lost lease. Default 5 000 ms. */
   readonly maxRecoveryDelayMs?: number;
   /** Upper bound of the back-off between attempts to re-open a lost watch stream. Default 2 000 ms (etcd3's own: 30 s). */
@@ -53,6 +63,8 @@ export interface ResolvedEtcdOptions {
   readonly defaultTtlMs: number;
   readonly dialTimeoutMs: number;
   readonly callTimeoutMs: number;
+  readonly memberTimeoutMs: number;
+  readonly watchCheckIntervalMs: number;
   readonly maxRecoveryDelayMs: number;
   readonly maxWatchRetryDelayMs: number;
   readonly logger: Logger;
@@ -86,6 +98,8 @@ export function resolveEtcdOptions(options: EtcdStoreOptions): ResolvedEtcdOptio
     defaultTtlMs: positive(options.defaultTtlMs, 30_000),
     dialTimeoutMs: positive(options.dialTimeoutMs, 5_000),
     callTimeoutMs: positive(options.callTimeoutMs, 5_000),
+    memberTimeoutMs: positive(options.memberTimeoutMs, 2_000),
+    watchCheckIntervalMs: positive(options.watchCheckIntervalMs, 2_000),
     maxRecoveryDelayMs: positive(options.maxRecoveryDelayMs, 5_000),
     maxWatchRetryDelayMs: positive(options.maxWatchRetryDelayMs, 2_000),
     logger: options.logger ?? SILENT,

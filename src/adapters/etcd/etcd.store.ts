@@ -19,6 +19,8 @@ import type {
 import { makeTranslator } from './etcd.errors.js';
 import { leaseTtlSeconds, resolveEtcdOptions, type EtcdStoreOptions, type ResolvedEtcdOptions } from './etcd.options.js';
 import { OwnLeases } from './etcd-leases.js';
+import { MemberKeepalive } from './etcd-keepalive.js';
+import { MemberClients } from './etcd-members.js';
 import { LeaseTtls } from './etcd-lease-ttls.js';
 import { RecordCache } from '../shared/record-cache.js';
 import { PrefixWatch, watchBackoff } from './etcd.watch.js';
@@ -42,19 +44,25 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Registry
   } catch (cause) {
     throw new DriverMissingError('etcd3', 'etcd', cause);
   }
-  const client = new etcd.Etcd3({
-    hosts: [...resolved.endpoints],
-    dialTimeout: resolved.dialTimeoutMs,
-    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + resolved.callTimeoutMs }),
-    faultHandling: { watchBackoff: watchBackoff(resolved.maxWatchRetryDelayMs) },
-    // list() reads the prefix in one range: gRPC's default 4 MiB cap on a reply
-    // failed it from about 5 000 entries (RESOURCE_EXHAUSTED). etcd's own limit applies.
-    grpcOptions: { 'grpc.max_receive_message_length': -1 },
-    ...(resolved.auth && { auth: { username: resolved.auth.username, password: resolved.auth.password } }),
-    // etcd3 types rootCertificate as required; grpc's createSsl takes none as "the system's roots".
-    ...(resolved.tls && { credentials: { rootCertificate: resolved.tls.ca as Buffer, privateKey: resolved.tls.key, certChain: resolved.tls.cert } }),
-  });
-  return new EtcdStore(etcd, client, resolved);
+  const open = (hosts: string[]) =>
+    new etcd.Etcd3({
+      hosts,
+      dialTimeout: resolved.dialTimeoutMs,
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + resolved.callTimeoutMs }),
+      faultHandling: { watchBackoff: watchBackoff(resolved.maxWatchRetryDelayMs) },
+      // list() reads the prefix in one range: gRPC's default 4 MiB cap on a reply
+      // failed it from about 5 000 entries (RESOURCE_EXHAUSTED). etcd's own limit applies.
+      grpcOptions: { 'grpc.max_receive_message_length': -1 },
+      ...(resolved.auth && { auth: { username: resolved.auth.username, password: resolved.auth.password } }),
+      // etcd3 types rootCertificate as required; grpc's createSsl takes none as "the system's roots".
+      ...(resolved.tls && { credentials: { rootCertificate: resolved.tls.ca as Buffer, privateKey: resolved.tls.key, certChain: resolved.tls.cert } }),
+    });
+  // Single calls go through one client over every member (etcd3 picks one per
+  // call and retries a failed one on another); the lease keepalive and the
+  // watch choose their member themselves (see etcd-members.ts). Every client
+  // gets the same credentials and TLS.
+  const members = new MemberClients(resolved.endpoints, (endpoint) => open([endpoint]));
+  return new EtcdStore(etcd, open([...resolved.endpoints]), resolved, members);
 }
 
 /**
@@ -85,6 +93,7 @@ export class EtcdStore implements RegistryStore {
     etcd: typeof Etcd3Module,
     private readonly client: Etcd3,
     private readonly options: ResolvedEtcdOptions,
+    private readonly members: MemberClients,
   ) {
     this.location = options.location;
     this.translate = makeTranslator(etcd, options.location);
@@ -92,6 +101,8 @@ export class EtcdStore implements RegistryStore {
     this.leaseTtls = new LeaseTtls(client);
     this.leases = new OwnLeases({
       client,
+      keepalive: new MemberKeepalive(this.members, options.logger),
+      memberTimeoutMs: options.memberTimeoutMs,
       logger: options.logger,
       translate: this.translate,
       isLeaseInvalid: this.isLeaseInvalid,
@@ -252,12 +263,16 @@ export class EtcdStore implements RegistryStore {
 
   /**
    * A prefix watch (see etcd.watch.ts): puts and deletes under the prefix are
-   * changes; a lost stream is resumed by etcd3 and reported as a resync.
+   * changes; a lost stream, or a member that stops answering, is resumed (on
+   * the next member when there are several) and reported as a resync.
    */
   async watch(onChange: (change: StoreChange) => void, options: StoreWatchOptions = {}): Promise<StoreWatch> {
     this.assertOpen();
     const watch = new PrefixWatch({
-      client: this.client,
+      members: this.members,
+      checkIntervalMs: this.options.watchCheckIntervalMs,
+      checkTimeoutMs: this.options.memberTimeoutMs,
+      maxRetryDelayMs: this.options.maxWatchRetryDelayMs,
       prefix: this.options.prefix,
       logger: this.options.logger,
       translate: this.translate,
@@ -289,6 +304,7 @@ export class EtcdStore implements RegistryStore {
     this.leaseTtls.clear();
     await Promise.all([...this.watches].map((w) => w.close()));
     this.leases.close();
+    this.members.close();
     this.client.close();
   }
 
