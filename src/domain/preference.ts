@@ -1,4 +1,4 @@
-import { compareInstanceIds, startedAtMs } from './filters.js';
+import { compareInstanceIds, compareStartedAt } from './filters.js';
 import type { ServiceRecord } from './record.schema.js';
 import type { Health } from './staleness.js';
 
@@ -19,7 +19,8 @@ export interface Candidate {
 /**
  * The preference order, most preferred first: pin → healthy → same project →
  * working directory containing the client's cwd (the deepest such first) →
- * newest started_at → instance_id. Total and deterministic.
+ * newest started_at (to the microsecond, as Python's string sort) → instance_id.
+ * Total and deterministic.
  */
 export function comparePreference(context: PreferenceContext): (a: Candidate, b: Candidate) => number {
   return (a, b) =>
@@ -28,7 +29,7 @@ export function comparePreference(context: PreferenceContext): (a: Candidate, b:
     flag(context.project !== undefined && b.record.project_name === context.project) -
       flag(context.project !== undefined && a.record.project_name === context.project) ||
     containmentDepth(b.record.working_directory, context.cwd) - containmentDepth(a.record.working_directory, context.cwd) ||
-    startedAtMs(b.record) - startedAtMs(a.record) ||
+    compareStartedAt(b.record, a.record) ||
     compareInstanceIds(a.record, b.record);
 }
 

@@ -128,9 +128,21 @@ export function assertRecord(value: unknown): ServiceRecord {
   return outcome.record;
 }
 
-/** UTF-8 JSON with a 2-space indent, as the Python writer's `json.dump(…, indent=2)`. */
+/**
+ * JSON with a 2-space indent and ASCII only, as the Python writer's
+ * `json.dump(…, indent=2)` (ensure_ascii): every non-ASCII UTF-16 code unit is
+ * written `\uXXXX` (astral characters as their surrogate pair). A Python reader
+ * opens the file with the locale's encoding, which under `LC_ALL=C` without UTF-8
+ * mode (or a Windows code page) cannot decode raw UTF-8.
+ */
 export function encodeRecord(record: ServiceRecord): string {
-  return `${JSON.stringify(record, null, 2)}\n`;
+  return `${JSON.stringify(record, null, 2).replace(NON_ASCII, escapeCodeUnit)}\n`;
+}
+
+const NON_ASCII = /[\u0080-\uffff]/g;
+
+function escapeCodeUnit(unit: string): string {
+  return `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
 /** Whether decoding failed because the bytes are not JSON (a torn or corrupt write). */

@@ -213,3 +213,18 @@ describe('containmentDepth', () => {
     expect(ids(rankByPreference([newer, win], { cwd: 'c:\\users\\dev\\proj' }))).toEqual(['win', 'newer']);
   });
 });
+
+describe('newest tie-break below the millisecond', () => {
+  it('prefers the record 300 µs newer, whichever id it has (Python: services[-1] of the string sort)', () => {
+    for (const [older, newer] of [
+      ['marcus_a', 'marcus_b'],
+      ['marcus_b', 'marcus_a'],
+    ]) {
+      const ranked = rankByPreference([
+        cand(older, { started_at: '2026-11-21T12:00:00.123100+00:00' }),
+        cand(newer, { started_at: '2026-11-21T12:00:00.123400+00:00' }),
+      ]);
+      expect(ids(ranked)).toEqual([newer, older]);
+    }
+  });
+});

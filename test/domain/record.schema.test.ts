@@ -368,10 +368,15 @@ describe('encodeRecord', () => {
     expect(JSON.parse(encodeRecord(record))).toEqual(JSON.parse(PYTHON_RECORD_TEXT));
   });
 
-  it('writes non-ASCII as UTF-8 text, not escapes, and reads it back', () => {
-    const record = expectOk(parseRecord(v1({ project_name: 'café ☕' })));
+  it('writes non-ASCII as \\uXXXX escapes (ASCII only, as Python\'s json.dump), and reads it back', () => {
+    const record = expectOk(parseRecord(v1({ project_name: 'café ☕ 🚀', 'clé': 'ü' })));
     const text = encodeRecord(record);
-    expect(text).toContain('café ☕');
-    expect(expectOk(decodeRecord(text)).project_name).toBe('café ☕');
+    expect(/^[\x00-\x7f]*$/.test(text)).toBe(true);
+    // Byte for byte what Python's json.dumps writes (lowercase hex, astral characters as a surrogate pair).
+    expect(text).toContain('"project_name": "caf\\u00e9 \\u2615 \\ud83d\\ude80"');
+    expect(text).toContain('"cl\\u00e9": "\\u00fc"');
+    const back = expectOk(decodeRecord(text));
+    expect(back.project_name).toBe('café ☕ 🚀');
+    expect(back['clé']).toBe('ü');
   });
 });
