@@ -219,7 +219,7 @@ describe('newest tie-break below the millisecond', () => {
     for (const [older, newer] of [
       ['marcus_a', 'marcus_b'],
       ['marcus_b', 'marcus_a'],
-    ]) {
+    ] as const) {
       const ranked = rankByPreference([
         cand(older, { started_at: '2026-11-21T12:00:00.123100+00:00' }),
         cand(newer, { started_at: '2026-11-21T12:00:00.123400+00:00' }),

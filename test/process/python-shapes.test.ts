@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { defaultLivenessProbe } from '../../src/adapters/liveness/select-liveness.js';
+import { formatTimestamp } from '../../src/domain/timestamp.js';
 import { CLI, Child, FIXTURES, cli, runToEnd, tempRegistryDir, waitFor } from '../support/processes.js';
 
 /** Our Python peer (stdlib; psutil when importable), behaving like lwgray/marcus service_registry.py. */
@@ -72,5 +74,39 @@ describe('Python record shapes and readers (python3, our stdlib peer)', () => {
       expect(preferred.code, preferred.stderr).toBe(0);
       expect((JSON.parse(preferred.stdout) as { instance_id: string }).instance_id).toBe(python.preferred);
     }
+  });
+
+  it('a Python record whose pid belongs to a process started after its started_at is unresponsive (pid-started-later), ranked after a healthy one, never removed', async () => {
+    await using tmp = await tempRegistryDir();
+    const now = Date.now();
+    // The healthy one: started_at 20 minutes ago, with the process_start_time of its (real) process.
+    const healthy = sleeper();
+    const start = await defaultLivenessProbe().startOf(healthy.pid);
+    expect(start?.timeMs).toBeDefined();
+    await pythonWrite(tmp.dir, 'marcus_healthy', healthy.pid, {
+      started_at: formatTimestamp(now - 20 * 60_000),
+      process_start_time: formatTimestamp(start?.timeMs as number),
+    });
+    // The suspect: Python-shaped (no process_start_time, no token), newer started_at
+    // (10 minutes ago), but its pid is a process that started just now.
+    const stranger = sleeper();
+    await pythonWrite(tmp.dir, 'marcus_suspect', stranger.pid, { started_at: formatTimestamp(now - 10 * 60_000) });
+    // Python's own reader keeps it and prefers it (the newest).
+    expect(await pythonDiscover(tmp.dir)).toEqual({ ids: ['marcus_healthy', 'marcus_suspect'], preferred: 'marcus_suspect' });
+
+    const table = await cli(['list'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/marcus_healthy\s.*\shealthy\s/);
+    expect(table.stdout).toMatch(/marcus_suspect\s.*\sunresponsive \(pid-started-later\)/);
+    const shown = await cli(['show', 'marcus_suspect'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    expect(shown.stdout).toMatch(/unresponsive \(pid-started-later: pid \d+ belongs to a process started at .*after the record's started_at/);
+    const preferred = await cli(['preferred', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    expect(preferred.code, preferred.stderr).toBe(0);
+    expect((JSON.parse(preferred.stdout) as { instance_id: string }).instance_id).toBe('marcus_healthy');
+    // prune never removes it: the rule rests on wall-clock times, not a verified start.
+    const pruned = await cli(['prune', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect((JSON.parse(pruned.stdout) as { removed: unknown[] }).removed).toEqual([]);
+    await readFile(join(tmp.dir, 'marcus_suspect.json'));
   });
 });
