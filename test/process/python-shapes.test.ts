@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultLivenessProbe } from '../../src/adapters/liveness/select-liveness.js';
@@ -108,5 +108,32 @@ describe('Python record shapes and readers (python3, our stdlib peer)', () => {
     expect(pruned.code, pruned.stderr).toBe(0);
     expect((JSON.parse(pruned.stdout) as { removed: unknown[] }).removed).toEqual([]);
     await readFile(join(tmp.dir, 'marcus_suspect.json'));
+  });
+
+  it('umask 002: the directory Python creates (0775) works for its user; it is made owner-only with a warning', async () => {
+    await using tmp = await tempRegistryDir();
+    const dir = join(tmp.dir, 'home', '.marcus', 'services');
+    // What the Python registry does at import: mkdir(parents=True, exist_ok=True), under the user-private-group umask.
+    const made = await runToEnd('python3', ['-c', 'import os, sys; os.umask(0o002); from pathlib import Path; Path(sys.argv[1]).mkdir(parents=True, exist_ok=True)', dir]);
+    expect(made.code, made.stderr).toBe(0);
+    expect((await stat(dir)).mode & 0o7777).toBe(0o775);
+    const alive = sleeper();
+    const wrote = await runToEnd('python3', ['-c', `import os, sys, runpy; os.umask(0o002); sys.argv = ${JSON.stringify([SHAPES, 'write', dir, 'marcus_py', String(alive.pid), '{}'])}; runpy.run_path(sys.argv[0], run_name="__main__")`]);
+    expect(wrote.code, wrote.stderr).toBe(0);
+
+    const listed = await cli(['list', '--json'], { MARCUS_REGISTRY_DIR: dir });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect((JSON.parse(listed.stdout) as Array<{ instance_id: string }>).map((r) => r.instance_id)).toEqual(['marcus_py']);
+    expect(listed.stderr).toContain(`registry directory ${dir} was writable by its group (mode 775); made it owner-only (now 700)`);
+    expect((await stat(dir)).mode & 0o7777).toBe(0o700);
+    // Writes work too, and the Python side still reads and writes there.
+    const run = new Child(process.execPath, [CLI, 'run', '--instance-id', 'marcus_ts', '--', 'sleep', '30'], { env: { ...process.env, MARCUS_REGISTRY_DIR: dir } });
+    children.push(run);
+    await waitFor(async () => (await pythonDiscover(dir)).ids.length === 2);
+    await pythonWrite(dir, 'marcus_py2', alive.pid, {});
+    const again = await cli(['list', '--json'], { MARCUS_REGISTRY_DIR: dir });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).not.toContain('writable by its group');
+    expect(JSON.parse(again.stdout)).toHaveLength(3);
   });
 });

@@ -81,7 +81,7 @@ describe('facade: a registry directory other users can write is refused', () => 
     await temp.remove();
   });
 
-  it.each(['777', '775', '757', '1777'])('mode %s: createRegistry, register() and discover() fail with INSECURE_DIRECTORY; nothing is changed', async (octal) => {
+  it.each(['777', '757', '773', '1777'])('mode %s: createRegistry, register() and discover() fail with INSECURE_DIRECTORY; nothing is changed', async (octal) => {
     const mode = parseInt(octal, 8);
     const dir = join(temp.path, 'services');
     await using before = await open(`json:${dir}`); // opened while the directory was private
@@ -95,6 +95,33 @@ describe('facade: a registry directory other users can write is refused', () => 
     // register() first unregisters marcus_early, which is refused too: the directory is left exactly as it was.
     expect(await readdir(dir)).toEqual(['marcus_early.json']);
     await chmod(dir, 0o700);
+  });
+});
+
+describe('facade: a group-writable directory of this user (Python under umask 002) is tightened, not refused (ADR 0016)', () => {
+  let temp: Awaited<ReturnType<typeof makeTempDir>>;
+  beforeEach(async () => {
+    temp = await makeTempDir('marcus-perm-');
+  });
+  afterEach(async () => {
+    await temp.remove();
+  });
+
+  it.each(['775', '770'])('mode %s: createRegistry, register() and discover() work; it is made owner-only with a warning', async (octal) => {
+    const mode = parseInt(octal, 8);
+    const dir = join(temp.path, 'services');
+    await mkdir(dir);
+    await chmod(dir, mode);
+    const warnings: string[] = [];
+    const logger = { debug() {}, warn: (m: string) => void warnings.push(m), error() {} };
+    await using registry = await createRegistry({ store: `json:${dir}`, exitHooks: new ExitHooks(), logger });
+    expect((await stat(dir)).mode & 0o7777).toBe(0o700);
+    expect(warnings.join('\n')).toContain('was writable by its group');
+    const record = await registry.register({ ...REGISTER, instanceId: 'marcus_umask' });
+    expect((await registry.discover()).map((r) => r.instance_id)).toEqual([record.instance_id]);
+    await chmod(dir, mode); // again, behind its back: the next read repairs it too
+    expect((await registry.discover()).map((r) => r.instance_id)).toEqual([record.instance_id]);
+    expect((await stat(dir)).mode & 0o7777).toBe(0o700);
   });
 });
 

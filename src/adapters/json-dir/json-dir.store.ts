@@ -113,7 +113,7 @@ export async function openJsonDirStore(options: JsonDirStoreOptions): Promise<Js
     watchRescanIntervalMs: options.watchRescanIntervalMs ?? 5_000,
   };
   const store = new JsonDirStore(settings);
-  if (!(await checkDirectory(settings.dir, 'read'))) {
+  if (!(await checkDirectory(settings.dir, 'read', undefined, settings.logger))) {
     try {
       await ensureDirectory(settings.dir);
     } catch (error) {
@@ -165,7 +165,7 @@ export class JsonDirStore implements RegistryStore {
     const id = assertInstanceId(instanceId);
     const path = entryPath(this.location, id);
     return this.guard('write', id, async () => {
-      if (!(await checkDirectory(this.location, 'write'))) throw new NotFoundError(id);
+      if (!(await checkDirectory(this.location, 'write', undefined, this.settings.logger))) throw new NotFoundError(id);
       const release = await this.locks.acquire(id, path);
       try {
         const current = await readEntryFile(path, id, this.settings.maxFileBytes);
@@ -186,7 +186,7 @@ export class JsonDirStore implements RegistryStore {
     const id = assertInstanceId(instanceId);
     const path = entryPath(this.location, id);
     return this.guard('read', id, async () => {
-      if (!(await checkDirectory(this.location, 'read'))) return undefined;
+      if (!(await checkDirectory(this.location, 'read', undefined, this.settings.logger))) return undefined;
       const read = await readEntryFile(path, id, this.settings.maxFileBytes);
       if (read.kind === 'entry') return { record: read.record, version: read.version };
       if (read.kind === 'problem') this.settings.logger.debug(`entry ${id} is not readable as a record: ${read.message}`, { code: read.code });
@@ -197,7 +197,7 @@ export class JsonDirStore implements RegistryStore {
   async list(): Promise<ListResult> {
     const dir = this.location;
     const dirents = await this.guard('read', undefined, async () => {
-      if (!(await checkDirectory(dir, 'read'))) return [];
+      if (!(await checkDirectory(dir, 'read', undefined, this.settings.logger))) return [];
       return readdir(dir, { withFileTypes: true });
     });
     const candidates: Array<{ dirent: Dirent; id: string }> = [];
@@ -222,7 +222,7 @@ export class JsonDirStore implements RegistryStore {
     const id = assertInstanceId(instanceId);
     const path = entryPath(this.location, id);
     return this.guard('write', id, async () => {
-      if (!(await checkDirectory(this.location, 'write'))) return 'missing';
+      if (!(await checkDirectory(this.location, 'write', undefined, this.settings.logger))) return 'missing';
       // Cheap answers first, without the lock; the lock-held check below is the one that counts.
       const before = await this.compare(path, version);
       if (before !== 'same') return before;
@@ -247,7 +247,7 @@ export class JsonDirStore implements RegistryStore {
     const id = assertInstanceId(instanceId);
     const path = entryPath(this.location, id);
     return this.guard('write', id, async () => {
-      if (!(await checkDirectory(this.location, 'write'))) return false;
+      if (!(await checkDirectory(this.location, 'write', undefined, this.settings.logger))) return false;
       const release = await this.locks.acquire(id, path);
       try {
         const existing = await pathKind(path);
@@ -380,7 +380,7 @@ export class JsonDirStore implements RegistryStore {
   }
 
   private async prepareWrite(): Promise<void> {
-    if (!(await checkDirectory(this.location, 'write'))) await ensureDirectory(this.location);
+    if (!(await checkDirectory(this.location, 'write', undefined, this.settings.logger))) await ensureDirectory(this.location);
   }
 
   private async write(path: string, record: ServiceRecord): Promise<StoredEntry> {
