@@ -136,4 +136,57 @@ describe('Python record shapes and readers (python3, our stdlib peer)', () => {
     expect(again.stderr).not.toContain('writable by its group');
     expect(JSON.parse(again.stdout)).toHaveLength(3);
   });
+
+  it("Python's other types for optional keys: listed, shown, preferred, with a note; the file is never rewritten", async () => {
+    await using tmp = await tempRegistryDir();
+    const alive = sleeper();
+    const start = await defaultLivenessProbe().startOf(alive.pid);
+    const kwargs = {
+      transport: 'http',
+      capabilities: { board: true },
+      api_version: 1.0,
+      schema_version: '1',
+      status: null,
+      // As psutil.Process().create_time() gives it: epoch seconds, a float.
+      process_start_time: (start?.timeMs as number) / 1000 + 0.25,
+      supported_providers: 'planka',
+    };
+    await pythonWrite(tmp.dir, 'marcus_odd', alive.pid, kwargs);
+    await pythonWrite(tmp.dir, 'marcus_multi', alive.pid, { transport: 'multi', started_at: '2001-01-01T00:00:00+00:00' });
+    const path = join(tmp.dir, 'marcus_odd.json');
+    const before = await readFile(path, 'utf8');
+    const onDisk = JSON.parse(before) as Record<string, unknown>;
+
+    const listed = await cli(['list', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    expect(listed.code, listed.stderr).toBe(0);
+    const records = JSON.parse(listed.stdout) as Array<Record<string, unknown>>;
+    expect(records.map((r) => r['instance_id'])).toEqual(['marcus_multi', 'marcus_odd']);
+    // Kept untouched in what we print.
+    expect(records[1]).toEqual(onDisk);
+    expect(records[0]?.['transport']).toBe('multi');
+    // Each ignored key is noted, not a skip; the meaning of "1" is clear and not noted.
+    for (const key of ['transport', 'capabilities', 'api_version', 'status', 'supported_providers']) {
+      expect(listed.stderr).toMatch(new RegExp(`noted marcus_odd\\.json: ${key} = .*\\[IGNORED_FIELD\\]`));
+    }
+    expect(listed.stderr).toMatch(/noted marcus_multi\.json: transport = "multi"/);
+    expect(listed.stderr).not.toMatch(/schema_version|process_start_time|INVALID_RECORD/);
+
+    const table = await cli(['list'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    expect(table.stdout).toMatch(/marcus_odd\s+\d+\s+-\s+-\s+-\s+healthy/);
+    const shown = await cli(['show', 'marcus_odd', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(JSON.parse(shown.stdout)).toEqual(onDisk);
+    const preferred = await cli(['preferred', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    expect(preferred.code, preferred.stderr).toBe(0);
+    expect(JSON.parse(preferred.stdout)).toEqual(onDisk);
+    expect(await readFile(path, 'utf8')).toBe(before);
+    // The epoch-seconds process_start_time is used: an hour off, the pid is judged reused (stale) and pruned.
+    await pythonWrite(tmp.dir, 'marcus_reused', alive.pid, { process_start_time: (start?.timeMs as number) / 1000 - 3600 });
+    const pruned = await cli(['prune', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect((JSON.parse(pruned.stdout) as { removed: Array<{ instance_id: string; reason: string }> }).removed).toEqual([
+      expect.objectContaining({ instance_id: 'marcus_reused', reason: 'pid-reused' }),
+    ]);
+    expect((await pythonDiscover(tmp.dir)).ids).toEqual(['marcus_multi', 'marcus_odd']);
+  });
 });

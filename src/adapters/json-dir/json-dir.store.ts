@@ -11,10 +11,11 @@ import {
 } from '../../domain/errors.js';
 import { isOwnedBy, type EntryOwner } from '../../domain/entry-owner.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
-import { assertRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
+import { assertRecord, assertRecordUpdate, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
 import type { Logger } from '../../ports/logger.port.js';
 import type { DeleteOutcome, ListResult, RegistryStore, StoreChange, StoreProblem, StoredEntry, StoreWatch, StoreWatchOptions } from '../../ports/store.port.js';
 import { writeAtomically } from './atomic-write.js';
+import { foreignFieldNotes } from '../shared/foreign-field-notes.js';
 import { checkDirectory, ensureDirectory } from './directory-guard.js';
 import { DirectoryWatch } from './directory-watch.js';
 import {
@@ -173,7 +174,7 @@ export class JsonDirStore implements RegistryStore {
         if (current.kind === 'problem') {
           throw new InvalidRecordError(`entry ${id} cannot be updated: ${current.message}`, { details: { instanceId: id, problem: current.code } });
         }
-        const next = assertRecord(mutate(current.record));
+        const next = assertRecordUpdate(mutate(current.record), current.record);
         if (next.instance_id !== id) throw new InvalidRecordError(`update may not change instance_id (${id} → ${next.instance_id})`);
         return await this.write(path, next);
       } finally {
@@ -210,11 +211,13 @@ export class JsonDirStore implements RegistryStore {
     listing.commit();
     const entries: StoredEntry[] = [];
     const problems: StoreProblem[] = [];
-    for (const outcome of outcomes) {
-      if (outcome === undefined) continue;
-      if ('record' in outcome) entries.push(outcome);
-      else problems.push(outcome);
-    }
+    outcomes.forEach((outcome, i) => {
+      if (outcome === undefined) return;
+      if ('record' in outcome) {
+        entries.push(outcome);
+        problems.push(...foreignFieldNotes(outcome.record, (candidates[i] as { dirent: Dirent }).dirent.name));
+      } else problems.push(outcome);
+    });
     return { entries, problems };
   }
 

@@ -31,7 +31,7 @@ export function servicesTable(entries: readonly JudgedEntry[], now: number): str
     String(r.pid),
     r.project_name ?? '-',
     r.provider ?? '-',
-    r.status,
+    r.status ?? '-',
     reason ? `${health} (${reason})` : health,
     age(r.started_at, now),
     age(r.last_heartbeat, now),
