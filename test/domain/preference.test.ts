@@ -228,3 +228,14 @@ describe('newest tie-break below the millisecond', () => {
     }
   });
 });
+
+describe('a probably reused pid (pid-started-later) ranks last', () => {
+  it('after every other unresponsive candidate, whatever its project, directory or age', () => {
+    const suspect: Candidate = { record: rec('marcus_suspect', { project_name: 'mine', started_at: formatTimestamp(BASE + 60_000) }), health: 'unresponsive', reason: 'pid-started-later' };
+    const missed: Candidate = { record: rec('marcus_missed', { project_name: 'other', started_at: formatTimestamp(BASE) }), health: 'unresponsive', reason: 'heartbeat-missed' };
+    const healthy = cand('marcus_ok', { project_name: 'other', started_at: formatTimestamp(BASE - 60_000) });
+    expect(ids(rankByPreference([suspect, missed, healthy], { project: 'mine' }))).toEqual(['marcus_ok', 'marcus_missed', 'marcus_suspect']);
+    // An explicit pin still wins.
+    expect(ids(rankByPreference([missed, suspect], { pin: 'marcus_suspect' }))).toEqual(['marcus_suspect', 'marcus_missed']);
+  });
+});
