@@ -63,13 +63,16 @@ describe('Python record shapes and readers (python3, our stdlib peer)', () => {
       ['marcus_b', 'marcus_a'],
     ] as const) {
       await using tmp = await tempRegistryDir();
-      await pythonWrite(tmp.dir, first, alive.pid, { started_at: '2026-11-29T10:00:00.123100+00:00' });
-      await pythonWrite(tmp.dir, second, alive.pid, { started_at: '2026-11-29T10:00:00.123400+00:00' });
+      // Within one millisecond, now (after the pid's process started: both healthy), as Python's isoformat() writes it.
+      const ms = formatTimestamp(Date.now()).slice(0, 23);
+      await pythonWrite(tmp.dir, first, alive.pid, { started_at: `${ms}100+00:00` });
+      await pythonWrite(tmp.dir, second, alive.pid, { started_at: `${ms}400+00:00` });
       const python = await pythonDiscover(tmp.dir);
       expect(python.ids).toEqual([first, second]);
       const listed = await cli(['list', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir });
       expect(listed.code, listed.stderr).toBe(0);
       expect((JSON.parse(listed.stdout) as Array<{ instance_id: string }>).map((r) => r.instance_id)).toEqual(python.ids);
+      expect((await cli(['list'], { MARCUS_REGISTRY_DIR: tmp.dir })).stdout.match(/\bhealthy\b/g)).toHaveLength(2);
       const preferred = await cli(['preferred', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir });
       expect(preferred.code, preferred.stderr).toBe(0);
       expect((JSON.parse(preferred.stdout) as { instance_id: string }).instance_id).toBe(python.preferred);
