@@ -9,6 +9,7 @@ export { DEFAULT_SWEEP_INTERVAL_MS } from './app/watch/watch-options.js';
 export { WatchEmitter, type WatchEmitterEvents } from './app/watch/watch-emitter.js';
 export { diffSnapshots, reasonForVanished, type RegistryEvent, type RemovalReason, type LiveHealth, type SnapshotEntry, type RegistrySnapshot } from './domain/changes.js';
 export { parseStoreUri, resolveStoreConfig, defaultRegistryDir, DEFAULT_ETCD_PREFIX, type StoreConfig } from './app/store-uri.js';
+export { ETCD_ENV, type EtcdAuthConfig, type EtcdTlsConfig } from './app/store-uri.js';
 export { silentLogger, stderrLogger } from './app/logger.js';
 export { startMonitor, type Monitor } from './app/monitor/start-monitor.js';
 export { resolveMonitorConfig, type MonitorOptions } from './app/monitor/monitor-options.js';
@@ -31,7 +32,7 @@ export {
 } from './domain/record.schema.js';
 export { foreignFieldsOf, type ForeignField } from './domain/foreign-fields.js';
 export { INSTANCE_ID_PATTERN, isValidInstanceId, defaultInstanceId } from './domain/instance-id.js';
-export { connectionFor, mcpUrlProblem, type Connection, type HttpTransport } from './domain/connection.js';
+export { connectionFor, mcpUrlProblem, rejoinSplitPaths, type Connection, type ConnectionContext, type HttpTransport } from './domain/connection.js';
 export { parseShellWords } from './domain/shell-words.js';
 export { parseTimestamp, formatTimestamp } from './domain/timestamp.js';
 export { judge, heartbeatTtlMs, DEFAULT_STALENESS_POLICY, type Health, type Verdict, type StaleReason, type StalenessPolicy, type ProcessFacts, type ProcessStart } from './domain/staleness.js';
@@ -51,6 +52,8 @@ export {
   InvalidStoreUriError,
   StoreUnavailableError,
   AccessDeniedError,
+  AuthFailedError,
+  TlsFailedError,
   UnsupportedSchemaVersionError,
   ConflictError,
   LockBusyError,
@@ -58,6 +61,8 @@ export {
   UnsafeCommandError,
   InvalidConnectionError,
   ConnectionFailedError,
+  NoEndpointError,
+  UntrustedCommandError,
   InvalidMonitorOptionsError,
   ListenFailedError,
   isRegistryError,

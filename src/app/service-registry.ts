@@ -3,7 +3,7 @@ import type { RegistryEvent } from '../domain/changes.js';
 import { connectionFor, type Connection } from '../domain/connection.js';
 import { isOwnedBy, ownerOf, type EntryOwner } from '../domain/entry-owner.js';
 import { NotFoundError, NotRegisteredError, RegistryClosedError } from '../domain/errors.js';
-import { assertInstanceId } from '../domain/instance-id.js';
+import { assertReadableInstanceId } from '../domain/python-instance-id.js';
 import type { ServiceFilters } from '../domain/filters.js';
 import { rankByPreference, type Candidate, type PreferenceContext } from '../domain/preference.js';
 import type { ServiceRecord } from '../domain/record.schema.js';
@@ -21,6 +21,7 @@ import { applyPatch, buildRecord, type RegisterOptions, type UpdatePatch } from 
 import { SerialQueue } from './serial-queue.js';
 import type { RegistrySettings } from './settings.js';
 import { TOKENS } from './tokens.js';
+import { resolveConnection } from './resolve-connection.js';
 import { RegistryWatcher, type WatchSink } from './watch/registry-watcher.js';
 import { WatchEmitter } from './watch/watch-emitter.js';
 import { watchIterable } from './watch/watch-iterable.js';
@@ -186,7 +187,7 @@ export class ServiceRegistry implements AsyncDisposable {
   /** One entry, judged; undefined when absent. Does not remove it. */
   async get(instanceId: string): Promise<JudgedEntry | undefined> {
     this.assertOpen();
-    const entry = await this.store.get(assertInstanceId(instanceId));
+    const entry = await this.store.get(assertReadableInstanceId(instanceId));
     return entry && this.discovery.judgeEntry(entry);
   }
 
@@ -216,10 +217,25 @@ export class ServiceRegistry implements AsyncDisposable {
   /**
    * How an MCP client reaches `record`: `{ kind: 'http', url, transport }` or
    * `{ kind: 'stdio', command, args, cwd }` (mcp_url, else mcp_args, else a safe
-   * parse of mcp_command). Throws InvalidConnectionError or UnsafeCommandError.
+   * parse of mcp_command). A record of another host is never given as stdio
+   * (NoEndpointError). Throws InvalidConnectionError or UnsafeCommandError.
+   * It does not ask the store who could have written the record: before
+   * starting a command, use connection().
    */
   connectionFor(record: ServiceRecord): Connection {
-    return connectionFor(record);
+    return connectionFor(record, { localHostname: this.settings.hostname });
+  }
+
+  /**
+   * What `connect` does (ADR 0018): connectionFor, and a command is given only
+   * when this store's records could have been written by this user alone
+   * (else UntrustedCommandError: etcd, a database file others can write), with a
+   * path that an unquoted command split at a space re-joined when the joined
+   * file exists here.
+   */
+  async connection(record: ServiceRecord): Promise<Connection> {
+    this.assertOpen();
+    return resolveConnection(record, this.store, this.settings.hostname);
   }
 
   /** Removes stale entries and says what it removed and what it could not. */

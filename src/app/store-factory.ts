@@ -21,7 +21,8 @@ export async function openStore(config: StoreConfig, logger: Logger): Promise<Re
     }
     case 'etcd': {
       const { openEtcdStore } = await import('../adapters/etcd/etcd.store.js');
-      return openEtcdStore({ hosts: [...config.hosts], prefix: config.prefix, logger });
+      const { etcdSecrets } = await import('./etcd-secrets.js');
+      return openEtcdStore({ hosts: [...config.hosts], prefix: config.prefix, logger, ...(await etcdSecrets(config)) });
     }
     case 'memory': {
       const { MemoryStore } = await import('../adapters/memory/memory.store.js');

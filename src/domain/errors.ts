@@ -15,12 +15,16 @@ export type RegistryErrorCode =
   | 'INVALID_STORE_URI'
   | 'STORE_UNAVAILABLE'
   | 'ACCESS_DENIED'
+  | 'AUTH_FAILED'
+  | 'TLS_FAILED'
   | 'CONFLICT'
   | 'LOCK_BUSY'
   | 'REGISTRY_CLOSED'
   | 'UNSAFE_COMMAND'
   | 'INVALID_CONNECTION'
   | 'CONNECTION_FAILED'
+  | 'NO_ENDPOINT'
+  | 'UNTRUSTED_COMMAND'
   | 'INVALID_MONITOR_OPTIONS'
   | 'LISTEN_FAILED';
 
@@ -161,6 +165,22 @@ export class AccessDeniedError extends RegistryError {
   }
 }
 
+/** The store refused our credentials (wrong user name or password, none given where required). Never carries the password. */
+export class AuthFailedError extends RegistryError {
+  override name = 'AuthFailedError';
+  constructor(location: string, reason: string, cause?: unknown) {
+    super('AUTH_FAILED', `authentication to registry store ${location} failed: ${reason}`, { cause, details: { location } });
+  }
+}
+
+/** No trusted TLS connection to the store: an untrusted or mismatched certificate, a refused client certificate. */
+export class TlsFailedError extends RegistryError {
+  override name = 'TlsFailedError';
+  constructor(location: string, reason: string, cause?: unknown) {
+    super('TLS_FAILED', `TLS connection to registry store ${location} failed: ${reason}`, { cause, details: { location } });
+  }
+}
+
 export class ConflictError extends RegistryError {
   override name = 'ConflictError';
   constructor(instanceId: string, cause?: unknown) {
@@ -213,6 +233,31 @@ export class ConnectionFailedError extends RegistryError {
   constructor(target: string, cause?: unknown) {
     const why = cause instanceof Error ? `: ${cause.message}` : '';
     super('CONNECTION_FAILED', `the instance at ${target} failed${why}`, { cause, retryable: true, details: { target } });
+  }
+}
+
+/**
+ * The instance can only be reached over the network and its record does not say
+ * where: a server that serves HTTP (`transport` http/multi, a Python command with
+ * --http/--multi) or a record of another host, without mcp_url or host/port keys.
+ * Starting its command would start a second server, or run another host's argv here.
+ */
+export class NoEndpointError extends RegistryError {
+  override name = 'NoEndpointError';
+  constructor(instanceId: string, reason: string) {
+    super('NO_ENDPOINT', `cannot connect to instance ${instanceId}: ${reason}`, { details: { instanceId, reason } });
+  }
+}
+
+/** The record's command would be started, but its store holds records that other users could have written. */
+export class UntrustedCommandError extends RegistryError {
+  override name = 'UntrustedCommandError';
+  constructor(instanceId: string, reason: string) {
+    super(
+      'UNTRUSTED_COMMAND',
+      `refusing to start the command of instance ${instanceId}: ${reason}; only records that this user could alone have written are started (give the server an mcp_url to be reached instead)`,
+      { details: { instanceId, reason } },
+    );
   }
 }
 

@@ -3,6 +3,7 @@ import { InvalidRecordError, UnsupportedSchemaVersionError } from './errors.js';
 import { INSTANCE_ID_PATTERN, isValidInstanceId } from './instance-id.js';
 import { attachForeignFields, carryForeignFields, foreignFieldsOf, type ForeignField } from './foreign-fields.js';
 import { exceedsDepth, MAX_RECORD_DEPTH } from './json-depth.js';
+import { MAX_PYTHON_JSON_DEPTH, parsePythonJson } from './python-json.js';
 import { formatTimestamp, parseTimestamp } from './timestamp.js';
 
 /** The record format version this code writes. Absent on disk means a seed-era Python record. */
@@ -203,15 +204,32 @@ function readAsOurType(key: string, value: unknown): unknown {
   return undefined;
 }
 
-/** Decodes JSON text and validates it. Never throws. */
+/**
+ * Decodes JSON text and validates it. Never throws. Python's dialect is read
+ * too (`NaN`, `Infinity`, `-Infinity`, as its json.dump writes them): they
+ * decode to the same JavaScript numbers. See python-json.ts.
+ */
 export function decodeRecord(text: string): ParseOutcome {
-  let value: unknown;
+  const decoded = decodeJsonText(text);
+  return decoded.ok ? parseRecord(decoded.value) : decoded;
+}
+
+/**
+ * JSON text to a value: JSON.parse, and only when it refuses, Python's
+ * dialect. Fails with an `unparsable` error for text neither reads.
+ */
+export function decodeJsonText(text: string): { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: InvalidRecordError } {
   try {
-    value = JSON.parse(text);
+    return { ok: true, value: JSON.parse(text) };
   } catch (cause) {
+    const python = parsePythonJson(text);
+    if (python.ok) return python;
+    if (python.reason === 'too-deep') {
+      const issue = `(root): nested deeper than ${MAX_PYTHON_JSON_DEPTH} levels`;
+      return { ok: false, error: new InvalidRecordError(`invalid record: ${issue}`, { details: { issues: [issue] } }) };
+    }
     return { ok: false, error: new InvalidRecordError('not valid JSON', { cause, details: { unparsable: true } }) };
   }
-  return parseRecord(value);
 }
 
 /** Validates a record about to be written, strictly (what we write, nothing ignored); throws InvalidRecordError. */

@@ -45,7 +45,10 @@ export interface JudgeInput {
   readonly localHostname: string;
   /** Facts about the record's pid; required for local records, ignored for remote ones. */
   readonly process?: ProcessFacts;
-  /** The store expires entries itself (etcd lease): a remote entry that exists is alive. */
+  /**
+   * The store expires this entry itself: it is attached to a live lease that
+   * vouches for it (see leaseVouches), so a remote entry that exists is alive.
+   */
   readonly leaseBacked?: boolean;
 }
 
@@ -88,9 +91,12 @@ export function isLocalRecord(record: ServiceRecord, localHostname: string): boo
  * started after the record's `started_at` is unresponsive (`pid-started-later`):
  * the pid was probably reused, but that rests on wall-clock times only, so it is
  * never stale (never removed) — see ADR 0017.
- * Remote records: the pid is meaningless, so the heartbeat TTL (or the store's
- * lease) decides; a remote record with no declared interval cannot be verified
- * and is never judged stale.
+ * Remote records: the pid is meaningless, so the heartbeat TTL (or a lease that
+ * vouches for the entry) decides; a remote record with no declared interval
+ * cannot be verified and is never judged stale. A started_at or last_heartbeat
+ * beyond the skew tolerance in the future makes a record that would be healthy
+ * unresponsive (clock-skew), so it never ranks before a healthy one; an
+ * expired one is still stale.
  */
 export function judge(record: ServiceRecord, input: JudgeInput, policy: StalenessPolicy = DEFAULT_STALENESS_POLICY): Verdict {
   const local = isLocalRecord(record, input.localHostname);
@@ -107,10 +113,12 @@ export function judge(record: ServiceRecord, input: JudgeInput, policy: Stalenes
         if (later !== undefined) return { health: 'unresponsive', reason: 'pid-started-later', detail: later };
       }
     }
-  } else if (input.leaseBacked) {
-    return { health: 'healthy' };
   }
-  return judgeHeartbeat(record, input.now, local, policy);
+  // A lease vouches for life, not for a heartbeat from the future (judgeHeartbeat tells clock-skew).
+  const byLease = !local && input.leaseBacked === true && inTheFuture(record, 'last_heartbeat', input.now, policy) === undefined;
+  const verdict: Verdict = byLease ? { health: 'healthy' } : judgeHeartbeat(record, input.now, local, policy);
+  const future = verdict.health === 'healthy' ? inTheFuture(record, 'started_at', input.now, policy) : undefined;
+  return future === undefined ? verdict : { health: 'unresponsive', reason: 'clock-skew', detail: future };
 }
 
 /**
@@ -146,6 +154,28 @@ function startedLater(record: ServiceRecord, facts: ProcessFacts & { alive: true
   const lead = facts.startTimeMs - registered;
   if (lead <= policy.clockSkewToleranceMs) return undefined;
   return `pid ${record.pid} belongs to a process started at ${new Date(facts.startTimeMs).toISOString()}, ${Math.round(lead / 1000)} s after the record's started_at: the pid was probably reused`;
+}
+
+/**
+ * A lease shorter than this vouches for any record: whoever keeps it alive
+ * renews it at least this often, as a live writer does.
+ */
+export const MIN_VOUCHING_LEASE_MS = 60_000;
+
+/**
+ * Whether a live lease of `leaseTtlMs` vouches for `record`: a lease vouches
+ * for life only as long as it outlives a dead writer by no more than the
+ * record's own heartbeat TTL (or MIN_VOUCHING_LEASE_MS). A longer lease (a
+ * planter's one-hour grant) says nothing: the record is judged by its heartbeat.
+ */
+export function leaseVouches(record: ServiceRecord, leaseTtlMs: number, policy: StalenessPolicy = DEFAULT_STALENESS_POLICY): boolean {
+  return leaseTtlMs <= Math.max(heartbeatTtlMs(record, policy) ?? 0, MIN_VOUCHING_LEASE_MS);
+}
+
+/** How far `field` is beyond the skew tolerance in the future, as a message; undefined when it is believable. */
+function inTheFuture(record: ServiceRecord, field: 'started_at' | 'last_heartbeat', now: number, policy: StalenessPolicy): string | undefined {
+  const at = parseTimestamp(record[field]);
+  return at !== undefined && at - now > policy.clockSkewToleranceMs ? `${field} is ${Math.round((at - now) / 1000)} s in the future` : undefined;
 }
 
 function judgeHeartbeat(record: ServiceRecord, now: number, local: boolean, policy: StalenessPolicy): Verdict {

@@ -11,6 +11,12 @@ export type EntryVersion = string;
 export interface StoredEntry {
   readonly record: ServiceRecord;
   readonly version: EntryVersion;
+  /**
+   * Stores that expire entries (etcd): the granted TTL of the live lease this
+   * entry is attached to. Absent: no lease (or none the store could verify),
+   * so nothing expires the entry and readers judge it by its heartbeat.
+   */
+  readonly leaseTtlMs?: number;
 }
 
 /**
@@ -75,7 +81,10 @@ export interface StoreWatchOptions {
 }
 
 export interface StoreCapabilities {
-  /** Entries expire by themselves when their writer stops heartbeating (leases). */
+  /**
+   * Entries can expire by themselves when their writer stops heartbeating
+   * (leases); which ones do is told per entry (StoredEntry.leaseTtlMs).
+   */
   readonly expiresEntries: boolean;
   /** Entries can come from other hosts. */
   readonly distributed: boolean;
@@ -148,6 +157,15 @@ export interface RegistryStore {
    * store object makes itself are reported too. Stores without it are polled.
    */
   watch?(onChange: (change: StoreChange) => void, options?: StoreWatchOptions): Promise<StoreWatch>;
+
+  /**
+   * Why records in this store may have been written by someone other than this
+   * user (anyone with write access to an etcd prefix; a database file others can
+   * write), or undefined when only this user (or root) could have written them,
+   * checked now. `connect` starts a record's command only when this says
+   * undefined; a store without the method is not trusted (ADR 0018).
+   */
+  untrustedWriters?(): Promise<string | undefined>;
 
   close(): Promise<void>;
 }

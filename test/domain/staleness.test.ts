@@ -314,7 +314,8 @@ describe('judge: remote records', () => {
     const ancient = record({ last_heartbeat: '2001-01-01T00:00:00+00:00' });
     expectVerdict(judge(ancient, remote({ leaseBacked: true })), 'healthy');
     expectVerdict(judge(without(ancient, 'heartbeat_interval_ms'), remote({ leaseBacked: true })), 'healthy');
-    expectVerdict(judge(record({ last_heartbeat: formatTimestamp(NOW + 3_600_000) }), remote({ leaseBacked: true })), 'healthy');
+    // ...but not of a heartbeat in the future (see staleness-trust.test.ts).
+    expectVerdict(judge(record({ last_heartbeat: formatTimestamp(NOW + 3_600_000) }), remote({ leaseBacked: true })), 'unresponsive', 'clock-skew');
   });
 
   it('a heartbeat far in the future is unresponsive: clock-skew, not healthy and not stale', () => {

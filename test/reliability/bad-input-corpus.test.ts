@@ -225,9 +225,15 @@ const CASES: Case[] = [
     expect: { problems: [{ entry: 'marcus_18.json', code: 'UNPARSABLE', action: 'quarantined' }], quarantined: ['marcus_18.json'] },
   },
   {
-    kind: 'NaN and Infinity literals (not JSON), old',
+    // Python's json.dump writes NaN and Infinity and reads them back (ADR 0015): parsed, never quarantined; a NaN pid is not a record.
+    kind: 'NaN and Infinity literals (Python JSON) as the pid, old',
     setup: async ({ dir }) => write(join(dir, 'marcus_19.json'), withRaw('marcus_19', 'pid', 'NaN').replace('"heartbeat_interval_ms":10000', '"heartbeat_interval_ms":Infinity'), true),
-    expect: { problems: [{ entry: 'marcus_19.json', code: 'UNPARSABLE', action: 'quarantined' }], quarantined: ['marcus_19.json'] },
+    expect: { problems: [{ entry: 'marcus_19.json', code: 'INVALID_RECORD', action: 'skipped' }] },
+  },
+  {
+    kind: 'NaN, Infinity and -Infinity in load_metrics (Python JSON), old: listed',
+    setup: async ({ dir }) => write(join(dir, 'marcus_63.json'), withRaw('marcus_63', 'load_metrics', '{"cpu_usage":NaN,"peak":Infinity,"floor":-Infinity}'), true),
+    expect: { listed: ['marcus_63'] },
   },
   // --- valid JSON, not a record: reported and left in place, even when old (it is not torn)
   ...(
@@ -319,6 +325,15 @@ const CASES: Case[] = [
     kind: 'a record whose instance_id differs from its file name',
     setup: async ({ dir }) => write(join(dir, 'marcus_51.json'), rec('marcus_other')),
     expect: { problems: [{ entry: 'marcus_51.json', code: 'ID_MISMATCH', action: 'skipped' }] },
+  },
+  {
+    // Python's glob marcus_*.json lists them (ADR 0015): so do we, as the file name minus .json.
+    kind: 'ids the Python registry allows: a space, a colon, a tab, non-ASCII (listed; a stale one removed)',
+    setup: async ({ dir }) => {
+      for (const id of ['marcus_my project', 'marcus_a:b', 'marcus_tab\there', 'marcus_café']) await write(join(dir, `${id}.json`), rec(id));
+      await write(join(dir, 'marcus_gone away.json'), rec('marcus_gone away', { pid: deadPid() }));
+    },
+    expect: { listed: ['marcus_my project', 'marcus_a:b', 'marcus_tab\there', 'marcus_café'], removed: ['marcus_gone away'] },
   },
   {
     kind: 'a record of schema_version 2',

@@ -35,6 +35,14 @@ export interface EtcdStoreOptions {
   readonly maxWatchRetryDelayMs?: number;
   /** Where lease losses and re-registrations are reported. Default: nowhere. */
   readonly logger?: Logger;
+  /** etcd user authentication. The password is given to etcd3 only: never logged, never in a message. */
+  readonly auth?: { readonly username: string; readonly password: string };
+  /**
+   * TLS (https endpoints). `ca`: the PEM certificates to trust (default: the
+   * system's roots); `cert` + `key`: a client certificate. Implied, with the
+   * system's roots, when a host is given as `https://…`.
+   */
+  readonly tls?: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer };
 }
 
 export interface ResolvedEtcdOptions {
@@ -48,7 +56,9 @@ export interface ResolvedEtcdOptions {
   readonly maxRecoveryDelayMs: number;
   readonly maxWatchRetryDelayMs: number;
   readonly logger: Logger;
-  /** `etcd://h1:p1,h2:p2/prefix/`, for messages. */
+  readonly auth: { readonly username: string; readonly password: string } | undefined;
+  readonly tls: { readonly ca?: Buffer; readonly cert?: Buffer; readonly key?: Buffer } | undefined;
+  /** `etcd://h1:p1,h2:p2/prefix/` (`etcds://` with TLS), for messages: never a credential. */
   readonly location: string;
 }
 
@@ -58,12 +68,20 @@ export function resolveEtcdOptions(options: EtcdStoreOptions): ResolvedEtcdOptio
   const hosts = options.hosts.map((h) => h.trim()).filter((h) => h !== '');
   let prefix = options.prefix ?? DEFAULT_ETCD_PREFIX;
   if (!prefix.endsWith('/')) prefix += '/';
-  const location = `etcd://${hosts.join(',')}${prefix.startsWith('/') ? '' : '/'}${prefix}`;
+  const tls = options.tls ?? (hosts.some((h) => /^https:\/\//i.test(h)) ? {} : undefined);
+  const bare = hosts.map((h) => h.replace(/^https?:\/\//i, ''));
+  const location = `${tls ? 'etcds' : 'etcd'}://${bare.join(',')}${prefix.startsWith('/') ? '' : '/'}${prefix}`;
   if (hosts.length === 0) throw new InvalidStoreUriError(location, 'no etcd endpoint given');
+  if (tls && hosts.some((h) => /^http:\/\//i.test(h))) throw new InvalidStoreUriError(location, 'TLS is on but an endpoint is http://');
+  if (!tls && hosts.some((h) => /^https:\/\//i.test(h))) throw new InvalidStoreUriError(location, 'mixed http:// and https:// endpoints');
+  if ((tls?.cert === undefined) !== (tls?.key === undefined)) throw new InvalidStoreUriError(location, 'a client certificate needs both cert and key');
+  if (options.auth && (options.auth.username === '' || options.auth.password === '')) {
+    throw new InvalidStoreUriError(location, 'etcd authentication needs a user name and a non-empty password');
+  }
   if (prefix === '/') throw new InvalidStoreUriError(location, 'the key prefix must not be empty: the registry would claim every key');
   return {
     hosts,
-    endpoints: hosts.map((h) => (/^https?:\/\//.test(h) ? h : `http://${h}`)),
+    endpoints: bare.map((h) => `${tls ? 'https' : 'http'}://${h}`),
     prefix,
     defaultTtlMs: positive(options.defaultTtlMs, 30_000),
     dialTimeoutMs: positive(options.dialTimeoutMs, 5_000),
@@ -71,6 +89,8 @@ export function resolveEtcdOptions(options: EtcdStoreOptions): ResolvedEtcdOptio
     maxRecoveryDelayMs: positive(options.maxRecoveryDelayMs, 5_000),
     maxWatchRetryDelayMs: positive(options.maxWatchRetryDelayMs, 2_000),
     logger: options.logger ?? SILENT,
+    auth: options.auth,
+    tls,
     location,
   };
 }

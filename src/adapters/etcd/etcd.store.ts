@@ -20,6 +20,7 @@ import type {
 import { makeTranslator } from './etcd.errors.js';
 import { leaseTtlSeconds, resolveEtcdOptions, type EtcdStoreOptions, type ResolvedEtcdOptions } from './etcd.options.js';
 import { OwnLeases } from './etcd-leases.js';
+import { LeaseTtls } from './etcd-lease-ttls.js';
 import { RecordCache } from '../shared/record-cache.js';
 import { PrefixWatch, watchBackoff } from './etcd.watch.js';
 
@@ -50,6 +51,9 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Registry
     // list() reads the prefix in one range: gRPC's default 4 MiB cap on a reply
     // failed it from about 5 000 entries (RESOURCE_EXHAUSTED). etcd's own limit applies.
     grpcOptions: { 'grpc.max_receive_message_length': -1 },
+    ...(resolved.auth && { auth: { username: resolved.auth.username, password: resolved.auth.password } }),
+    // etcd3 types rootCertificate as required; grpc's createSsl takes none as "the system's roots".
+    ...(resolved.tls && { credentials: { rootCertificate: resolved.tls.ca as Buffer, privateKey: resolved.tls.key, certChain: resolved.tls.cert } }),
   });
   return new EtcdStore(etcd, client, resolved);
 }
@@ -59,7 +63,10 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Registry
  * attached to a lease whose TTL is the heartbeat TTL; the lease's keepalive is
  * the heartbeat, so a crashed host's entries expire by themselves. An entry's
  * version is its key's mod revision, which makes update() and deleteIfUnchanged()
- * single transactions. See docs/adr/0008-network-discovery-etcd.md.
+ * single transactions. Entries report the granted TTL of their live lease
+ * (leaseTtlMs): a key without one, or with a far longer one, is judged by its
+ * heartbeat. See docs/adr/0008-network-discovery-etcd.md and
+ * docs/adr/0020-trust-across-hosts-etcd.md.
  */
 export class EtcdStore implements RegistryStore {
   readonly kind = 'etcd';
@@ -72,6 +79,8 @@ export class EtcdStore implements RegistryStore {
   private closed = false;
   /** Records decoded by earlier listings, by instance id and mod revision. */
   private readonly cache = new RecordCache();
+  /** Granted TTLs of the leases entries are attached to (StoredEntry.leaseTtlMs). */
+  private readonly leaseTtls: LeaseTtls;
 
   constructor(
     etcd: typeof Etcd3Module,
@@ -81,6 +90,7 @@ export class EtcdStore implements RegistryStore {
     this.location = options.location;
     this.translate = makeTranslator(etcd, options.location);
     this.isLeaseInvalid = (error) => error instanceof etcd.EtcdLeaseInvalidError;
+    this.leaseTtls = new LeaseTtls(client);
     this.leases = new OwnLeases({
       client,
       logger: options.logger,
@@ -95,6 +105,7 @@ export class EtcdStore implements RegistryStore {
     const valid = assertRecord(record);
     const ttlS = leaseTtlSeconds(positiveOr(options.ttlMs, this.options.defaultTtlMs));
     const { revision } = await this.leases.put(this.keyOf(valid.instance_id), valid, ttlS);
+    this.leaseTtls.remember(this.leases.leaseIdOf(valid.instance_id), ttlS);
     return { record: structuredClone(valid), version: revision };
   }
 
@@ -142,7 +153,7 @@ export class EtcdStore implements RegistryStore {
     const kv = await this.readKey(this.keyOf(instanceId));
     if (!kv) return undefined;
     const outcome = this.decode(kv, instanceId);
-    if (outcome.ok) return { record: outcome.record, version: kv.mod_revision };
+    if (outcome.ok) return withLease({ record: outcome.record, version: kv.mod_revision }, (await this.leaseTtls.of([kv.lease])).get(kv.lease));
     // As the other stores: what cannot be read as a record is not an entry (list() reports it).
     this.options.logger.debug(`etcd store: entry ${instanceId} is not readable as a record: ${outcome.error.message}`, { code: outcome.error.code });
     return undefined;
@@ -158,6 +169,7 @@ export class EtcdStore implements RegistryStore {
     }
     const entries: StoredEntry[] = [];
     const problems: StoreProblem[] = [];
+    const leaseTtls = await this.leaseTtls.of(kvs.map((kv) => kv.lease), true);
     // A key's mod revision names one write of it: an unchanged key reuses the record decoded before.
     const listing = this.cache.begin();
     for (const kv of kvs) {
@@ -168,11 +180,11 @@ export class EtcdStore implements RegistryStore {
       }
       const known = listing.keep(name, kv.mod_revision);
       if (known) {
-        entries.push({ record: known, version: kv.mod_revision });
+        entries.push(withLease({ record: known, version: kv.mod_revision }, leaseTtls.get(kv.lease)));
         continue;
       }
       const outcome = this.decode(kv, name);
-      if (outcome.ok) entries.push({ record: listing.add(name, kv.mod_revision, outcome.record), version: kv.mod_revision });
+      if (outcome.ok) entries.push(withLease({ record: listing.add(name, kv.mod_revision, outcome.record), version: kv.mod_revision }, leaseTtls.get(kv.lease)));
       else problems.push({ code: outcome.error.code, entry: name, message: outcome.error.message, action: 'skipped' });
     }
     listing.commit();
@@ -262,11 +274,21 @@ export class EtcdStore implements RegistryStore {
     return watch;
   }
 
+  /**
+   * etcd has no notion of which local user wrote a key: any client with write
+   * access to the prefix (on any host) can put a record there. Its records are
+   * reached through their URL, never started (ADR 0018).
+   */
+  async untrustedWriters(): Promise<string | undefined> {
+    return `records in ${this.location} can be written by any client with write access to the prefix, from any host`;
+  }
+
   /** Idempotent. Own entries are not removed: their leases expire after the TTL (see OwnLeases.close). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.cache.clear();
+    this.leaseTtls.clear();
     await Promise.all([...this.watches].map((w) => w.close()));
     this.leases.close();
     this.client.close();
@@ -318,6 +340,10 @@ export class EtcdStore implements RegistryStore {
   private assertOpen(): void {
     if (this.closed) throw new RegistryClosedError();
   }
+}
+
+function withLease(entry: StoredEntry, leaseTtlMs: number | undefined): StoredEntry {
+  return leaseTtlMs === undefined ? entry : { ...entry, leaseTtlMs };
 }
 
 function positiveOr(value: number | undefined, fallback: number): number {

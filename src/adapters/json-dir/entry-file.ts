@@ -1,26 +1,42 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
-import { join } from 'node:path';
-import { assertInstanceId, isValidInstanceId } from '../../domain/instance-id.js';
-import { decodeRecord, isUnparsable, isUnsupportedVersion, type ServiceRecord } from '../../domain/record.schema.js';
+import { basename, dirname, join } from 'node:path';
+import { InvalidInstanceIdError } from '../../domain/errors.js';
+import { assertInstanceId } from '../../domain/instance-id.js';
+import { assertReadableInstanceId, isReadableInstanceId, parseRecordAs } from '../../domain/python-instance-id.js';
+import { decodeJsonText, isUnparsable, isUnsupportedVersion, type ParseOutcome, type ServiceRecord } from '../../domain/record.schema.js';
 import { errnoOf } from './fs-errors.js';
 
 export const ENTRY_SUFFIX = '.json';
 
-/** `<dir>/<id>.json`; the id is validated before any path is built. */
+/** `<dir>/<id>.json` for a write: the id is validated (our strict pattern) before any path is built. */
 export function entryPath(dir: string, instanceId: string): string {
   return join(dir, `${assertInstanceId(instanceId)}${ENTRY_SUFFIX}`);
+}
+
+/**
+ * `<dir>/<id>.json` for a read or a clean-up: ours, or an id the Python
+ * registry lists (`marcus_my project`). The path is built only when it names a
+ * file directly inside `dir` (no separator of this platform, no `..`).
+ */
+export function readableEntryPath(dir: string, instanceId: string): string {
+  const name = `${assertReadableInstanceId(instanceId)}${ENTRY_SUFFIX}`;
+  const path = join(dir, name);
+  if (dirname(path) !== dir || basename(path) !== name) throw new InvalidInstanceIdError(instanceId);
+  return path;
 }
 
 /**
  * The instance id a directory entry name stands for, or undefined when the name
  * is not an entry (README, `*.lock` dirs, write-file-atomic temp files
  * `<id>.json.<hash>`, `.quarantine`, editor backups): those are left alone.
+ * Entries are `<id>.json` for our ids, and every name Python's glob
+ * `marcus_*.json` matches.
  */
 export function instanceIdOfName(name: string): string | undefined {
   if (!name.endsWith(ENTRY_SUFFIX)) return undefined;
   const id = name.slice(0, -ENTRY_SUFFIX.length);
-  return isValidInstanceId(id) ? id : undefined;
+  return isReadableInstanceId(id) ? id : undefined;
 }
 
 /**
@@ -98,7 +114,7 @@ export async function readEntryFile(path: string, instanceId: string, maxBytes: 
     } catch {
       return unparsable('not valid UTF-8', stats, version);
     }
-    const outcome = decodeRecord(text);
+    const outcome = decodeEntry(text, instanceId);
     if (!outcome.ok) {
       const { error } = outcome;
       if (isUnparsable(error)) return unparsable('not valid JSON', stats, version);
@@ -142,7 +158,7 @@ export function readEntryRecordSync(path: string, instanceId: string, maxBytes: 
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
-    const outcome = decodeRecord(utf8.decode(buffer.subarray(0, filled)));
+    const outcome = decodeEntry(utf8.decode(buffer.subarray(0, filled)), instanceId);
     if (!outcome.ok || outcome.record.instance_id !== instanceId) return undefined;
     return { record: outcome.record, version: versionOf(stats) };
   } catch {
@@ -188,6 +204,12 @@ export async function pathKind(path: string): Promise<PathKind> {
     if (errnoOf(error) === 'ENOENT') return { kind: 'missing' };
     throw error;
   }
+}
+
+/** The record in an entry file's text; validated as the record of `instanceId`'s file (see parseRecordAs). */
+function decodeEntry(text: string, instanceId: string): ParseOutcome {
+  const decoded = decodeJsonText(text);
+  return decoded.ok ? parseRecordAs(decoded.value, instanceId) : decoded;
 }
 
 function openFailure(error: unknown): EntryRead {

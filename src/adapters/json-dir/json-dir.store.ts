@@ -1,4 +1,5 @@
 import { readdir, unlink, lstat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { unlinkSync, type Dirent } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import {
@@ -11,6 +12,8 @@ import {
 } from '../../domain/errors.js';
 import { isOwnedBy, type EntryOwner } from '../../domain/entry-owner.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
+import { assertReadableInstanceId } from '../../domain/python-instance-id.js';
+import { stringifyPythonJson } from '../../domain/python-json.js';
 import { assertRecord, assertRecordUpdate, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
 import type { Logger } from '../../ports/logger.port.js';
 import type { DeleteOutcome, ListResult, RegistryStore, StoreChange, StoreProblem, StoredEntry, StoreWatch, StoreWatchOptions } from '../../ports/store.port.js';
@@ -22,6 +25,7 @@ import {
   describeType,
   entryPath,
   instanceIdOfName,
+  readableEntryPath,
   pathKind,
   readEntryFile,
   readEntryRecordSync,
@@ -67,6 +71,14 @@ export interface JsonDirStoreOptions {
   readonly watchDebounceMs?: number;
   /** watch(): how often a resync is reported anyway, as fs.watch may drop events. Default: 5000 ms. */
   readonly watchRescanIntervalMs?: number;
+  /**
+   * An unparsable entry changed within graceMs may be mid-rewrite by the
+   * non-atomic Python writer (`open(…, "w")` empties it, json.dump refills
+   * it): it is read again, without blocking the event loop, for up to this
+   * long. An entry this store has read before is read again only briefly and
+   * meanwhile keeps its last good record (see readThroughRewrite). Default: 250 ms.
+   */
+  readonly midWriteRetryMs?: number;
 }
 
 interface Settings {
@@ -80,6 +92,7 @@ interface Settings {
   readonly lockWaitMs: number;
   readonly watchDebounceMs: number;
   readonly watchRescanIntervalMs: number;
+  readonly midWriteRetryMs: number;
 }
 
 const SILENT: Logger = { debug() {}, warn() {}, error() {} };
@@ -91,6 +104,9 @@ const SILENT: Logger = { debug() {}, warn() {}, error() {} };
  * (HFS+) or two (FAT). Atomic writes always change the inode.
  */
 const SETTLED_MS = 2_000;
+
+/** How long an entry with a last good record is read again while it looks mid-rewrite. */
+const KNOWN_ENTRY_RETRY_MS = 5;
 
 /**
  * Opens (creating when missing) a registry directory. A directory that cannot
@@ -112,6 +128,7 @@ export async function openJsonDirStore(options: JsonDirStoreOptions): Promise<Js
     lockWaitMs: options.lockWaitMs ?? lockStaleMs + 5_000,
     watchDebounceMs: options.watchDebounceMs ?? 20,
     watchRescanIntervalMs: options.watchRescanIntervalMs ?? 5_000,
+    midWriteRetryMs: Math.max(0, options.midWriteRetryMs ?? 250),
   };
   const store = new JsonDirStore(settings);
   if (!(await checkDirectory(settings.dir, 'read', undefined, settings.logger))) {
@@ -138,6 +155,12 @@ export class JsonDirStore implements RegistryStore {
   private readonly locks: EntryLocks;
   /** Records read by earlier listings, by instance id and file version. */
   private readonly cache = new RecordCache();
+  /**
+   * The last record read from each entry (any age), for an entry caught
+   * mid-rewrite by the non-atomic Python writer: it stands until the rewrite
+   * is readable. Holds only entries the last listing saw.
+   */
+  private readonly lastGood = new Map<string, StoredEntry>();
 
   /** Use openJsonDirStore, which also creates the directory. */
   constructor(private readonly settings: Settings) {
@@ -169,7 +192,7 @@ export class JsonDirStore implements RegistryStore {
       if (!(await checkDirectory(this.location, 'write', undefined, this.settings.logger))) throw new NotFoundError(id);
       const release = await this.locks.acquire(id, path);
       try {
-        const current = await readEntryFile(path, id, this.settings.maxFileBytes);
+        const current = await this.readThroughRewrite(path, id);
         if (current.kind === 'missing') throw new NotFoundError(id);
         if (current.kind === 'problem') {
           throw new InvalidRecordError(`entry ${id} cannot be updated: ${current.message}`, { details: { instanceId: id, problem: current.code } });
@@ -184,12 +207,14 @@ export class JsonDirStore implements RegistryStore {
   }
 
   async get(instanceId: string): Promise<StoredEntry | undefined> {
-    const id = assertInstanceId(instanceId);
-    const path = entryPath(this.location, id);
+    const id = assertReadableInstanceId(instanceId);
+    const path = readableEntryPath(this.location, id);
     return this.guard('read', id, async () => {
       if (!(await checkDirectory(this.location, 'read', undefined, this.settings.logger))) return undefined;
-      const read = await readEntryFile(path, id, this.settings.maxFileBytes);
+      const read = await this.readThroughRewrite(path, id);
       if (read.kind === 'entry') return { record: read.record, version: read.version };
+      const known = this.lastGood.get(id);
+      if (known && this.midWrite(read)) return known;
       if (read.kind === 'problem') this.settings.logger.debug(`entry ${id} is not readable as a record: ${read.message}`, { code: read.code });
       return undefined;
     });
@@ -209,6 +234,8 @@ export class JsonDirStore implements RegistryStore {
     const listing = this.cache.begin();
     const outcomes = await mapBounded(candidates, this.settings.readConcurrency, ({ dirent, id }) => this.listOne(dirent, id, listing));
     listing.commit();
+    const listed = new Set(candidates.map((c) => c.id));
+    for (const id of this.lastGood.keys()) if (!listed.has(id)) this.lastGood.delete(id);
     const entries: StoredEntry[] = [];
     const problems: StoreProblem[] = [];
     outcomes.forEach((outcome, i) => {
@@ -222,8 +249,8 @@ export class JsonDirStore implements RegistryStore {
   }
 
   async deleteIfUnchanged(instanceId: string, version: string): Promise<DeleteOutcome> {
-    const id = assertInstanceId(instanceId);
-    const path = entryPath(this.location, id);
+    const id = assertReadableInstanceId(instanceId);
+    const path = readableEntryPath(this.location, id);
     return this.guard('write', id, async () => {
       if (!(await checkDirectory(this.location, 'write', undefined, this.settings.logger))) return 'missing';
       // Cheap answers first, without the lock; the lock-held check below is the one that counts.
@@ -247,8 +274,8 @@ export class JsonDirStore implements RegistryStore {
    * a newer registration of the same id is left in place.
    */
   async delete(instanceId: string, owner?: EntryOwner): Promise<boolean> {
-    const id = assertInstanceId(instanceId);
-    const path = entryPath(this.location, id);
+    const id = assertReadableInstanceId(instanceId);
+    const path = readableEntryPath(this.location, id);
     return this.guard('write', id, async () => {
       if (!(await checkDirectory(this.location, 'write', undefined, this.settings.logger))) return false;
       const release = await this.locks.acquire(id, path);
@@ -308,9 +335,20 @@ export class JsonDirStore implements RegistryStore {
     return watch;
   }
 
-  /** Holds no handles, timers or global state between calls (watches are closed by their owners), only the listing cache: safe to call twice. */
+  /**
+   * Every read checks the directory first (ADR 0005): it belongs to this user or
+   * root and no one else may write into it, so only they wrote what it returns.
+   * Checked again now: throws InsecureDirectoryError when that no longer holds.
+   */
+  async untrustedWriters(): Promise<string | undefined> {
+    await checkDirectory(this.location, 'read', undefined, this.settings.logger);
+    return undefined;
+  }
+
+  /** Holds no handles, timers or global state between calls (watches are closed by their owners), only the listing caches: safe to call twice. */
   async close(): Promise<void> {
     this.cache.clear();
+    this.lastGood.clear();
   }
 
   private async listOne(dirent: Dirent, id: string, listing: RecordCacheListing): Promise<StoredEntry | StoreProblem | undefined> {
@@ -320,16 +358,16 @@ export class JsonDirStore implements RegistryStore {
     if (!dirent.isFile() && (dirent.isDirectory() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice())) {
       return problem('NOT_REGULAR_FILE', name, `entry is ${describeType(dirent)}, not a regular file; left alone`, 'skipped');
     }
-    const path = entryPath(this.location, id);
+    const path = readableEntryPath(this.location, id);
     if (listing.cachedVersion(id) !== undefined) {
       // Read and validated before, and not changed since: one lstat instead of open, read, parse and validate.
       const version = await statEntryVersion(path).catch(() => undefined);
       const known = version === undefined ? undefined : listing.keep(id, version);
-      if (known && version !== undefined) return { record: known, version };
+      if (known && version !== undefined) return this.remember(id, { record: known, version });
     }
     let read: EntryRead;
     try {
-      read = await readEntryFile(path, id, this.settings.maxFileBytes);
+      read = await this.readThroughRewrite(path, id);
     } catch (error) {
       return problem('UNREADABLE', name, `entry could not be read: ${translateFsError(error, { op: 'read', location: path }).message}`, 'skipped');
     }
@@ -337,14 +375,50 @@ export class JsonDirStore implements RegistryStore {
       case 'entry':
         // A file changed less than SETTLED_MS ago could change again within the same
         // timestamp tick with the same size, in place, unseen by its version: not cached yet.
-        if (this.settings.now() - read.changedMs < SETTLED_MS) return { record: deepFreeze(read.record), version: read.version };
-        return { record: listing.add(id, read.version, read.record), version: read.version };
+        if (this.settings.now() - read.changedMs < SETTLED_MS) return this.remember(id, { record: deepFreeze(read.record), version: read.version });
+        return this.remember(id, { record: listing.add(id, read.version, read.record), version: read.version });
       case 'missing':
+        this.lastGood.delete(id);
         return undefined; // removed between readdir and open: it is gone
-      case 'problem':
+      case 'problem': {
+        // Caught mid-rewrite (Python empties the file, then refills it): the entry is still there, as last read.
+        const known = this.lastGood.get(id);
+        if (known && this.midWrite(read)) return known;
+        this.lastGood.delete(id);
         if (read.code === 'UNPARSABLE') return this.unparsable(id, name, path, read);
         return problem(read.code, name, read.message, 'skipped');
+      }
     }
+  }
+
+  private remember(id: string, entry: StoredEntry): StoredEntry {
+    this.lastGood.set(id, entry);
+    return entry;
+  }
+
+  /** An unparsable entry changed within the grace period: perhaps its (non-atomic) writer is rewriting it. */
+  private midWrite(read: EntryRead): boolean {
+    return read.kind === 'problem' && read.code === 'UNPARSABLE' && read.mtimeMs !== undefined && this.settings.now() - read.mtimeMs < this.settings.graceMs;
+  }
+
+  /**
+   * readEntryFile, and while the entry looks mid-rewrite, again: right away a
+   * few times (the Python writer refills the file within a fraction of a
+   * millisecond to a few), then every millisecond, until midWriteRetryMs have
+   * passed (KNOWN_ENTRY_RETRY_MS when a last good record can stand in).
+   * Every wait yields to the event loop.
+   */
+  private async readThroughRewrite(path: string, id: string): Promise<EntryRead> {
+    let read = await readEntryFile(path, id, this.settings.maxFileBytes);
+    if (!this.midWrite(read)) return read;
+    const budget = this.lastGood.has(id) ? Math.min(KNOWN_ENTRY_RETRY_MS, this.settings.midWriteRetryMs) : this.settings.midWriteRetryMs;
+    const deadline = performance.now() + budget;
+    for (let attempt = 1; performance.now() < deadline; attempt++) {
+      await (attempt <= 16 ? new Promise((resolve) => setImmediate(resolve)) : sleep(1));
+      read = await readEntryFile(path, id, this.settings.maxFileBytes);
+      if (!this.midWrite(read)) return read;
+    }
+    return read;
   }
 
   /** A torn write is left to its writer for graceMs; after that it is moved aside, never deleted. */
@@ -387,7 +461,8 @@ export class JsonDirStore implements RegistryStore {
   }
 
   private async write(path: string, record: ServiceRecord): Promise<StoredEntry> {
-    await writeAtomically(path, encodeRecord(record));
+    // Non-finite numbers (read from a Python record) go back as Python's NaN / Infinity tokens, never as null.
+    await writeAtomically(path, stringifyPythonJson(record, encodeRecord));
     const version = await statEntryVersion(path);
     if (version === undefined) throw new StoreUnavailableError(this.location, new Error(`${path} vanished right after it was written`));
     return { record, version };

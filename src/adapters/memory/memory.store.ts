@@ -76,6 +76,11 @@ export class MemoryStore implements RegistryStore {
     };
   }
 
+  /** Only this process writes it. */
+  async untrustedWriters(): Promise<string | undefined> {
+    return undefined;
+  }
+
   async close(): Promise<void> {}
 
   private notify(instanceId: string): void {

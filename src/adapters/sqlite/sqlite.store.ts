@@ -24,6 +24,7 @@ import type {
   StoreWatchOptions,
 } from '../../ports/store.port.js';
 import { isInitializedNow, openAccess, type Access } from './sqlite.connection.js';
+import { foreignWriters } from './sqlite.trust.js';
 import { loadSqliteDriver, type SqliteDatabase, type SqliteStatement } from './sqlite.driver.js';
 import { errorCode, isBusy, translateSqliteError } from './sqlite.errors.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_WATCH_POLL_MS, SILENT_LOGGER, type SqliteStoreOptions } from './sqlite.options.js';
@@ -272,6 +273,11 @@ class SqliteStore implements RegistryStore {
     watch.start();
     this.watches.add(watch);
     return watch;
+  }
+
+  /** Who else could write the database: its file, -wal, -shm and directory are checked now (ADR 0018). */
+  async untrustedWriters(): Promise<string | undefined> {
+    return foreignWriters(this.location);
   }
 
   async close(): Promise<void> {

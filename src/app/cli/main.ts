@@ -21,15 +21,20 @@ Commands:
   connect [filters] [--instance ID] [--wait SECONDS]
                        be the preferred instance's MCP server on stdio: bridge to
                        its mcp_url, or start its command (exit 3 when none)
-  serve [--host 127.0.0.1] [--port 7321] [--allow-remote] [--token T] [--sweep MS]
-                       health, metrics, JSON API and a live page over HTTP
-                       (loopback only unless --allow-remote and a token;
-                       --port 0: any free port; MARCUS_REGISTRY_TOKEN = --token)
+  serve [--host 127.0.0.1] [--port 7321] [--allow-remote] [--token-file PATH]
+        [--sweep MS]   health, metrics, JSON API and a live page over HTTP
+                       (loopback only unless --allow-remote and a token: from
+                       $MARCUS_REGISTRY_TOKEN or --token-file; --token T works
+                       but shows T to every local user, so it warns;
+                       --port 0: any free port)
 
 Options for every command:
   --store URI   json:<dir> | sqlite:<file> | etcd://host:port[,host:port][/prefix] | memory:
                 (default: $MARCUS_REGISTRY_STORE, else json:$MARCUS_REGISTRY_DIR,
-                else json:~/.marcus/services)
+                else json:~/.marcus/services); etcds://… is etcd over TLS;
+                etcd credentials and TLS files only from the environment:
+                $MARCUS_REGISTRY_ETCD_USER, _PASSWORD or _PASSWORD_FILE,
+                _CA, _CERT, _KEY
   --json        machine-readable output
   --debug       log what the registry does to stderr
   -h, --help    this text

@@ -1,6 +1,6 @@
 import { InvalidInstanceIdError } from '../../domain/errors.js';
 import type { ServiceFilters } from '../../domain/filters.js';
-import { isValidInstanceId } from '../../domain/instance-id.js';
+import { isReadableInstanceId } from '../../domain/python-instance-id.js';
 import { HttpError } from './responses.js';
 
 const FILTER_KEYS = ['provider', 'project', 'capability', 'status'] as const;
@@ -36,6 +36,6 @@ export function flagOf(query: ReadonlyMap<string, string>, name: string): boolea
 }
 
 export function instanceIdOf(value: string): string {
-  if (!isValidInstanceId(value)) throw new InvalidInstanceIdError(value);
+  if (!isReadableInstanceId(value)) throw new InvalidInstanceIdError(value);
   return value;
 }

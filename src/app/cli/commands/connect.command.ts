@@ -48,7 +48,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       process.stderr.write(`marcus-registry: no running instance matches${wanted}${waited}\n`);
       return EXIT.NONE;
     }
-    connection = registry.connectionFor(record);
+    connection = await registry.connection(record);
   }
   if (connection.kind === 'http') await untilListening(new URL(connection.url), Math.max(waitDeadline - Date.now(), READY_GRACE_MS));
   const to = connection.kind === 'http' ? `${connection.url} (${connection.transport})` : [connection.command, ...connection.args].join(' ');
