@@ -9,6 +9,7 @@ import { RegistryError } from '../../src/domain/errors.js';
 import { runNode } from '../adapters/json-dir/children.js';
 import { compiledModule } from '../adapters/json-dir/compiled.js';
 import { makeTempDir } from '../adapters/json-dir/temp-dir.js';
+import { CLI, runToEnd } from '../support/processes.js';
 import { makeRecord } from '../support/records.js';
 
 /**
@@ -122,6 +123,28 @@ describe('facade: a group-writable directory of this user (Python under umask 00
     await chmod(dir, mode); // again, behind its back: the next read repairs it too
     expect((await registry.discover()).map((r) => r.instance_id)).toEqual([record.instance_id]);
     expect((await stat(dir)).mode & 0o7777).toBe(0o700);
+  });
+
+  it(isRoot ? 'as a real non-root user (nobody): its own 0775 directory works and is made 0700; root’s 0775 one is refused and left' : 'as this (non-root) user: its own 0775 directory works and is made 0700', async () => {
+    const as = isRoot ? { uid: NOBODY, gid: NOBODY } : {};
+    await chmod(temp.path, 0o711); // nobody may traverse to the directories, nothing more
+    const own = join(temp.path, 'own');
+    await mkdir(own);
+    if (isRoot) await chown(own, NOBODY, NOBODY);
+    await chmod(own, 0o775);
+    const listed = await runToEnd(process.execPath, [CLI, 'list', '--json'], { ...as, env: { ...process.env, MARCUS_REGISTRY_DIR: own } });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout.trim()).toBe('[]');
+    expect(listed.stderr).toContain(`registry directory ${own} was writable by its group (mode 775); made it owner-only (now 700)`);
+    expect((await stat(own)).mode & 0o7777).toBe(0o700);
+    if (!isRoot) return;
+    const roots = join(temp.path, 'roots');
+    await mkdir(roots);
+    await chmod(roots, 0o775);
+    const refused = await runToEnd(process.execPath, [CLI, 'list', '--json'], { ...as, env: { ...process.env, MARCUS_REGISTRY_DIR: roots } });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('[INSECURE_DIRECTORY]');
+    expect((await stat(roots)).mode & 0o7777).toBe(0o775);
   });
 });
 
