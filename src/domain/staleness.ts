@@ -1,3 +1,4 @@
+import { foreignFieldsOf } from './foreign-fields.js';
 import type { ServiceRecord } from './record.schema.js';
 import { parseTimestamp } from './timestamp.js';
 
@@ -80,7 +81,11 @@ export function heartbeatTtlMs(record: ServiceRecord, policy: StalenessPolicy = 
 
 export function isLocalRecord(record: ServiceRecord, localHostname: string): boolean {
   const host = record.hostname;
-  if (host === undefined || host === '') return true;
+  if (host === undefined || host === '') {
+    // A hostname we could not read (a number, an object: ignored on read) names some host, maybe
+    // another one: its pid is not ours to judge. null, like absence, means this host.
+    return !foreignFieldsOf(record).some((f) => f.key === 'hostname' && f.original !== null);
+  }
   return host.toLowerCase() === localHostname.toLowerCase();
 }
 

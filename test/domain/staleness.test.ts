@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ServiceRecord } from '../../src/domain/record.schema.js';
+import { parseRecord, type ServiceRecord } from '../../src/domain/record.schema.js';
 import {
   DEFAULT_STALENESS_POLICY,
   heartbeatTtlMs,
@@ -73,6 +73,21 @@ describe('isLocalRecord', () => {
   it('is local when the record has no hostname (seed-era Python) or an empty one', () => {
     expect(isLocalRecord(without(record(), 'hostname'), 'devbox')).toBe(true);
     expect(isLocalRecord(record({ hostname: '' }), 'devbox')).toBe(true);
+  });
+
+  it('a hostname in a type we do not use (ignored on read) is some other host; null is this one', () => {
+    const base = without(record(), 'hostname');
+    const parsed = (hostname: unknown) => {
+      const outcome = parseRecord({ ...base, hostname });
+      if (!outcome.ok) throw outcome.error;
+      return outcome.record;
+    };
+    expect(isLocalRecord(parsed(7), LOCAL)).toBe(false);
+    expect(isLocalRecord(parsed({ name: LOCAL }), LOCAL)).toBe(false);
+    expect(isLocalRecord(parsed(null), LOCAL)).toBe(true);
+    // So a dead pid here does not make it stale: it is judged by its heartbeat, as a remote record.
+    expect(judge(parsed(7), local(dead)).health).toBe('healthy');
+    expect(judge(parsed(null), local(dead))).toMatchObject({ health: 'stale', reason: 'process-exited' });
   });
 
   it('is remote when the hostname differs', () => {
