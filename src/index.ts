@@ -30,6 +30,7 @@ export {
   encodeRecord,
   type ServiceRecord,
 } from './domain/record.schema.js';
+export { foreignFieldsOf, type ForeignField } from './domain/foreign-fields.js';
 export { INSTANCE_ID_PATTERN, isValidInstanceId, defaultInstanceId } from './domain/instance-id.js';
 export { connectionFor, mcpUrlProblem, rejoinSplitPaths, type Connection, type ConnectionContext, type HttpTransport } from './domain/connection.js';
 export { parseShellWords } from './domain/shell-words.js';

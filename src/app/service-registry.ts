@@ -312,7 +312,7 @@ export class ServiceRegistry implements AsyncDisposable {
 
   private async candidates(options: PreferredOptions): Promise<{ candidates: Candidate[]; context: PreferenceContext }> {
     const report = await this.inspect({ filters: options.filters });
-    const candidates = report.services.map((s) => ({ record: s.record, health: s.health as Candidate['health'] }));
+    const candidates = report.services.map((s) => ({ record: s.record, health: s.health as Candidate['health'], reason: s.reason }));
     const context = { pin: options.pin ?? this.settings.pinnedInstanceId, project: options.project, cwd: options.cwd ?? process.cwd() };
     return { candidates, context };
   }

@@ -19,15 +19,24 @@ export interface StoredEntry {
   readonly leaseTtlMs?: number;
 }
 
-/** Something a store met while listing and did not return as an entry. */
+/**
+ * Something a store met while listing: an entry it did not return, or (action
+ * 'noted') something odd about one it did return.
+ */
 export interface StoreProblem {
-  /** Stable code of what was wrong, e.g. INVALID_RECORD, NOT_REGULAR_FILE, TOO_LARGE. */
+  /**
+   * Stable code of what was wrong, e.g. INVALID_RECORD, NOT_REGULAR_FILE, TOO_LARGE;
+   * IGNORED_FIELD (noted): a key of a listed record has a type we do not use, so it is treated as absent (and kept).
+   */
   readonly code: string;
   /** The file name or key the problem is about. */
   readonly entry: string;
   readonly message: string;
-  /** What the store did about it; a store never deletes what it could not read. */
-  readonly action: 'skipped' | 'quarantined' | 'left-for-writer';
+  /**
+   * What the store did about it; a store never deletes what it could not read.
+   * 'noted': the entry is listed all the same.
+   */
+  readonly action: 'skipped' | 'quarantined' | 'left-for-writer' | 'noted';
 }
 
 export interface ListResult {

@@ -3,7 +3,8 @@ import type { Etcd3, IKeyValue } from 'etcd3';
 import { ConflictError, DriverMissingError, InvalidRecordError, NotFoundError, RegistryClosedError, type RegistryError } from '../../domain/errors.js';
 import { isOwnedBy, type EntryOwner } from '../../domain/entry-owner.js';
 import { assertInstanceId, isValidInstanceId } from '../../domain/instance-id.js';
-import { assertRecord, decodeRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
+import { assertRecord, assertRecordUpdate, decodeRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
+import { foreignFieldNotes } from '../shared/foreign-field-notes.js';
 import type {
   DeleteOutcome,
   EntryVersion,
@@ -133,7 +134,7 @@ export class EtcdStore implements RegistryStore {
           details: { instanceId, problem: current.error.code },
         });
       }
-      const next = assertRecord(mutate(structuredClone(current.record)));
+      const next = assertRecordUpdate(mutate(structuredClone(current.record)), current.record);
       if (next.instance_id !== instanceId) {
         throw new InvalidRecordError(`update may not change instance_id (${instanceId} → ${next.instance_id})`);
       }
@@ -198,6 +199,7 @@ export class EtcdStore implements RegistryStore {
       else problems.push({ code: outcome.error.code, entry: name, message: outcome.error.message, action: 'skipped' });
     }
     listing.commit();
+    for (const entry of entries) problems.push(...foreignFieldNotes(entry.record, entry.record.instance_id));
     return { entries, problems };
   }
 

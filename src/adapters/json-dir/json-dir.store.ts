@@ -14,10 +14,11 @@ import { isOwnedBy, type EntryOwner } from '../../domain/entry-owner.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
 import { assertReadableInstanceId } from '../../domain/python-instance-id.js';
 import { stringifyPythonJson } from '../../domain/python-json.js';
-import { assertRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
+import { assertRecord, assertRecordUpdate, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
 import type { Logger } from '../../ports/logger.port.js';
 import type { DeleteOutcome, ListResult, RegistryStore, StoreChange, StoreProblem, StoredEntry, StoreWatch, StoreWatchOptions } from '../../ports/store.port.js';
 import { writeAtomically } from './atomic-write.js';
+import { foreignFieldNotes } from '../shared/foreign-field-notes.js';
 import { checkDirectory, ensureDirectory } from './directory-guard.js';
 import { DirectoryWatch } from './directory-watch.js';
 import {
@@ -130,7 +131,7 @@ export async function openJsonDirStore(options: JsonDirStoreOptions): Promise<Js
     midWriteRetryMs: Math.max(0, options.midWriteRetryMs ?? 250),
   };
   const store = new JsonDirStore(settings);
-  if (!(await checkDirectory(settings.dir, 'read'))) {
+  if (!(await checkDirectory(settings.dir, 'read', undefined, settings.logger))) {
     try {
       await ensureDirectory(settings.dir);
     } catch (error) {
@@ -188,7 +189,7 @@ export class JsonDirStore implements RegistryStore {
     const id = assertInstanceId(instanceId);
     const path = entryPath(this.location, id);
     return this.guard('write', id, async () => {
-      if (!(await checkDirectory(this.location, 'write'))) throw new NotFoundError(id);
+      if (!(await checkDirectory(this.location, 'write', undefined, this.settings.logger))) throw new NotFoundError(id);
       const release = await this.locks.acquire(id, path);
       try {
         const current = await this.readThroughRewrite(path, id);
@@ -196,7 +197,7 @@ export class JsonDirStore implements RegistryStore {
         if (current.kind === 'problem') {
           throw new InvalidRecordError(`entry ${id} cannot be updated: ${current.message}`, { details: { instanceId: id, problem: current.code } });
         }
-        const next = assertRecord(mutate(current.record));
+        const next = assertRecordUpdate(mutate(current.record), current.record);
         if (next.instance_id !== id) throw new InvalidRecordError(`update may not change instance_id (${id} → ${next.instance_id})`);
         return await this.write(path, next);
       } finally {
@@ -209,7 +210,7 @@ export class JsonDirStore implements RegistryStore {
     const id = assertReadableInstanceId(instanceId);
     const path = readableEntryPath(this.location, id);
     return this.guard('read', id, async () => {
-      if (!(await checkDirectory(this.location, 'read'))) return undefined;
+      if (!(await checkDirectory(this.location, 'read', undefined, this.settings.logger))) return undefined;
       const read = await this.readThroughRewrite(path, id);
       if (read.kind === 'entry') return { record: read.record, version: read.version };
       const known = this.lastGood.get(id);
@@ -222,7 +223,7 @@ export class JsonDirStore implements RegistryStore {
   async list(): Promise<ListResult> {
     const dir = this.location;
     const dirents = await this.guard('read', undefined, async () => {
-      if (!(await checkDirectory(dir, 'read'))) return [];
+      if (!(await checkDirectory(dir, 'read', undefined, this.settings.logger))) return [];
       return readdir(dir, { withFileTypes: true });
     });
     const candidates: Array<{ dirent: Dirent; id: string }> = [];
@@ -237,11 +238,13 @@ export class JsonDirStore implements RegistryStore {
     for (const id of this.lastGood.keys()) if (!listed.has(id)) this.lastGood.delete(id);
     const entries: StoredEntry[] = [];
     const problems: StoreProblem[] = [];
-    for (const outcome of outcomes) {
-      if (outcome === undefined) continue;
-      if ('record' in outcome) entries.push(outcome);
-      else problems.push(outcome);
-    }
+    outcomes.forEach((outcome, i) => {
+      if (outcome === undefined) return;
+      if ('record' in outcome) {
+        entries.push(outcome);
+        problems.push(...foreignFieldNotes(outcome.record, (candidates[i] as { dirent: Dirent }).dirent.name));
+      } else problems.push(outcome);
+    });
     return { entries, problems };
   }
 
@@ -249,7 +252,7 @@ export class JsonDirStore implements RegistryStore {
     const id = assertReadableInstanceId(instanceId);
     const path = readableEntryPath(this.location, id);
     return this.guard('write', id, async () => {
-      if (!(await checkDirectory(this.location, 'write'))) return 'missing';
+      if (!(await checkDirectory(this.location, 'write', undefined, this.settings.logger))) return 'missing';
       // Cheap answers first, without the lock; the lock-held check below is the one that counts.
       const before = await this.compare(path, version);
       if (before !== 'same') return before;
@@ -274,7 +277,7 @@ export class JsonDirStore implements RegistryStore {
     const id = assertReadableInstanceId(instanceId);
     const path = readableEntryPath(this.location, id);
     return this.guard('write', id, async () => {
-      if (!(await checkDirectory(this.location, 'write'))) return false;
+      if (!(await checkDirectory(this.location, 'write', undefined, this.settings.logger))) return false;
       const release = await this.locks.acquire(id, path);
       try {
         const existing = await pathKind(path);
@@ -338,7 +341,7 @@ export class JsonDirStore implements RegistryStore {
    * Checked again now: throws InsecureDirectoryError when that no longer holds.
    */
   async untrustedWriters(): Promise<string | undefined> {
-    await checkDirectory(this.location, 'read');
+    await checkDirectory(this.location, 'read', undefined, this.settings.logger);
     return undefined;
   }
 
@@ -454,7 +457,7 @@ export class JsonDirStore implements RegistryStore {
   }
 
   private async prepareWrite(): Promise<void> {
-    if (!(await checkDirectory(this.location, 'write'))) await ensureDirectory(this.location);
+    if (!(await checkDirectory(this.location, 'write', undefined, this.settings.logger))) await ensureDirectory(this.location);
   }
 
   private async write(path: string, record: ServiceRecord): Promise<StoredEntry> {

@@ -8,7 +8,8 @@ import {
 } from '../../domain/errors.js';
 import type { EntryOwner } from '../../domain/entry-owner.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
-import { assertRecord, decodeRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
+import { assertRecord, assertRecordUpdate, decodeRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
+import { foreignFieldNotes } from '../shared/foreign-field-notes.js';
 import { parseTimestamp } from '../../domain/timestamp.js';
 import type { Logger } from '../../ports/logger.port.js';
 import type {
@@ -134,7 +135,8 @@ class SqliteStore implements RegistryStore {
         .transaction(() => {
           const row = this.statement(SELECT_ONE).get(instanceId) as Row | undefined;
           if (!row) throw new NotFoundError(instanceId);
-          const next = assertRecord(mutate(decodeRow(row)));
+          const current = decodeRow(row);
+          const next = assertRecordUpdate(mutate(current), current);
           if (next.instance_id !== instanceId) {
             throw new InvalidRecordError(`update may not change instance_id (${instanceId} → ${next.instance_id})`);
           }
@@ -222,7 +224,7 @@ class SqliteStore implements RegistryStore {
     }
     const { entries, problems } = listed;
     if (problems.length) this.logger.warn('sqlite registry rows skipped', { location: this.location, problems });
-    return { entries, problems };
+    return { entries, problems: [...problems, ...entries.flatMap((e) => foreignFieldNotes(e.record, e.record.instance_id))] };
   }
 
   async deleteIfUnchanged(instanceId: string, version: EntryVersion): Promise<DeleteOutcome> {
@@ -325,7 +327,7 @@ class SqliteStore implements RegistryStore {
       hostname: record.hostname ?? null,
       project_name: record.project_name,
       provider: record.provider,
-      status: record.status,
+      status: record.status ?? '', // NOT NULL column; absent only when an update kept another writer's non-string status (the record column has it)
       started_at_ms: parseTimestamp(record.started_at) ?? null,
       last_heartbeat_ms: parseTimestamp(record.last_heartbeat) ?? null,
       version,

@@ -1,6 +1,7 @@
 import type { JudgedEntry } from '../discovery.service.js';
 import type { ServiceRecord } from '../../domain/record.schema.js';
 import type { StoreProblem } from '../../ports/store.port.js';
+import { foreignFieldsOf } from '../../domain/foreign-fields.js';
 import { parseTimestamp } from '../../domain/timestamp.js';
 
 /** "4s", "3m", "2h", "5d": how long ago, for people. */
@@ -31,7 +32,7 @@ export function servicesTable(entries: readonly JudgedEntry[], now: number): str
     String(r.pid),
     r.project_name ?? '-',
     r.provider ?? '-',
-    r.status,
+    r.status ?? '-',
     reason ? `${health} (${reason})` : health,
     age(r.started_at, now),
     age(r.last_heartbeat, now),
@@ -42,7 +43,10 @@ export function servicesTable(entries: readonly JudgedEntry[], now: number): str
 
 /** Every key of a record, one per line, for `show` and `preferred`. */
 export function recordDetails(record: ServiceRecord, health?: string): string {
-  const lines = Object.entries(record).map(([k, v]) => `${k.padEnd(22)} ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const shown = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+  const lines = Object.entries(record).map(([k, v]) => `${k.padEnd(22)} ${shown(v)}`);
+  // Keys whose type we do not use are not in the typed record: show what the file has.
+  for (const f of foreignFieldsOf(record)) if (f.used === undefined) lines.push(`${f.key.padEnd(22)} ${shown(f.original)} (ignored: not the type this reader uses)`);
   if (health) lines.push(`${'health'.padEnd(22)} ${health}`);
   return lines.join('\n') + '\n';
 }

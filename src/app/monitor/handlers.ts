@@ -69,7 +69,7 @@ export async function preferred(ctx: MonitorContext, res: ServerResponse, url: U
   const pin = ctx.registry.settings.pinnedInstanceId;
   const filters = { ...filtersOf(query), ...(instance !== undefined && { instanceId: instanceIdOf(instance) }) };
   const report = await discover(ctx, { filters });
-  const candidates = report.services.map((entry) => ({ record: entry.record, health: entry.health as Candidate['health'], entry }));
+  const candidates = report.services.map((entry) => ({ record: entry.record, health: entry.health as Candidate['health'], reason: entry.reason, entry }));
   const best = rankByPreference(candidates, { pin, project: filters.project, cwd: query.get('cwd') })[0];
   if (!best) throw new HttpError(404, 'NO_MATCHING_INSTANCE', 'no running instance matches');
   sendJson(res, 200, entryJson(best.entry));

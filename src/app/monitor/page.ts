@@ -127,7 +127,7 @@ export const APP_JS = `'use strict';
     cell(tr, 'id', record.instance_id);
     cell(tr, 'project', record.project_name == null ? '–' : String(record.project_name)).title = record.project_name == null ? '' : String(record.project_name);
     cell(tr, 'provider', record.provider == null ? '–' : String(record.provider));
-    cell(tr, 'status', String(record.status));
+    cell(tr, 'status', typeof record.status === 'string' ? record.status : '–');
     cell(tr, 'health ' + (health === 'healthy' ? 'healthy' : 'unresponsive'), String(health));
     cell(tr, 'num pid', String(record.pid));
     cell(tr, 'host', record.hostname == null ? '–' : String(record.hostname));

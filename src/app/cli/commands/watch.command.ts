@@ -40,7 +40,7 @@ export function eventLine(event: RegistryEvent): string {
     case 'added':
       return `+ ${who} ${event.health}`;
     case 'updated':
-      return `~ ${who} ${event.health} status ${r.status}`;
+      return `~ ${who} ${event.health} status ${r.status ?? '-'}`;
     case 'removed':
       return `- ${who} (${event.reason})`;
   }
