@@ -140,6 +140,14 @@ export interface RegistryStore {
    */
   watch?(onChange: (change: StoreChange) => void, options?: StoreWatchOptions): Promise<StoreWatch>;
 
+  /**
+   * Whether the store itself (its directory, its database file) is there now.
+   * A listing of a store that is gone is an outage, not the removal of every
+   * entry: a watcher asks before it reports entries vanished. Stores that
+   * cannot be "gone" this way (etcd: unreachable throws) omit it.
+   */
+  exists?(): Promise<boolean>;
+
   close(): Promise<void>;
 }
 

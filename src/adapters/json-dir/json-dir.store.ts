@@ -1,4 +1,4 @@
-import { readdir, unlink, lstat } from 'node:fs/promises';
+import { readdir, unlink, lstat, stat } from 'node:fs/promises';
 import { unlinkSync, type Dirent } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import {
@@ -303,6 +303,14 @@ export class JsonDirStore implements RegistryStore {
     });
     watch.start();
     return watch;
+  }
+
+  /** Whether the registry directory is there (a watcher tells an outage from removals by it). */
+  async exists(): Promise<boolean> {
+    return stat(this.location).then(
+      (info) => info.isDirectory(),
+      () => false,
+    );
   }
 
   /** Holds no handles, timers or global state between calls (watches are closed by their owners), only the listing cache: safe to call twice. */

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   InvalidRecordError,
@@ -174,7 +174,7 @@ class SqliteStore implements RegistryStore {
 
   async get(instanceId: string): Promise<StoredEntry | undefined> {
     assertInstanceId(instanceId);
-    return this.retrying(() => this.read(
+    return this.reading(() => this.read(
       (db) => {
         const row = db.prepare(SELECT_ONE).get(instanceId) as Row | undefined;
         // An unusable row reads as absent, as in every store; list() says why.
@@ -187,7 +187,7 @@ class SqliteStore implements RegistryStore {
 
   async list(): Promise<ListResult> {
     this.cleanupPaused = false;
-    return this.retrying(() => {
+    return this.reading(() => {
       // Snapshot reads open the file anew each time (perhaps another database by now): no cache.
       if (this.access.mode === 'snapshot') return this.listRows(EVERY_ROW, undefined) as ListResult;
       const listed = this.listRows(this.listedUpTo, this.cache.begin());
@@ -262,7 +262,7 @@ class SqliteStore implements RegistryStore {
    */
   async deleteIfUnchanged(instanceId: string, version: EntryVersion): Promise<DeleteOutcome> {
     assertInstanceId(instanceId);
-    await this.current();
+    await this.current(true);
     if (this.cleanupPaused) return 'busy';
     try {
       return this.write(() => {
@@ -284,6 +284,11 @@ class SqliteStore implements RegistryStore {
   /** With `owner`, one conditional DELETE: only the row whose pid and started_at are the owner's. */
   async delete(instanceId: string, owner?: EntryOwner): Promise<boolean> {
     return this.retrying(() => this.deleteNow(instanceId, owner));
+  }
+
+  /** Whether the database file is there (a watcher tells an outage from removals by it). */
+  async exists(): Promise<boolean> {
+    return existsSync(this.location);
   }
 
   /**
@@ -335,11 +340,16 @@ class SqliteStore implements RegistryStore {
    * One operation: the database file checked, then `attempt`, retried on timers
    * while another process holds the lock (never a long synchronous wait).
    */
-  private retrying<T>(attempt: () => T): Promise<T> {
+  private retrying<T>(attempt: () => T, writing = true): Promise<T> {
     return retryWhileBusy(async () => {
-      await this.current();
+      await this.current(writing);
       return attempt();
     }, this.request.busyTimeoutMs);
+  }
+
+  /** A read never creates the database: while its file is gone, reads fail (an outage), writes create it anew. */
+  private reading<T>(attempt: () => T): Promise<T> {
+    return this.retrying(attempt, false);
   }
 
   /**
@@ -348,11 +358,12 @@ class SqliteStore implements RegistryStore {
    * opened again — created anew by a writer (see DatabaseIdentity). A failed
    * reopening is tried again by the next operation.
    */
-  private async current(): Promise<void> {
+  private async current(writing: boolean): Promise<void> {
     if (this.closed || this.access.mode === 'snapshot') return;
     if (!this.mustReopen) {
       const change = this.identity?.change();
       if (change === undefined) return;
+      if (change === 'removed' && !writing) throw this.gone();
       this.logger.warn(`sqlite registry file was ${change === 'wal-removed' ? 'left without its -wal file' : change}; opening it again`, {
         location: this.location,
       });
@@ -460,9 +471,9 @@ class SqliteStore implements RegistryStore {
     }
   }
 
-  /** The old connection is closed and opening the path again failed: the next operation tries again. */
+  /** The database file is gone (a write creates it anew), or opening it again failed (the next operation tries again). */
   private gone(): StoreUnavailableError {
-    return new StoreUnavailableError(this.location, new Error('the database file was removed or replaced and could not be opened again yet'));
+    return new StoreUnavailableError(this.location, new Error('the database file was removed or replaced and is not open again yet'));
   }
 
   /** Driver and file-system errors (they carry a code) become RegistryErrors; a throwing mutate function's own error passes through. */

@@ -147,8 +147,12 @@ export class RegistryWatcher {
           this.deps.logger.warn(`watch: ${this.deps.store.location} is readable again`);
         }
       } catch (error) {
-        // Reported once per outage; the next hint or sweep tries again.
-        if (!this.failing && !this.closed) this.sink.error(asRegistryError(error, this.deps.store.location), false);
+        // Reported once per outage, the last known state kept; the next hint or sweep tries again.
+        if (!this.failing && !this.closed) {
+          const failure = asRegistryError(error, this.deps.store.location);
+          this.deps.logger.warn(`watch: ${this.deps.store.location} is unavailable; keeping the last known state until it is back`, { code: failure.code, error: failure.message });
+          this.sink.error(failure, false);
+        }
         this.failing = true;
       }
     } while (this.again && !this.closed);
@@ -176,7 +180,11 @@ export class RegistryWatcher {
       next.set(id, { record: entry.record, version: entry.version, health: verdict.health, seenAt });
     }
     const vanished = [...this.snapshot.values()].filter((e) => !next.has(e.record.instance_id) && !reasons.has(e.record.instance_id));
-    if (vanished.length > 0) await this.explainVanished(vanished, now, reasons);
+    if (vanished.length > 0) {
+      // A store that is gone (directory or file removed, moved away) lists nothing: an outage, not removals.
+      if (store.exists && !(await store.exists())) throw new StoreUnavailableError(store.location, new Error('the registry is gone (removed or moved away); keeping the last known state'));
+      await this.explainVanished(vanished, now, reasons);
+    }
     if (this.closed) return;
     const events = diffSnapshots(this.snapshot, next, (id) => reasons.get(id) ?? 'unregistered', this.options.filters);
     this.snapshot = next;
