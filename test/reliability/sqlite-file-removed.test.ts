@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/adapters/sqlite/sqlite.store.js';
+import { makeRecord } from '../support/records.js';
 import { Child, FIXTURES, isAlive, tempRegistryDir, waitFor } from '../support/processes.js';
 
 /**
@@ -78,4 +79,37 @@ describe('SQLite database file removed under live registrants', () => {
     const check = spawnSync('python3', ['-c', 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA integrity_check").fetchone()[0])', db], { encoding: 'utf8' });
     expect(check.stdout.trim()).toBe('ok');
   }, 90_000);
+
+  it('only -wal and -shm removed under two stores of one process (and a registrant elsewhere): both follow, registrants are back, the file is sound', async () => {
+    await using tmp = await tempRegistryDir();
+    const db = join(tmp.dir, 'registry.db');
+    const [other] = await registrants(`sqlite:${db}`, 1);
+    const a = await openSqliteStore({ path: db });
+    const b = await openSqliteStore({ path: db });
+    try {
+      await a.put(makeRecord({ instance_id: 'from_a' }));
+      expect((await b.list()).entries.map((e) => e.record.instance_id).sort()).toEqual(['from_a', 'removed-0']);
+      for (const suffix of ['-wal', '-shm']) await rm(`${db}${suffix}`);
+      await a.put(makeRecord({ instance_id: 'from_a_after' }));
+      await b.put(makeRecord({ instance_id: 'from_b_after' }));
+      // `from_a` was committed only to the removed WAL and nobody heartbeats it: it went with the file.
+      // The registrant elsewhere re-creates its entry; both stores here write where readers look.
+      const expected = ['from_a_after', 'from_b_after', 'removed-0'];
+      let listed: string[] | undefined;
+      await waitFor(async () => JSON.stringify((listed = await freshListing(db))) === JSON.stringify(expected), {
+        timeoutMs: 16 * HEARTBEAT_MS,
+        intervalMs: 50,
+        message: () => `new readers list ${JSON.stringify(listed)}`,
+      });
+      expect((await a.list()).entries.map((e) => e.record.instance_id).sort()).toEqual(expected);
+      expect((await b.list()).entries.map((e) => e.record.instance_id).sort()).toEqual(expected);
+    } finally {
+      await a.close();
+      await b.close();
+      other?.kill('SIGKILL');
+      await other?.exited;
+    }
+    const check = spawnSync('python3', ['-c', 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA integrity_check").fetchone()[0])', db], { encoding: 'utf8' });
+    expect(check.stdout.trim()).toBe('ok');
+  }, 60_000);
 });

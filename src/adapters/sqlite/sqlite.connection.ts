@@ -5,6 +5,7 @@ import { openConnection, type SqliteDatabase, type SqliteDriver } from './sqlite
 import { needsWalFiles, translateSqliteError } from './sqlite.errors.js';
 import { createDatabaseFile, inspectDatabaseFile, isWritable, isWritableByOthers } from './sqlite.file.js';
 import { checkIntegrity, inspectSchema, LATEST_SCHEMA_VERSION, migrate, type SchemaState } from './sqlite.migrations.js';
+import { isConnectedFile } from './sqlite.identity.js';
 import { STATEMENT_BUSY_TIMEOUT_MS } from './sqlite.options.js';
 import { retryWhileBusy } from './sqlite.retry.js';
 
@@ -63,7 +64,9 @@ export async function openAccess(Driver: SqliteDriver, request: OpenRequest): Pr
 function openOnce(Driver: SqliteDriver, request: OpenRequest): Access {
   const { location, logger } = request;
   const timeout = STATEMENT_BUSY_TIMEOUT_MS;
-  let file = inspectDatabaseFile(location);
+  // A file this process already has connections to is a registry, and must not be read through an fd of our own.
+  const connected = isConnectedFile(location);
+  let file = connected ? ({ kind: 'sqlite' } as const) : inspectDatabaseFile(location);
   if (file.kind === 'absent') {
     if (request.readonly) throw new StoreUnavailableError(location, new Error('the database file does not exist'));
     createDatabaseFile(location);
@@ -72,7 +75,7 @@ function openOnce(Driver: SqliteDriver, request: OpenRequest): Access {
     logger.warn('sqlite registry file is writable by other users; not changing it', { location });
   }
 
-  const state: SchemaState = file.kind === 'sqlite' ? identify(Driver, request) : { kind: 'fresh' };
+  const state: SchemaState = file.kind === 'sqlite' ? identify(Driver, request, connected) : { kind: 'fresh' };
 
   if (request.readonly || !isWritable(location)) {
     if (!request.readonly) logger.debug('sqlite registry is not writable here; opened read-only', { location });
@@ -102,9 +105,9 @@ function openOnce(Driver: SqliteDriver, request: OpenRequest): Access {
  * database. Otherwise a read-only connection reads through the WAL. A fresh
  * verdict is re-checked inside the migration transaction.
  */
-function identify(Driver: SqliteDriver, request: OpenRequest): SchemaState {
+function identify(Driver: SqliteDriver, request: OpenRequest, connected: boolean): SchemaState {
   const { location } = request;
-  if (fileSize(`${location}-wal`) === 0) return identifyOn(openSnapshot(Driver, location, request.logger), location);
+  if (!connected && fileSize(`${location}-wal`) === 0) return identifyOn(openSnapshot(Driver, location, request.logger), location);
   let probe: SqliteDatabase | undefined;
   try {
     probe = openConnection(Driver, location, { readonly: true, fileMustExist: true, timeout: STATEMENT_BUSY_TIMEOUT_MS });

@@ -47,6 +47,37 @@ export class DatabaseIdentity {
   }
 }
 
+/**
+ * Database files this process has SQLite connections to, by `dev:ino`, with a
+ * count. POSIX record locks belong to the process, and closing ANY descriptor
+ * of a file drops all of them: reading such a file's header with an fd of our
+ * own would silently release SQLite's locks, and another process could then
+ * checkpoint and remove the WAL in use. Files listed here are read through
+ * SQLite only (it defers closing its descriptors for exactly this reason).
+ */
+const connectedFiles = new Map<string, number>();
+
+/** Counts a connection to the file at `location` now; returns what to call when it closes. */
+export function holdConnectedFile(location: string): () => void {
+  const id = identityOf(location);
+  if (id === undefined) return () => {};
+  connectedFiles.set(id, (connectedFiles.get(id) ?? 0) + 1);
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    const count = (connectedFiles.get(id) ?? 1) - 1;
+    if (count > 0) connectedFiles.set(id, count);
+    else connectedFiles.delete(id);
+  };
+}
+
+/** Whether this process has an SQLite connection to the file at `location`. */
+export function isConnectedFile(location: string): boolean {
+  const id = identityOf(location);
+  return id !== undefined && connectedFiles.has(id);
+}
+
 function identityOf(path: string): string | undefined {
   try {
     const stats = statSync(path, { throwIfNoEntry: false });

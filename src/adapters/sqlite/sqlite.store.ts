@@ -24,7 +24,7 @@ import type {
   StoreWatchOptions,
 } from '../../ports/store.port.js';
 import { isInitializedNow, openAccess, type Access, type OpenRequest } from './sqlite.connection.js';
-import { DatabaseIdentity } from './sqlite.identity.js';
+import { DatabaseIdentity, holdConnectedFile } from './sqlite.identity.js';
 import { isBusyAnswer, retryWhileBusy } from './sqlite.retry.js';
 import { loadSqliteDriver, type SqliteDatabase, type SqliteStatement } from './sqlite.driver.js';
 import { errorCode, translateSqliteError } from './sqlite.errors.js';
@@ -106,6 +106,9 @@ const DELETE_IF_OWNER = `
     AND CASE WHEN json_valid(record) THEN json_extract(record, '$.started_at') END = ?`;
 const EXISTS = 'SELECT 1 FROM services WHERE instance_id = ?';
 
+/** The open stores of this process, by database path (see SqliteStore.current). */
+const OPEN_STORES = new Map<string, Set<SqliteStore>>();
+
 /** Versions this store hands out: decimal integers from the database's write clock. */
 const VERSION_PATTERN = /^[1-9][0-9]{0,15}$/;
 
@@ -131,6 +134,8 @@ class SqliteStore implements RegistryStore {
   /** The path must be opened again: its file changed, and opening it failed last time. */
   private mustReopen = false;
   private reopening: Promise<void> | undefined;
+  /** Ends this store's count of its connection's file (see holdConnectedFile). */
+  private unholdFile: () => void = () => {};
   /** A cleanup met the lock held: the others after the same listing answer busy without trying. */
   private cleanupPaused = false;
 
@@ -144,6 +149,10 @@ class SqliteStore implements RegistryStore {
   ) {
     this.access = opened.access;
     this.identity = opened.access.mode === 'snapshot' ? undefined : opened.identity;
+    if (opened.access.mode !== 'snapshot') this.unholdFile = holdConnectedFile(location);
+    const siblings = OPEN_STORES.get(location) ?? new Set<SqliteStore>();
+    siblings.add(this);
+    OPEN_STORES.set(location, siblings);
   }
 
   async put(record: ServiceRecord): Promise<StoredEntry> {
@@ -334,6 +343,10 @@ class SqliteStore implements RegistryStore {
     this.cache.clear();
     this.problemsByVersion.clear();
     if (this.access.mode !== 'snapshot') this.access.db.close();
+    this.unholdFile();
+    const siblings = OPEN_STORES.get(this.location);
+    siblings?.delete(this);
+    if (siblings?.size === 0) OPEN_STORES.delete(this.location);
   }
 
   /**
@@ -363,24 +376,32 @@ class SqliteStore implements RegistryStore {
     if (!this.mustReopen) {
       const change = this.identity?.change();
       if (change === undefined) return;
-      if (change === 'removed' && !writing) throw this.gone();
       this.logger.warn(`sqlite registry file was ${change === 'wal-removed' ? 'left without its -wal file' : change}; opening it again`, {
         location: this.location,
       });
-      this.mustReopen = true;
+      // Every connection of this process to the path goes first: SQLite shares one -shm
+      // mapping per database file in a process, and a new connection must not get the old one.
+      for (const store of OPEN_STORES.get(this.location) ?? [this]) store.release();
     }
+    // A read never creates the database: while the file is gone, reads fail (an outage).
+    if (!writing && !existsSync(this.location)) throw this.gone();
     this.reopening ??= this.reopen().finally(() => (this.reopening = undefined));
     await this.reopening;
   }
 
-  private async reopen(): Promise<void> {
-    const old = this.access;
-    // Closed first: a second connection to the same file in this process would share the old one's -shm mapping.
+  /** Closes the connection to a file that is not at the path any more; the next operation opens the path again. */
+  private release(): void {
+    this.mustReopen = true;
     this.statements.clear();
+    const old = this.access;
     if (old.mode !== 'snapshot' && old.db.open) old.db.close();
+    this.unholdFile();
     this.cache.clear();
     this.problemsByVersion = new Map();
     this.listedUpTo = 0;
+  }
+
+  private async reopen(): Promise<void> {
     const access = await this.open(); // throws (translated) while it cannot be opened, e.g. a reader's file is gone
     if (this.closed) {
       if (access.mode !== 'snapshot') access.db.close();
@@ -388,6 +409,7 @@ class SqliteStore implements RegistryStore {
     }
     this.access = access;
     this.identity = access.mode === 'snapshot' ? undefined : DatabaseIdentity.now(this.location);
+    if (access.mode !== 'snapshot') this.unholdFile = holdConnectedFile(this.location);
     this.mustReopen = false;
     this.logger.warn('sqlite registry opened again', { location: this.location });
     for (const watch of this.watches) watch.resync();
@@ -415,7 +437,8 @@ class SqliteStore implements RegistryStore {
    */
   private commitToken(): string {
     const access = this.access;
-    if (access.mode !== 'snapshot') return `${String(access.db.pragma('data_version', { simple: true }))}@${this.identity?.token() ?? '-'}`;
+    // Closed while the path is opened again: a token of its own, so the watch lists (and the listing reopens).
+    if (access.mode !== 'snapshot') return access.db.open ? `${String(access.db.pragma('data_version', { simple: true }))}@${this.identity?.token() ?? '-'}` : 'reopening';
     return [this.location, `${this.location}-wal`]
       .map((path) => {
         const stats = statSync(path, { throwIfNoEntry: false });
