@@ -161,6 +161,8 @@ export class RegistryWatcher {
   /** List, judge, diff against the last snapshot, deliver, prune. */
   private async refresh(): Promise<void> {
     const { store, discovery, clock } = this.deps;
+    // Asked before the listing too: a store restored while a slow listing ran must not pass for one emptied.
+    const present = store.exists ? await store.exists() : true;
     const listed = await store.list();
     const judged = await discovery.verdicts(listed.entries);
     if (this.closed) return;
@@ -182,7 +184,7 @@ export class RegistryWatcher {
     const vanished = [...this.snapshot.values()].filter((e) => !next.has(e.record.instance_id) && !reasons.has(e.record.instance_id));
     if (vanished.length > 0) {
       // A store that is gone (directory or file removed, moved away) lists nothing: an outage, not removals.
-      if (store.exists && !(await store.exists())) throw new StoreUnavailableError(store.location, new Error('the registry is gone (removed or moved away); keeping the last known state'));
+      if (!present || (store.exists && !(await store.exists()))) throw new StoreUnavailableError(store.location, new Error('the registry is gone (removed or moved away); keeping the last known state'));
       await this.explainVanished(vanished, now, reasons);
     }
     if (this.closed) return;
