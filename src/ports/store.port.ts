@@ -141,12 +141,14 @@ export interface RegistryStore {
   watch?(onChange: (change: StoreChange) => void, options?: StoreWatchOptions): Promise<StoreWatch>;
 
   /**
-   * Whether the store itself (its directory, its database file) is there now.
-   * A listing of a store that is gone is an outage, not the removal of every
-   * entry: a watcher asks before it reports entries vanished. Stores that
-   * cannot be "gone" this way (etcd: unreachable throws) omit it.
+   * Which directory or database file the store is right now (`dev:ino`), or
+   * undefined when it is gone. A listing of a store that is gone is an outage,
+   * not the removal of every entry; entries missing from a store that was
+   * replaced since are given time to be re-created by their registrants. A
+   * watcher asks before it reports entries vanished. Stores that cannot be
+   * gone or replaced this way (etcd: unreachable throws) omit it.
    */
-  exists?(): Promise<boolean>;
+  identity?(): Promise<string | undefined>;
 
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { rename } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Child, CLI, FIXTURES, tempRegistryDir, waitFor } from '../support/processes.js';
@@ -50,6 +50,38 @@ describe.each([
     expect(watch.output).not.toMatch(/"type":"removed"/);
 
     // Still watching: the instance's real end is reported.
+    registrant.kill('SIGKILL');
+    await watch.line(/"type":"removed".*"instance_id":"survivor".*"reason":"process-exited"/, 30_000);
+    expect(watch.output.match(/"type":"removed"/g)).toHaveLength(1);
+  }, 90_000);
+});
+
+describe('watch while the JSON registry directory is replaced by an empty one, then restored', () => {
+  it('never reports the live instance removed: its registrant re-creates the entry within its heartbeat', async () => {
+    await using tmp = await tempRegistryDir();
+    const dir = join(tmp.dir, 'services');
+    const store = `json:${dir}`;
+    const registrant = start([join(FIXTURES, 'registrant.mjs'), store, 'survivor', '500']);
+    await registrant.line(/^registered survivor$/m);
+    const watch = start([CLI, '--store', store, 'watch', '--json', '--sweep', '100']);
+    await watch.line(/"type":"added".*"instance_id":"survivor"/);
+
+    await rename(dir, `${dir}.orig`);
+    await mkdir(dir, { mode: 0o700 });
+    // The registrant's next heartbeat writes its entry into the new directory.
+    await waitFor(async () => {
+      try {
+        return (await import('node:fs')).existsSync(join(dir, 'survivor.json'));
+      } catch {
+        return false;
+      }
+    }, { timeoutMs: 20_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await rm(dir, { recursive: true });
+    await rename(`${dir}.orig`, dir);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(watch.output).not.toMatch(/"type":"removed"/);
+
     registrant.kill('SIGKILL');
     await watch.line(/"type":"removed".*"instance_id":"survivor".*"reason":"process-exited"/, 30_000);
     expect(watch.output.match(/"type":"removed"/g)).toHaveLength(1);

@@ -305,11 +305,11 @@ export class JsonDirStore implements RegistryStore {
     return watch;
   }
 
-  /** Whether the registry directory is there (a watcher tells an outage from removals by it). */
-  async exists(): Promise<boolean> {
+  /** The registry directory's `dev:ino`; undefined when it is not there (a watcher tells an outage from removals by it). */
+  async identity(): Promise<string | undefined> {
     return stat(this.location).then(
-      (info) => info.isDirectory(),
-      () => false,
+      (info) => (info.isDirectory() ? `${info.dev}:${info.ino}` : undefined),
+      () => undefined,
     );
   }
 

@@ -130,7 +130,7 @@ class SqliteStore implements RegistryStore {
   /** The highest row version the last listing read: rows above it are new or changed. */
   private listedUpTo = 0;
   private access: Access;
-  private identity: DatabaseIdentity | undefined;
+  private fileIdentity: DatabaseIdentity | undefined;
   /** The path must be opened again: its file changed, and opening it failed last time. */
   private mustReopen = false;
   private reopening: Promise<void> | undefined;
@@ -148,7 +148,7 @@ class SqliteStore implements RegistryStore {
     private readonly open: () => Promise<Access>,
   ) {
     this.access = opened.access;
-    this.identity = opened.access.mode === 'snapshot' ? undefined : opened.identity;
+    this.fileIdentity = opened.access.mode === 'snapshot' ? undefined : opened.identity;
     if (opened.access.mode !== 'snapshot') this.unholdFile = holdConnectedFile(location);
     const siblings = OPEN_STORES.get(location) ?? new Set<SqliteStore>();
     siblings.add(this);
@@ -295,9 +295,10 @@ class SqliteStore implements RegistryStore {
     return this.retrying(() => this.deleteNow(instanceId, owner));
   }
 
-  /** Whether the database file is there (a watcher tells an outage from removals by it). */
-  async exists(): Promise<boolean> {
-    return existsSync(this.location);
+  /** The database file's `dev:ino`; undefined when it is not there (a watcher tells an outage from removals by it). */
+  async identity(): Promise<string | undefined> {
+    const stats = statSync(this.location, { throwIfNoEntry: false });
+    return stats && `${stats.dev}:${stats.ino}`;
   }
 
   /**
@@ -374,7 +375,7 @@ class SqliteStore implements RegistryStore {
   private async current(writing: boolean): Promise<void> {
     if (this.closed || this.access.mode === 'snapshot') return;
     if (!this.mustReopen) {
-      const change = this.identity?.change();
+      const change = this.fileIdentity?.change();
       if (change === undefined) return;
       this.logger.warn(`sqlite registry file was ${change === 'wal-removed' ? 'left without its -wal file' : change}; opening it again`, {
         location: this.location,
@@ -408,7 +409,7 @@ class SqliteStore implements RegistryStore {
       return;
     }
     this.access = access;
-    this.identity = access.mode === 'snapshot' ? undefined : DatabaseIdentity.now(this.location);
+    this.fileIdentity = access.mode === 'snapshot' ? undefined : DatabaseIdentity.now(this.location);
     if (access.mode !== 'snapshot') this.unholdFile = holdConnectedFile(this.location);
     this.mustReopen = false;
     this.logger.warn('sqlite registry opened again', { location: this.location });
@@ -438,7 +439,7 @@ class SqliteStore implements RegistryStore {
   private commitToken(): string {
     const access = this.access;
     // Closed while the path is opened again: a token of its own, so the watch lists (and the listing reopens).
-    if (access.mode !== 'snapshot') return access.db.open ? `${String(access.db.pragma('data_version', { simple: true }))}@${this.identity?.token() ?? '-'}` : 'reopening';
+    if (access.mode !== 'snapshot') return access.db.open ? `${String(access.db.pragma('data_version', { simple: true }))}@${this.fileIdentity?.token() ?? '-'}` : 'reopening';
     return [this.location, `${this.location}-wal`]
       .map((path) => {
         const stats = statSync(path, { throwIfNoEntry: false });
