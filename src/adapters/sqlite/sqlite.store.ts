@@ -307,7 +307,7 @@ class SqliteStore implements RegistryStore {
    */
   deleteSync(instanceId: string, owner?: EntryOwner): boolean {
     const access = this.access;
-    if (this.closed || access.mode !== 'write') return this.deleteNow(instanceId, owner);
+    if (this.closed || access.mode !== 'write' || !access.db.open) return this.deleteNow(instanceId, owner);
     try {
       access.db.pragma(`busy_timeout = ${EXIT_BUSY_TIMEOUT_MS}`);
       return this.deleteNow(instanceId, owner);

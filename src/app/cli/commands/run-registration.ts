@@ -32,9 +32,13 @@ export class KeepRegistered {
     this.done = this.loop();
   }
 
-  /** Synchronously removes this run's own entry (a process 'exit' handler). */
+  /** Synchronously removes this run's own entry (a process 'exit' handler: never throws). */
   removeOwnEntrySync(): void {
-    if (this.registered) this.registry?.removeOwnEntrySync();
+    try {
+      if (this.registered) this.registry?.removeOwnEntrySync();
+    } catch {
+      // The store failed; the entry is judged stale (its pid is gone) by the next discovery.
+    }
   }
 
   /** Stops retrying, waits for an attempt under way, unregisters and closes the registry. */
