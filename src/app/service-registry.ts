@@ -121,11 +121,22 @@ export class ServiceRegistry implements AsyncDisposable {
     return stored.record;
   }
 
-  /** Changes status, load metrics, project, provider, capabilities or extra keys; also a heartbeat. */
+  /**
+   * Changes status, load metrics, project, provider, capabilities or extra keys; also a heartbeat.
+   * An entry someone removed is written again with the change applied, as the heartbeat does.
+   */
   async update(patch: UpdatePatch): Promise<ServiceRecord> {
     this.assertOpen();
     const registration = this.requireRegistration();
-    const stored = await this.store.update(registration.instanceId, (current) => applyPatch(current, patch, this.clock.now()));
+    let stored;
+    try {
+      stored = await this.store.update(registration.instanceId, (current) => applyPatch(current, patch, this.clock.now()));
+    } catch (error) {
+      if (!(error instanceof NotFoundError) || this.registration !== registration) throw error;
+      this.logger.warn(`entry ${registration.instanceId} was gone; registering it again with the update`);
+      const record = applyPatch(registration.record, patch, this.clock.now());
+      stored = await this.store.put(record, { ttlMs: heartbeatTtlMs(record, this.settings.staleness) });
+    }
     registration.record = stored.record;
     return stored.record;
   }

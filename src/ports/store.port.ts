@@ -167,6 +167,16 @@ export interface RegistryStore {
    */
   untrustedWriters?(): Promise<string | undefined>;
 
+  /**
+   * Which directory or database file the store is right now (`dev:ino`), or
+   * undefined when it is gone. A listing of a store that is gone is an outage,
+   * not the removal of every entry; entries missing from a store that was
+   * replaced since are given time to be re-created by their registrants. A
+   * watcher asks before it reports entries vanished. Stores that cannot be
+   * gone or replaced this way (etcd: unreachable throws) omit it.
+   */
+  identity?(): Promise<string | undefined>;
+
   close(): Promise<void>;
 }
 

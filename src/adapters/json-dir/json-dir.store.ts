@@ -1,4 +1,4 @@
-import { readdir, unlink, lstat } from 'node:fs/promises';
+import { readdir, unlink, lstat, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { unlinkSync, type Dirent } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -343,6 +343,14 @@ export class JsonDirStore implements RegistryStore {
   async untrustedWriters(): Promise<string | undefined> {
     await checkDirectory(this.location, 'read', undefined, this.settings.logger);
     return undefined;
+  }
+
+  /** The registry directory's `dev:ino`; undefined when it is not there (a watcher tells an outage from removals by it). */
+  async identity(): Promise<string | undefined> {
+    return stat(this.location).then(
+      (info) => (info.isDirectory() ? `${info.dev}:${info.ino}` : undefined),
+      () => undefined,
+    );
   }
 
   /** Holds no handles, timers or global state between calls (watches are closed by their owners), only the listing caches: safe to call twice. */

@@ -109,7 +109,7 @@ function commandIndex(argv: readonly string[]): number {
 
 function report(error: unknown): number {
   if (error instanceof UsageError) {
-    process.stderr.write(`marcus-registry: ${error.message}\n(see marcus-registry --help)\n`);
+    process.stderr.write(`marcus-registry: ${error.message}${error.code ? ` [${error.code}]` : ''}\n(see marcus-registry --help)\n`);
     return EXIT.USAGE;
   }
   if (isRegistryError(error)) {

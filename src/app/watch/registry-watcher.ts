@@ -1,6 +1,6 @@
 import { diffSnapshots, reasonForVanished, type RegistryEvent, type RemovalReason, type SnapshotEntry } from '../../domain/changes.js';
 import { RegistryError, StoreUnavailableError } from '../../domain/errors.js';
-import { isLocalRecord } from '../../domain/staleness.js';
+import { heartbeatTtlMs, isLocalRecord } from '../../domain/staleness.js';
 import type { Clock } from '../../ports/clock.port.js';
 import type { LivenessProbe } from '../../ports/liveness.port.js';
 import type { Logger } from '../../ports/logger.port.js';
@@ -32,6 +32,9 @@ interface Seen extends SnapshotEntry {
   readonly seenAt: number | undefined;
 }
 
+/** What a store without identity() answers: always there, never replaced. */
+const NO_IDENTITY = '';
+
 /** Store hints within this window are handled by one listing. */
 const COALESCE_MS = 5;
 
@@ -53,6 +56,9 @@ export class RegistryWatcher {
   private again = false;
   private failing = false;
   private closing: Promise<void> | undefined;
+  /** The store's identity at the last listing, and when it last changed (see keepWhileReplaced). */
+  private storeIdentity: string | undefined;
+  private replacedAt: number | undefined;
 
   constructor(
     private readonly deps: WatcherDeps,
@@ -147,8 +153,12 @@ export class RegistryWatcher {
           this.deps.logger.warn(`watch: ${this.deps.store.location} is readable again`);
         }
       } catch (error) {
-        // Reported once per outage; the next hint or sweep tries again.
-        if (!this.failing && !this.closed) this.sink.error(asRegistryError(error, this.deps.store.location), false);
+        // Reported once per outage, the last known state kept; the next hint or sweep tries again.
+        if (!this.failing && !this.closed) {
+          const failure = asRegistryError(error, this.deps.store.location);
+          this.deps.logger.warn(`watch: ${this.deps.store.location} is unavailable; keeping the last known state until it is back`, { code: failure.code, error: failure.message });
+          this.sink.error(failure, false);
+        }
         this.failing = true;
       }
     } while (this.again && !this.closed);
@@ -157,6 +167,8 @@ export class RegistryWatcher {
   /** List, judge, diff against the last snapshot, deliver, prune. */
   private async refresh(): Promise<void> {
     const { store, discovery, clock } = this.deps;
+    // Asked before the listing too: a store restored while a slow listing ran must not pass for one emptied.
+    const identity = store.identity ? await store.identity() : NO_IDENTITY;
     const listed = await store.list();
     const judged = await discovery.verdicts(listed.entries);
     if (this.closed) return;
@@ -176,7 +188,20 @@ export class RegistryWatcher {
       next.set(id, { record: entry.record, version: entry.version, health: verdict.health, seenAt });
     }
     const vanished = [...this.snapshot.values()].filter((e) => !next.has(e.record.instance_id) && !reasons.has(e.record.instance_id));
-    if (vanished.length > 0) await this.explainVanished(vanished, now, reasons);
+    if (vanished.length > 0) {
+      // A store that is gone (directory or file removed, moved away) lists nothing: an outage, not removals.
+      if (identity === undefined || (store.identity && (await store.identity()) === undefined)) {
+        throw new StoreUnavailableError(store.location, new Error('the registry is gone (removed or moved away); keeping the last known state'));
+      }
+    }
+    if (identity !== undefined && identity !== NO_IDENTITY) {
+      if (this.storeIdentity !== undefined && identity !== this.storeIdentity) this.replacedAt = now;
+      this.storeIdentity = identity;
+    }
+    if (vanished.length > 0) {
+      await this.explainVanished(vanished, now, reasons);
+      this.keepWhileReplaced(vanished, now, next, reasons);
+    }
     if (this.closed) return;
     const events = diffSnapshots(this.snapshot, next, (id) => reasons.get(id) ?? 'unregistered', this.options.filters);
     this.snapshot = next;
@@ -185,6 +210,25 @@ export class RegistryWatcher {
       this.sink.event(event);
     }
     if (stale.length > 0) await Promise.all(stale.map((entry) => this.prune(entry)));
+  }
+
+  /**
+   * The store was replaced (a new directory or database file at its path):
+   * a live instance missing from it is kept, not reported removed, for two of
+   * its heartbeats (its TTL when it has no interval), time for its registrant to
+   * write its entry again; after that it is reported as usual.
+   */
+  private keepWhileReplaced(vanished: readonly Seen[], now: number, next: Map<string, Seen>, reasons: Map<string, RemovalReason>): void {
+    if (this.replacedAt === undefined) return;
+    for (const entry of vanished) {
+      const id = entry.record.instance_id;
+      if (reasons.get(id) !== 'unregistered') continue;
+      const interval = entry.record.heartbeat_interval_ms;
+      const grace = interval !== undefined ? 2 * interval : (heartbeatTtlMs(entry.record, this.deps.settings.staleness) ?? 0);
+      if (now - this.replacedAt > grace) continue;
+      next.set(id, entry);
+      reasons.delete(id);
+    }
   }
 
   /** Entries gone from the store: judged once more as they last were (see reasonForVanished). */

@@ -1,11 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { connectionFieldsProblem } from '../../../domain/connection.js';
 import { parse, positiveInt } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { openRegistry } from '../open-registry.js';
 import { shellJoin } from '../shell-quote.js';
-import type { ServiceRegistry } from '../../service-registry.js';
+import { InvalidInstanceIdError, isRegistryError } from '../../../domain/errors.js';
+import { isValidInstanceId } from '../../../domain/instance-id.js';
+import { buildRecord, type RegisterOptions } from '../../register-options.js';
+import { resolveStoreConfig } from '../../store-uri.js';
+import { KeepRegistered } from './run-registration.js';
 
 const FORWARDED: readonly NodeJS.Signals[] =
   process.platform === 'win32' ? ['SIGINT', 'SIGBREAK'] : ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -39,36 +43,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   const connectionProblem = connectionFieldsProblem(values['mcp-url'], transport);
   if (connectionProblem !== undefined) throw new UsageError(connectionProblem.replace(/^mcp_url/, '--mcp-url'));
   const heartbeatIntervalMs = positiveInt(values.heartbeat, 'heartbeat');
-  // The child owns the terminal; we handle signals ourselves, so no exit hooks of the facade.
-  const registry = await openRegistry(values, { settings: { exitHooks: false } });
-
   const [command, ...args] = positionals as [string, ...string[]];
-  const child = spawn(command, args, { stdio: 'inherit' });
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  for (const signal of FORWARDED) process.on(signal, forward);
-  const stopForwarding = () => {
-    for (const signal of FORWARDED) process.off(signal, forward);
-  };
-  // Only the entry this run registered: a newer registration of the same id stays.
-  const onExitSync = () => void registry.removeOwnEntrySync();
-  process.on('exit', onExitSync);
-
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const started = await new Promise<Error | undefined>((resolve) => {
-    child.once('spawn', () => resolve(undefined));
-    child.once('error', resolve);
-  });
-  if (started) {
-    stopForwarding();
-    process.off('exit', onExitSync);
-    await registry.close();
-    process.stderr.write(`marcus-registry: cannot start ${command}: ${started.message}\n`);
-    return 127;
-  }
-
-  const registering = register(registry, child, positionals, {
+  const registration: RunRegistration = {
     instanceId: values['instance-id'],
     projectName: values.project,
     provider: values.provider,
@@ -78,17 +54,44 @@ export async function run(argv: readonly string[]): Promise<number> {
     logDir: values['log-dir'],
     capabilities: values.capability,
     heartbeatIntervalMs,
-  }).catch((error: unknown) => {
-    // The child runs on unregistered rather than being killed for a registry problem.
-    process.stderr.write(`marcus-registry: could not register ${command}: ${error instanceof Error ? error.message : String(error)}\n`);
+  };
+  // Bad input stops here, before the child starts; a store failure later is retried.
+  assertValidInput(registration, positionals, values.store);
+
+  const child = spawn(command, args, { stdio: 'inherit' });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  for (const signal of FORWARDED) process.on(signal, forward);
+  const stopForwarding = () => {
+    for (const signal of FORWARDED) process.off(signal, forward);
+  };
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const started = await new Promise<Error | undefined>((resolve) => {
+    child.once('spawn', () => resolve(undefined));
+    child.once('error', resolve);
   });
+  if (started) {
+    stopForwarding();
+    process.stderr.write(`marcus-registry: cannot start ${command}: ${started.message}\n`);
+    return 127;
+  }
+
+  // The child runs on while registering fails (it is retried); it is never killed for a registry problem.
+  const keeper = new KeepRegistered({
+    // The child owns the terminal; we handle signals ourselves, so no exit hooks of the facade.
+    open: () => openRegistry(values, { settings: { exitHooks: false } }),
+    registration: registerOptions(child.pid as number, positionals, registration),
+    name: command,
+    write: (line) => process.stderr.write(`${line}\n`),
+  });
+  // Only the entry this run registered: a newer registration of the same id stays.
+  const onExitSync = () => keeper.removeOwnEntrySync();
+  process.on('exit', onExitSync);
 
   const { code, signal } = await exited;
-  await registering;
   stopForwarding();
-  await registry.close().catch((error: unknown) => {
-    process.stderr.write(`marcus-registry: could not unregister: ${error instanceof Error ? error.message : String(error)}\n`);
-  });
+  await keeper.stop();
   process.off('exit', onExitSync);
   if (signal) {
     // Die of the same signal, so our parent sees what its grandchild did.
@@ -110,9 +113,9 @@ interface RunRegistration {
   readonly heartbeatIntervalMs: number | undefined;
 }
 
-async function register(registry: ServiceRegistry, child: ChildProcess, argv: readonly string[], o: RunRegistration): Promise<void> {
-  await registry.register({
-    pid: child.pid as number,
+function registerOptions(pid: number, argv: readonly string[], o: RunRegistration): RegisterOptions {
+  return {
+    pid,
     instanceId: o.instanceId,
     projectName: o.projectName,
     provider: o.provider,
@@ -124,5 +127,25 @@ async function register(registry: ServiceRegistry, child: ChildProcess, argv: re
     logDir: o.logDir,
     capabilities: o.capabilities,
     heartbeatIntervalMs: o.heartbeatIntervalMs,
-  });
+  };
+}
+
+/**
+ * Whatever registering would refuse whatever the store's state: an invalid
+ * instance id or record, a malformed store URI. Checked on a stand-in record
+ * (this process's pid), so it fails before anything starts: exit 2 with the
+ * error's code (an unusable store URI: exit 1, as every command).
+ */
+function assertValidInput(o: RunRegistration, argv: readonly string[], store: string | boolean | undefined): void {
+  if (o.instanceId !== undefined && !isValidInstanceId(o.instanceId)) {
+    const error = new InvalidInstanceIdError(o.instanceId);
+    throw new UsageError(`--instance-id: ${error.message}`, error.code);
+  }
+  try {
+    buildRecord(registerOptions(process.pid, argv, o), { now: Date.now(), hostname: 'localhost', processStart: undefined, defaultHeartbeatIntervalMs: 10_000 });
+  } catch (error) {
+    if (isRegistryError(error)) throw new UsageError(error.message, error.code);
+    throw error;
+  }
+  resolveStoreConfig(typeof store === 'string' ? store : undefined);
 }
