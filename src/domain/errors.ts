@@ -22,7 +22,8 @@ export type RegistryErrorCode =
   | 'INVALID_CONNECTION'
   | 'CONNECTION_FAILED'
   | 'INVALID_MONITOR_OPTIONS'
-  | 'LISTEN_FAILED';
+  | 'LISTEN_FAILED'
+  | 'INSTANCE_ID_TAKEN';
 
 export class RegistryError extends Error {
   override name = 'RegistryError';
@@ -230,6 +231,19 @@ export class ListenFailedError extends RegistryError {
   constructor(address: string, cause?: unknown) {
     const why = cause instanceof Error ? `: ${cause.message}` : '';
     super('LISTEN_FAILED', `cannot listen on ${address}${why}`, { cause, details: { address } });
+  }
+}
+
+/** register() of an id a live instance holds, without `replace: true`: the live one is left alone. */
+export class InstanceIdTakenError extends RegistryError {
+  override name = 'InstanceIdTakenError';
+  constructor(instanceId: string, holder: { readonly pid: number; readonly hostname?: string }) {
+    const where = holder.hostname ? ` on ${holder.hostname}` : '';
+    super(
+      'INSTANCE_ID_TAKEN',
+      `instance id ${instanceId} is held by a live instance (pid ${holder.pid}${where}); choose another id, or replace it deliberately (replace: true, run --replace)`,
+      { details: { instanceId, pid: holder.pid, ...(holder.hostname !== undefined && { hostname: holder.hostname }) } },
+    );
   }
 }
 

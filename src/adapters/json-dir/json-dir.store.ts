@@ -37,8 +37,10 @@ import { deepFreeze, RecordCache, type RecordCacheListing } from '../shared/reco
 
 /** Options of the JSON-directory store. Only `dir` is required. */
 export interface JsonDirStoreOptions {
-  /** The registry directory, an absolute path. Created with mode 0700 when missing. */
+  /** The registry directory, an absolute path. Created with mode 0700 when missing (on open, or on the first write). */
   readonly dir: string;
+  /** Create a missing directory when the store opens. Default: true. false (readers): a missing one lists as empty until a write creates it. */
+  readonly createDirectory?: boolean;
   /** Told about what the store handles by itself (quarantined files, compromised locks). Default: silent. */
   readonly logger?: Logger;
   /**
@@ -113,7 +115,7 @@ export async function openJsonDirStore(options: JsonDirStoreOptions): Promise<Js
     watchRescanIntervalMs: options.watchRescanIntervalMs ?? 5_000,
   };
   const store = new JsonDirStore(settings);
-  if (!(await checkDirectory(settings.dir, 'read'))) {
+  if (!(await checkDirectory(settings.dir, 'read')) && options.createDirectory !== false) {
     try {
       await ensureDirectory(settings.dir);
     } catch (error) {

@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { ServiceFilters } from '../../domain/filters.js';
+import { MIN_HEARTBEAT_INTERVAL_MS } from '../register-options.js';
 import { UsageError } from './exit-codes.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -39,5 +40,11 @@ export function positiveInt(value: string | undefined, name: string): number | u
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+export function heartbeatMs(value: string | undefined): number | undefined {
+  const n = positiveInt(value, 'heartbeat');
+  if (n !== undefined && n < MIN_HEARTBEAT_INTERVAL_MS) throw new UsageError(`--heartbeat must be at least ${MIN_HEARTBEAT_INTERVAL_MS} ms, got ${n}`);
   return n;
 }

@@ -1,0 +1,198 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI, Child, cli, runToEnd, tempRegistryDir, waitFor } from '../support/processes.js';
+import { makeRecord } from '../support/records.js';
+
+/**
+ * The CLI as a new user meets it (issue 16): through the built dist/, real
+ * processes, real registry directories.
+ */
+
+const children: Child[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.process.exitCode === null && child.process.signalCode === null) child.kill('SIGKILL');
+});
+
+/** `run` a child that ends when its stdin closes. */
+function runWrapper(dir: string, args: readonly string[]): Child {
+  const script = "process.stdin.resume(); process.stdin.on('end', () => process.exit(0));";
+  const child = new Child(process.execPath, [CLI, '--store', `json:${dir}`, 'run', ...args, '--', process.execPath, '-e', script]);
+  children.push(child);
+  return child;
+}
+
+async function listJson(dir: string, ...args: string[]): Promise<Array<Record<string, unknown>>> {
+  const result = await cli(['--store', `json:${dir}`, 'list', '--records', ...args]);
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout) as Array<Record<string, unknown>>;
+}
+
+async function waitForIds(dir: string, ids: readonly string[]): Promise<Array<Record<string, unknown>>> {
+  let listed: Array<Record<string, unknown>> = [];
+  await waitFor(async () => {
+    listed = await listJson(dir);
+    return JSON.stringify(listed.map((r) => r['instance_id']).sort()) === JSON.stringify([...ids].sort());
+  }, { message: () => JSON.stringify(listed) });
+  return listed;
+}
+
+describe('run: a duplicate instance id', () => {
+  it('a second run --instance-id of a live one exits 2 (INSTANCE_ID_TAKEN) and starts nothing; --replace takes it over', async () => {
+    await using tmp = await tempRegistryDir();
+    const first = runWrapper(tmp.dir, ['--instance-id', 'marcus_dup']);
+    const [entry] = await waitForIds(tmp.dir, ['marcus_dup']);
+    const marker = join(tmp.dir, 'second-started');
+    const second = await cli(['--store', `json:${tmp.dir}`, 'run', '--instance-id', 'marcus_dup', '--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`]);
+    expect(second.code, second.stderr).toBe(2);
+    expect(second.stderr).toMatch(/marcus_dup is held by a live instance .*--replace.*\[INSTANCE_ID_TAKEN\]/);
+    expect(existsSync(marker)).toBe(false);
+    expect((await listJson(tmp.dir)).map((r) => r['pid'])).toEqual([entry?.['pid']]);
+
+    const replacing = runWrapper(tmp.dir, ['--instance-id', 'marcus_dup', '--replace']);
+    await waitFor(async () => (await listJson(tmp.dir))[0]?.['pid'] !== entry?.['pid']);
+    first.process.stdin?.end();
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+    expect(await listJson(tmp.dir)).toHaveLength(1);
+    replacing.process.stdin?.end();
+    expect(await replacing.exited).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('run: what clients will run is checked at registration', () => {
+  it('refuses --mcp-command that needs a shell (UNSAFE_COMMAND, exit 2) before starting anything', async () => {
+    await using tmp = await tempRegistryDir();
+    const result = await cli(['--store', `json:${tmp.dir}`, 'run', '--mcp-command', 'node x.mjs | tee log', '--', 'true']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--mcp-command: refusing to run .*--mcp-arg.*\[UNSAFE_COMMAND\]/);
+    expect(await listJson(tmp.dir)).toEqual([]);
+  });
+
+  it('registers an argv given with --mcp-arg (repeated), and the words of a safe --mcp-command as mcp_args', async () => {
+    await using tmp = await tempRegistryDir();
+    const withArgs = runWrapper(tmp.dir, ['--instance-id', 'marcus_argv', '--mcp-arg', 'node', '--mcp-arg', 'my server.mjs', '--mcp-arg=--stdio']);
+    const [entry] = await waitForIds(tmp.dir, ['marcus_argv']);
+    expect(entry).toMatchObject({ mcp_args: ['node', 'my server.mjs', '--stdio'], mcp_command: "node 'my server.mjs' --stdio" });
+    withArgs.process.stdin?.end();
+    await withArgs.exited;
+    const withCommand = runWrapper(tmp.dir, ['--instance-id', 'marcus_cmd', '--mcp-command', 'python -m marcus --stdio']);
+    const [second] = await waitForIds(tmp.dir, ['marcus_cmd']);
+    expect(second).toMatchObject({ mcp_args: ['python', '-m', 'marcus', '--stdio'], mcp_command: 'python -m marcus --stdio' });
+    withCommand.process.stdin?.end();
+    await withCommand.exited;
+  });
+
+  it('refuses a --heartbeat below 100 ms (exit 2)', async () => {
+    await using tmp = await tempRegistryDir();
+    const result = await cli(['--store', `json:${tmp.dir}`, 'run', '--heartbeat', '10', '--', 'true']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--heartbeat must be at least 100 ms, got 10/);
+  });
+});
+
+/** A registry with a live entry (this test process) and a stale one (a pid that has exited). */
+async function liveAndStale(dir: string): Promise<{ deadPid: number }> {
+  const dead = new Child('true', []);
+  await dead.exited;
+  const live = makeRecord({ instance_id: 'marcus_live', pid: process.pid, started_at: '2026-01-01T00:00:00.000000+00:00' });
+  const stale = makeRecord({ instance_id: 'marcus_stale', pid: dead.pid, started_at: '2026-02-01T00:00:00.000000+00:00' });
+  await writeFile(join(dir, 'marcus_live.json'), JSON.stringify(live, null, 2), { mode: 0o600 });
+  await writeFile(join(dir, 'marcus_stale.json'), JSON.stringify(stale, null, 2), { mode: 0o600 });
+  return { deadPid: dead.pid };
+}
+
+describe('JSON output carries health beside the record', () => {
+  it('list --json: [{health, reason?, detail?, record}]; --all shows stale ones as stale; --records: plain records; --jsonl/--ndjson: one per line', async () => {
+    await using tmp = await tempRegistryDir();
+    const { deadPid } = await liveAndStale(tmp.dir);
+    const store = ['--store', `json:${tmp.dir}`];
+    const all = await cli([...store, 'list', '--all', '--json']);
+    expect(all.code, all.stderr).toBe(0);
+    const entries = JSON.parse(all.stdout) as Array<{ health: string; reason?: string; detail?: string; record: Record<string, unknown> }>;
+    expect(entries.map((e) => [e.record['instance_id'], e.health, e.reason])).toEqual([
+      ['marcus_live', 'healthy', undefined],
+      ['marcus_stale', 'stale', 'process-exited'],
+    ]);
+    expect(entries[1]?.detail).toBe(`pid ${deadPid} is not running`);
+    const records = JSON.parse((await cli([...store, 'list', '--all', '--records'])).stdout) as Array<Record<string, unknown>>;
+    expect(records.map((r) => r['instance_id'])).toEqual(['marcus_live', 'marcus_stale']);
+    expect(records[0]).toEqual(entries[0]?.record);
+    for (const flag of ['--jsonl', '--ndjson']) {
+      const lines = (await cli([...store, 'list', '--all', flag])).stdout.trimEnd().split('\n');
+      expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual(entries);
+    }
+    const recordLines = (await cli([...store, 'list', '--all', '--jsonl', '--records'])).stdout.trimEnd().split('\n');
+    expect(recordLines.map((l) => JSON.parse(l) as unknown)).toEqual(records);
+    // Without --all: the live one only.
+    expect((await cli([...store, 'list', '--jsonl'])).stdout).toBe(`${JSON.stringify(entries[0])}\n`);
+  });
+
+  it('show: --json carries health; a stale entry is printed and exits 3; --records is the plain record', async () => {
+    await using tmp = await tempRegistryDir();
+    await liveAndStale(tmp.dir);
+    const store = ['--store', `json:${tmp.dir}`];
+    const live = await cli([...store, 'show', 'marcus_live', '--json']);
+    expect(live.code).toBe(0);
+    expect(JSON.parse(live.stdout)).toMatchObject({ health: 'healthy', record: { instance_id: 'marcus_live' } });
+    const stale = await cli([...store, 'show', 'marcus_stale', '--json']);
+    expect(stale.code).toBe(3);
+    expect(JSON.parse(stale.stdout)).toMatchObject({ health: 'stale', reason: 'process-exited', record: { instance_id: 'marcus_stale' } });
+    expect(stale.stderr).toMatch(/marcus_stale is stale \(process-exited/);
+    const plain = await cli([...store, 'show', 'marcus_live', '--records']);
+    expect(JSON.parse(plain.stdout)).toMatchObject({ instance_id: 'marcus_live', pid: process.pid });
+    expect(JSON.parse(plain.stdout)).not.toHaveProperty('health');
+    // show removes nothing.
+    expect((await readdir(tmp.dir)).sort()).toEqual(['marcus_live.json', 'marcus_stale.json']);
+  });
+
+  it('preferred --json carries health; --records the plain record', async () => {
+    await using tmp = await tempRegistryDir();
+    await liveAndStale(tmp.dir);
+    const store = ['--store', `json:${tmp.dir}`];
+    const judged = await cli([...store, 'preferred', '--json']);
+    expect(judged.code, judged.stderr).toBe(0);
+    expect(JSON.parse(judged.stdout)).toMatchObject({ health: 'healthy', record: { instance_id: 'marcus_live' } });
+    expect(JSON.parse((await cli([...store, 'preferred', '--records'])).stdout)).toMatchObject({ instance_id: 'marcus_live' });
+  });
+});
+
+describe('list for scripts', () => {
+  it('-q prints ids only, --no-headers the table without its header', async () => {
+    await using tmp = await tempRegistryDir();
+    await liveAndStale(tmp.dir);
+    const store = ['--store', `json:${tmp.dir}`];
+    expect((await cli([...store, 'list', '--all', '-q'])).stdout).toBe('marcus_live\nmarcus_stale\n');
+    const table = (await cli([...store, 'list', '--no-headers'])).stdout;
+    expect(table).not.toMatch(/INSTANCE/);
+    expect(table).toMatch(/^marcus_live\s+\d+\s/);
+    expect((await cli([...store, 'list', '-q', '--json'])).code).toBe(2);
+  });
+});
+
+describe('silent surprises', () => {
+  it('warns on stderr when MARCUS_INSTANCE_ID matches no live instance', async () => {
+    await using tmp = await tempRegistryDir();
+    await liveAndStale(tmp.dir);
+    const result = await cli(['--store', `json:${tmp.dir}`, 'preferred', '--records'], { MARCUS_INSTANCE_ID: 'marcus_nothing' });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ instance_id: 'marcus_live' });
+    expect(result.stderr).toMatch(/warn: MARCUS_INSTANCE_ID=marcus_nothing matches no live instance/);
+    const matching = await cli(['--store', `json:${tmp.dir}`, 'preferred'], { MARCUS_INSTANCE_ID: 'marcus_live' });
+    expect(matching.stderr).toBe('');
+  });
+
+  it('read commands with --store json:relative/dir create nothing', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'marcus-cwd-'));
+    try {
+      for (const args of [['list'], ['list', '--json'], ['show', 'marcus_x'], ['preferred'], ['prune']]) {
+        const result = await runToEnd(process.execPath, [CLI, '--store', 'json:relative/dir', ...args], { cwd });
+        expect(result.code === 0 || result.code === 3, `${args.join(' ')}: ${result.stderr}`).toBe(true);
+      }
+      expect(await readdir(cwd)).toEqual([]);
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
+  });
+});
