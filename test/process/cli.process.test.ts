@@ -94,7 +94,9 @@ describe('marcus-registry CLI', () => {
     await using tmp = await tempRegistryDir();
     const result = await cli(['run', '--instance-id', 'marcus_short', '--', 'sh', '-c', 'exit 7'], { MARCUS_REGISTRY_DIR: tmp.dir });
     expect(result.code).toBe(7);
-    expect(await readdir(tmp.dir)).toEqual([]);
+    // Only the note of the clean stop is left, in .departed/ (no entry a reader would list).
+    expect(await readdir(tmp.dir)).toEqual(['.departed']);
+    expect(await readdir(join(tmp.dir, '.departed'))).toEqual(['marcus_short.json']);
   });
 
   it('run forwards SIGTERM to the child and unregisters it', async () => {

@@ -15,6 +15,7 @@ import { assertRecord, encodeRecord, type ServiceRecord } from '../../domain/rec
 import type { Logger } from '../../ports/logger.port.js';
 import type { DeleteOutcome, ListResult, RegistryStore, StoreChange, StoreProblem, StoredEntry, StoreWatch, StoreWatchOptions } from '../../ports/store.port.js';
 import { writeAtomically } from './atomic-write.js';
+import { departedCleanly, departSync, sweepDepartures } from './departures.js';
 import { checkDirectory, ensureDirectory } from './directory-guard.js';
 import { DirectoryWatch } from './directory-watch.js';
 import {
@@ -260,12 +261,26 @@ export class JsonDirStore implements RegistryStore {
         if (owner) {
           const current = await readEntryFile(path, id, this.settings.maxFileBytes);
           if (current.kind !== 'entry' || !isOwnedBy(current.record, owner)) return false;
+          // The owner's own removal: moved into the departures, which is the note of a clean stop.
+          try {
+            departSync(this.location, id, path);
+          } catch (error) {
+            if (errnoOf(error) === 'ENOENT') return false;
+            throw error;
+          }
+          void sweepDepartures(this.location, this.settings.now());
+          return true;
         }
         return await unlinkIfPresent(path);
       } finally {
         await release();
       }
     });
+  }
+
+  async departedCleanly(instanceId: string, owner: EntryOwner): Promise<boolean> {
+    const id = assertInstanceId(instanceId);
+    return this.guard('read', id, () => departedCleanly(this.location, id, owner, this.settings.maxFileBytes, this.settings.now()));
   }
 
   /**
@@ -282,6 +297,8 @@ export class JsonDirStore implements RegistryStore {
         if (!current || !isOwnedBy(current.record, owner)) return false;
         // A newer registration renamed in since the read has another inode: leave it.
         if (statEntryVersionSync(path) !== current.version) return false;
+        departSync(this.location, instanceId, path);
+        return true;
       }
       unlinkSync(path);
       return true;

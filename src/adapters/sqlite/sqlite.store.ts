@@ -22,6 +22,7 @@ import type {
   StoreWatch,
   StoreWatchOptions,
 } from '../../ports/store.port.js';
+import { DEPARTURE_NOTE_MS } from '../../ports/store.port.js';
 import { isInitializedNow, openAccess, type Access } from './sqlite.connection.js';
 import { loadSqliteDriver, type SqliteDatabase, type SqliteStatement } from './sqlite.driver.js';
 import { errorCode, isBusy, translateSqliteError } from './sqlite.errors.js';
@@ -88,6 +89,13 @@ const DELETE_IF_OWNER = `
   DELETE FROM services WHERE instance_id = ? AND pid = ?
     AND CASE WHEN json_valid(record) THEN json_extract(record, '$.started_at') END = ?`;
 const EXISTS = 'SELECT 1 FROM services WHERE instance_id = ?';
+// The note of an owner's delete, written in the same transaction as the DELETE (see departedCleanly).
+const NOTE_DEPARTURE = `
+  INSERT OR REPLACE INTO departures (instance_id, pid, started_at, departed_at_ms)
+    SELECT instance_id, pid, json_extract(record, '$.started_at'), ? FROM services WHERE instance_id = ? AND pid = ?
+      AND CASE WHEN json_valid(record) THEN json_extract(record, '$.started_at') END = ?`;
+const EXPIRE_DEPARTURES = 'DELETE FROM departures WHERE departed_at_ms < ?';
+const SELECT_DEPARTURE = 'SELECT 1 FROM departures WHERE instance_id = ? AND pid = ? AND started_at = ? AND departed_at_ms >= ?';
 
 /** Versions this store hands out: decimal integers from the database's write clock. */
 const VERSION_PATTERN = /^[1-9][0-9]{0,15}$/;
@@ -252,6 +260,11 @@ class SqliteStore implements RegistryStore {
     return this.deleteNow(instanceId, owner);
   }
 
+  async departedCleanly(instanceId: string, owner: EntryOwner): Promise<boolean> {
+    assertInstanceId(instanceId);
+    return this.read((db) => db.prepare(SELECT_DEPARTURE).get(instanceId, owner.pid, owner.started_at, Date.now() - DEPARTURE_NOTE_MS) !== undefined, false);
+  }
+
   /**
    * Polls PRAGMA data_version (another connection committed) every watchPollMs
    * and reports this store's own writes directly. See sqlite.watch.ts.
@@ -284,9 +297,16 @@ class SqliteStore implements RegistryStore {
 
   private deleteNow(instanceId: string, owner: EntryOwner | undefined): boolean {
     assertInstanceId(instanceId);
-    const deleted = this.write(() =>
+    const deleted = this.write((db) =>
       owner
-        ? this.statement(DELETE_IF_OWNER).run(instanceId, owner.pid, owner.started_at).changes > 0
+        ? db
+            .transaction(() => {
+              const now = Date.now();
+              this.statement(EXPIRE_DEPARTURES).run(now - DEPARTURE_NOTE_MS);
+              this.statement(NOTE_DEPARTURE).run(now, instanceId, owner.pid, owner.started_at);
+              return this.statement(DELETE_IF_OWNER).run(instanceId, owner.pid, owner.started_at).changes > 0;
+            })
+            .immediate()
         : this.statement(DELETE_ANY).run(instanceId).changes > 0,
     );
     if (deleted) this.notify(instanceId);
