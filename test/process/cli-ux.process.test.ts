@@ -196,3 +196,35 @@ describe('silent surprises', () => {
     }
   });
 });
+
+describe('watch prints what a person cares about', () => {
+  function watchProcess(dir: string, ...args: string[]): Child {
+    const child = new Child(process.execPath, [CLI, '--store', `json:${dir}`, 'watch', '--sweep', '200', ...args]);
+    children.push(child);
+    return child;
+  }
+
+  it('heartbeats only with --verbose; a status change always, naming what changed; --json every event', async () => {
+    await using tmp = await tempRegistryDir();
+    const path = join(tmp.dir, 'marcus_w.json');
+    const base = makeRecord({ instance_id: 'marcus_w', pid: process.pid, project_name: 'alpha' });
+    const write = (overrides: Record<string, unknown>) => writeFile(path, JSON.stringify({ ...base, ...overrides }, null, 2), { mode: 0o600 });
+    await write({});
+    const quiet = watchProcess(tmp.dir);
+    const verbose = watchProcess(tmp.dir, '--verbose');
+    const json = watchProcess(tmp.dir, '--json');
+    for (const w of [quiet, verbose]) await w.line(/^\+ marcus_w pid \d+ project alpha healthy$/m);
+    await json.line(/"type":"added"/);
+    // Three heartbeats: only last_heartbeat moves.
+    for (let i = 1; i <= 3; i++) {
+      await write({ last_heartbeat: new Date(Date.now() + i).toISOString().replace('Z', '000+00:00') });
+      await verbose.line(new RegExp(`(^~ marcus_w .*\\(heartbeat\\)$[\\s\\S]*){${i}}`, 'm'));
+    }
+    await write({ status: 'busy', last_heartbeat: new Date().toISOString().replace('Z', '000+00:00') });
+    await quiet.line(/^~ marcus_w pid \d+ project alpha healthy status busy \(status\)$/m);
+    await verbose.line(/^~ marcus_w .* status busy \(status\)$/m);
+    await waitFor(() => (json.output.match(/"type":"updated"/g) ?? []).length >= 4, { message: () => json.output });
+    expect(quiet.output).not.toMatch(/heartbeat\)/);
+    expect(quiet.output.match(/^~ /gm)).toHaveLength(1);
+  });
+});
