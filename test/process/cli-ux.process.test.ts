@@ -228,3 +228,37 @@ describe('watch prints what a person cares about', () => {
     expect(quiet.output.match(/^~ /gm)).toHaveLength(1);
   });
 });
+
+describe('one rule for an instance id on the command line', () => {
+  it('an id no entry can have (a/b) is a usage error (exit 2) for show, preferred --instance and connect --instance; another absent id is exit 3', async () => {
+    await using tmp = await tempRegistryDir();
+    await liveAndStale(tmp.dir);
+    const store = ['--store', `json:${tmp.dir}`];
+    for (const args of [['show', 'a/b'], ['preferred', '--instance', 'a/b'], ['connect', '--instance', 'a/b']]) {
+      const result = await cli([...store, ...args]);
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).toMatch(/"a\/b" cannot name an instance .*\[INVALID_INSTANCE_ID\]/);
+    }
+    for (const args of [['show', 'marcus absent'], ['show', 'marcus_absent'], ['preferred', '--instance', 'marcus absent']]) {
+      expect((await cli([...store, ...args])).code, args.join(' ')).toBe(3);
+    }
+  });
+
+  it('an instance named `preferred` is reachable over HTTP at /v1/services/id/preferred; /v1/services/preferred stays the picker', async () => {
+    await using tmp = await tempRegistryDir();
+    const record = makeRecord({ instance_id: 'preferred', pid: process.pid, project_name: 'named' });
+    await writeFile(join(tmp.dir, 'preferred.json'), JSON.stringify(record, null, 2), { mode: 0o600 });
+    const serve = new Child(process.execPath, [CLI, '--store', `json:${tmp.dir}`, 'serve', '--port', '0']);
+    children.push(serve);
+    const [, url] = await serve.line(/(http:\/\/127\.0\.0\.1:\d+\/)/);
+    const byId = await fetch(`${url}v1/services/id/preferred`);
+    expect(byId.status).toBe(200);
+    expect(await byId.json()).toMatchObject({ health: 'healthy', record: { instance_id: 'preferred', project_name: 'named' } });
+    const picker = await fetch(`${url}v1/services/preferred?project=nope`);
+    expect(picker.status).toBe(404);
+    expect(((await picker.json()) as { error: { code: string } }).error.code).toBe('NO_MATCHING_INSTANCE');
+    expect((await fetch(`${url}v1/services/id/marcus_absent`)).status).toBe(404);
+    serve.kill('SIGINT');
+    await serve.exited;
+  });
+});

@@ -48,3 +48,20 @@ export function heartbeatMs(value: string | undefined): number | undefined {
   if (n !== undefined && n < MIN_HEARTBEAT_INTERVAL_MS) throw new UsageError(`--heartbeat must be at least ${MIN_HEARTBEAT_INTERVAL_MS} ms, got ${n}`);
   return n;
 }
+
+/**
+ * One rule for an instance id given on the command line (show ID, --instance ID
+ * of preferred and connect): an id no entry can have — empty, `.`/`..`, or
+ * holding `/`, `\\` or NUL, so never a file name in the registry — is a usage
+ * error (exit 2, INVALID_INSTANCE_ID); any other id that matches nothing is
+ * "no such instance" (exit 3).
+ */
+export function instanceIdArgument(value: string, what: string): string;
+export function instanceIdArgument(value: string | undefined, what: string): string | undefined;
+export function instanceIdArgument(value: string | undefined, what: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (value === '' || value === '.' || value === '..' || /[/\\\0]/.test(value)) {
+    throw new UsageError(`${what} ${JSON.stringify(value)} cannot name an instance (an id has no /, \\ or NUL) [INVALID_INSTANCE_ID]`);
+  }
+  return value;
+}

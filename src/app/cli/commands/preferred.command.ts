@@ -1,5 +1,5 @@
 import { entryJson } from '../../entry-json.js';
-import { FILTER_OPTIONS, filtersFrom, parse } from '../args.js';
+import { FILTER_OPTIONS, filtersFrom, instanceIdArgument, parse } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { recordDetails } from '../format.js';
 import { openRegistry } from '../open-registry.js';
@@ -9,7 +9,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const { values } = parse(argv, { ...FILTER_OPTIONS, instance: { type: 'string' }, records: { type: 'boolean' } });
   await using registry = await openRegistry(values, { readOnly: true });
   // An explicit --instance is strict; MARCUS_INSTANCE_ID only ranks first.
-  const filters = { ...filtersFrom(values), instanceId: values.instance };
+  const filters = { ...filtersFrom(values), instanceId: instanceIdArgument(values.instance, '--instance') };
   const record = await registry.preferred({ filters, project: filters.project });
   // Judged again for its health: an entry gone in between means none matches now.
   const entry = record && (await registry.get(record.instance_id));

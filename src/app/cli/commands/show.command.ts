@@ -1,5 +1,6 @@
 import { entryJson } from '../../entry-json.js';
-import { parse } from '../args.js';
+import { isRegistryError } from '../../../domain/errors.js';
+import { instanceIdArgument, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { recordDetails } from '../format.js';
 import { openRegistry } from '../open-registry.js';
@@ -14,9 +15,13 @@ import { openRegistry } from '../open-registry.js';
 export async function run(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parse(argv, { records: { type: 'boolean' } }, true);
   if (positionals.length !== 1) throw new UsageError('show takes exactly one instance id');
-  const id = positionals[0] as string;
+  const id = instanceIdArgument(positionals[0] as string, 'instance id');
   await using registry = await openRegistry(values, { readOnly: true });
-  const entry = await registry.get(id);
+  // An id outside our own naming rule may still be no entry at all: absent, as for --instance.
+  const entry = await registry.get(id).catch((error: unknown) => {
+    if (isRegistryError(error) && error.code === 'INVALID_INSTANCE_ID') return undefined;
+    throw error;
+  });
   if (!entry) {
     process.stderr.write(`marcus-registry: no instance ${id}\n`);
     return EXIT.NONE;
