@@ -23,7 +23,8 @@ export type RegistryErrorCode =
   | 'CONNECTION_FAILED'
   | 'INVALID_MONITOR_OPTIONS'
   | 'LISTEN_FAILED'
-  | 'INSTANCE_ID_TAKEN';
+  | 'INSTANCE_ID_TAKEN'
+  | 'STOP_REFUSED';
 
 export class RegistryError extends Error {
   override name = 'RegistryError';
@@ -244,6 +245,14 @@ export class InstanceIdTakenError extends RegistryError {
       `instance id ${instanceId} is held by a live instance (pid ${holder.pid}${where}); choose another id, or replace it deliberately (replace: true, run --replace)`,
       { details: { instanceId, pid: holder.pid, ...(holder.hostname !== undefined && { hostname: holder.hostname }) } },
     );
+  }
+}
+
+/** `stop` would not signal this instance: another host's, or a pid whose process cannot be proved the registered one. */
+export class StopRefusedError extends RegistryError {
+  override name = 'StopRefusedError';
+  constructor(instanceId: string, reason: 'other-host' | 'pid-reused' | 'unverifiable', message: string) {
+    super('STOP_REFUSED', `not stopping ${instanceId}: ${message}`, { details: { instanceId, reason } });
   }
 }
 

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -208,7 +208,11 @@ describe('watch prints what a person cares about', () => {
     await using tmp = await tempRegistryDir();
     const path = join(tmp.dir, 'marcus_w.json');
     const base = makeRecord({ instance_id: 'marcus_w', pid: process.pid, project_name: 'alpha' });
-    const write = (overrides: Record<string, unknown>) => writeFile(path, JSON.stringify({ ...base, ...overrides }, null, 2), { mode: 0o600 });
+    // Atomic (rename), as our writers do: a watcher never sees a half-written file.
+    const write = async (overrides: Record<string, unknown>) => {
+      await writeFile(`${path}.tmp`, JSON.stringify({ ...base, ...overrides }, null, 2), { mode: 0o600 });
+      await rename(`${path}.tmp`, path);
+    };
     await write({});
     const quiet = watchProcess(tmp.dir);
     const verbose = watchProcess(tmp.dir, '--verbose');
@@ -260,5 +264,115 @@ describe('one rule for an instance id on the command line', () => {
     expect((await fetch(`${url}v1/services/id/marcus_absent`)).status).toBe(404);
     serve.kill('SIGINT');
     await serve.exited;
+  });
+});
+
+describe('stop', () => {
+  it('SIGTERMs a local instance registered by run and waits for its entry to go', async () => {
+    await using tmp = await tempRegistryDir();
+    const wrapper = new Child(process.execPath, [CLI, '--store', `json:${tmp.dir}`, 'run', '--instance-id', 'marcus_stopme', '--', 'sleep', '60']);
+    children.push(wrapper);
+    const [entry] = await waitForIds(tmp.dir, ['marcus_stopme']);
+    const result = await cli(['--store', `json:${tmp.dir}`, 'stop', 'marcus_stopme']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe('stopped marcus_stopme\n');
+    expect(result.stderr).toMatch(new RegExp(`sent SIGTERM to marcus_stopme \\(pid ${entry?.['pid']}\\)`));
+    expect(await listJson(tmp.dir)).toEqual([]);
+    // run exits as its child did: killed by SIGTERM (or 128 + 15).
+    const exit = await wrapper.exited;
+    expect(exit.signal === 'SIGTERM' || exit.code === 143, JSON.stringify(exit)).toBe(true);
+  });
+
+  it('a process that ignores SIGTERM: exit 1 after --timeout; --force SIGKILLs it', async () => {
+    await using tmp = await tempRegistryDir();
+    const wrapper = new Child(process.execPath, [CLI, '--store', `json:${tmp.dir}`, 'run', '--instance-id', 'marcus_stubborn', '--', process.execPath, '-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"]);
+    children.push(wrapper);
+    await waitForIds(tmp.dir, ['marcus_stubborn']);
+    const polite = await cli(['--store', `json:${tmp.dir}`, 'stop', 'marcus_stubborn', '--timeout', '0.5']);
+    expect(polite.code).toBe(1);
+    expect(polite.stderr).toMatch(/still running after 0.5 s; stop it with --force/);
+    const forced = await cli(['--store', `json:${tmp.dir}`, 'stop', 'marcus_stubborn', '--timeout', '0.5', '--force']);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr).toMatch(/sent SIGKILL/);
+    const exit = await wrapper.exited;
+    expect(exit.signal === 'SIGKILL' || exit.code === 137, JSON.stringify(exit)).toBe(true);
+  });
+
+  it('refuses another host, a reused pid and an unverifiable one (STOP_REFUSED), never signalling; exit 3 for absent or not running', async () => {
+    await using tmp = await tempRegistryDir();
+    const victim = new Child('sleep', ['60']);
+    children.push(victim);
+    const put = (id: string, overrides: Record<string, unknown>) =>
+      writeFile(join(tmp.dir, `${id}.json`), JSON.stringify(makeRecord({ instance_id: id, pid: victim.pid, ...overrides }), null, 2), { mode: 0o600 });
+    await put('marcus_remote', { hostname: 'elsewhere.example', process_start_token: 'x' });
+    await put('marcus_reused', { process_start_token: 'not-this-process', process_start_time: '2001-01-01T00:00:00.000000+00:00' });
+    await put('marcus_unknown', {});
+    const store = ['--store', `json:${tmp.dir}`];
+    for (const [id, why] of [['marcus_remote', /runs on elsewhere\.example/], ['marcus_reused', /now belongs to another process/], ['marcus_unknown', /cannot be proved/]] as const) {
+      const result = await cli([...store, 'stop', id, '--force', '--timeout', '0']);
+      expect(result.code, id).toBe(1);
+      expect(result.stderr).toMatch(why);
+      expect(result.stderr).toMatch(/\[STOP_REFUSED\]/);
+    }
+    expect(victim.process.exitCode).toBeNull();
+    expect(victim.process.signalCode).toBeNull();
+    expect((await cli([...store, 'stop', 'marcus_absent'])).code).toBe(3);
+    victim.kill('SIGKILL');
+    await victim.exited;
+    await put('marcus_dead', { process_start_token: 'x' });
+    const dead = await cli([...store, 'stop', 'marcus_dead']);
+    expect(dead.code).toBe(3);
+    expect(dead.stderr).toMatch(/is not running/);
+  });
+});
+
+describe('logs', () => {
+  it('prints the newest file of the log_dir; --follow prints what is appended', async () => {
+    await using tmp = await tempRegistryDir();
+    const logDir = join(tmp.dir, 'logs');
+    await import('node:fs/promises').then((fs) => fs.mkdir(logDir));
+    await writeFile(join(logDir, 'old.log'), 'old\n');
+    await new Promise((r) => setTimeout(r, 20));
+    const newest = join(logDir, 'marcus_2026.log');
+    await writeFile(newest, 'line one\n');
+    await import('node:fs/promises').then((fs) => fs.utimes(join(logDir, 'old.log'), new Date(2000, 0, 1), new Date(2000, 0, 1)));
+    const registry = join(tmp.dir, 'registry');
+    await import('node:fs/promises').then((fs) => fs.mkdir(registry, { mode: 0o700 }));
+    await writeFile(join(registry, 'marcus_logs.json'), JSON.stringify(makeRecord({ instance_id: 'marcus_logs', log_dir: logDir }), null, 2), { mode: 0o600 });
+    const store = ['--store', `json:${registry}`];
+    const once = await cli([...store, 'logs', 'marcus_logs']);
+    expect(once.code, once.stderr).toBe(0);
+    expect(once.stdout).toBe('line one\n');
+    expect(once.stderr).toContain(newest);
+    const follow = new Child(process.execPath, [CLI, ...store, 'logs', 'marcus_logs', '--follow']);
+    children.push(follow);
+    await follow.line(/^line one$/m);
+    await import('node:fs/promises').then((fs) => fs.appendFile(newest, 'line two\n'));
+    await follow.line(/^line two$/m);
+    follow.kill('SIGINT');
+    expect(await follow.exited).toEqual({ code: 0, signal: null });
+    expect((await cli([...store, 'logs', 'marcus_none'])).code).toBe(3);
+  });
+});
+
+describe('help, version, typos', () => {
+  it('per-command help, -V, an unknown option line, did you mean', async () => {
+    for (const args of [['list', '--help'], ['help', 'list']]) {
+      const result = await cli(args);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: marcus-registry list .*--jsonl/);
+      expect(result.stdout).toMatch(/-q, --quiet/);
+    }
+    expect((await cli(['help', 'run'])).stdout).toMatch(/--mcp-arg A/);
+    expect((await cli(['stop', '--help'])).stdout).toMatch(/^Usage: marcus-registry stop ID/);
+    const version = await cli(['-V']);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect((await cli(['--version'])).stdout).toBe(version.stdout);
+    const typo = await cli(['lst']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/unknown command 'lst' — did you mean `list`\?/);
+    const option = await cli(['list', '--bogus']);
+    expect(option.code).toBe(2);
+    expect(option.stderr).toBe("marcus-registry: unknown option '--bogus'\n(see marcus-registry list --help)\n");
   });
 });

@@ -27,6 +27,10 @@ export function parse<O extends Options>(argv: readonly string[], options: O, al
   try {
     return parseArgs({ args: [...argv], options: { ...GLOBAL_OPTIONS, ...options }, allowPositionals, strict: true }) as Parsed<O>;
   } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    const option = error instanceof Error ? /Unknown option '([^']+)'/.exec(error.message)?.[1] : undefined;
+    // One short line for a typo'd option (parseArgs' own message is three).
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) throw new UsageError(`unknown option '${option}'`);
     throw new UsageError(error instanceof Error ? error.message.replace(/^TypeError \[\w+\]: /, '') : String(error));
   }
 }
