@@ -162,7 +162,7 @@ describe('marcus-registry serve (a real process)', () => {
       [['--host', 'example.com'], /must be an IP address or localhost/],
       [['--port', '70000'], /--port must be an integer from 0 to 65535/],
       [['--port', 'abc'], /--port must be an integer/],
-      [['--bogus'], /Unknown option '--bogus'/],
+      [['--bogus'], /unknown option '--bogus'/],
     ];
     for (const [args, message] of cases) {
       const result = await cli(['--store', store, 'serve', ...args]);
