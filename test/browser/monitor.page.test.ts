@@ -128,12 +128,12 @@ describe('the live page (headless Chromium)', () => {
 
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
-    const { page, errors } = await open(url, (p) =>
-      p.route('**/v1/services', async (route) => {
+    const { page, errors } = await open(url, async (p) => {
+      await p.route('**/v1/services', async (route) => {
         await gate;
         await route.continue();
-      }),
-    );
+      });
+    });
     const shots = join(ROOT, 'test-results', 'monitor-page');
     await mkdir(shots, { recursive: true });
     // Right after load, before the first snapshot: loading, and no claim that nothing runs.
