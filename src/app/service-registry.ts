@@ -57,7 +57,16 @@ interface Registration {
  * two registries of one process never pick the same default id, and a second
  * explicit registration of a held id is refused even before the first is written.
  */
-const HELD_IDS = new Set<string>();
+const HELD_IDS = new Map<string, number>();
+/** Holds `key` once more (a replace: true over another registry of this process holds it twice). */
+function hold(key: string): void {
+  HELD_IDS.set(key, (HELD_IDS.get(key) ?? 0) + 1);
+}
+function unhold(key: string): void {
+  const n = (HELD_IDS.get(key) ?? 0) - 1;
+  if (n > 0) HELD_IDS.set(key, n);
+  else HELD_IDS.delete(key);
+}
 const heldKey = (store: RegistryStore, id: string) => `${store.kind}\u0000${store.location}\u0000${id}`;
 /** How many `marcus_<pid>_<n>` a default id tries before giving up. */
 const MAX_DEFAULT_ID_SUFFIX = 64;
@@ -111,7 +120,12 @@ export class ServiceRegistry implements AsyncDisposable {
   private async registerNow(options: RegisterOptions): Promise<ServiceRecord> {
     const pid = options.pid ?? process.pid;
     const instanceId = await this.claimInstanceId(options, pid);
-    const release = () => HELD_IDS.delete(heldKey(this.store, instanceId));
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      unhold(heldKey(this.store, instanceId));
+    };
     try {
       return await this.writeRegistration({ ...options, instanceId }, pid, release);
     } catch (error) {
@@ -136,16 +150,20 @@ export class ServiceRegistry implements AsyncDisposable {
         const holder = await this.liveHolder(id);
         if (holder) throw new InstanceIdTakenError(id, holder);
       }
-      HELD_IDS.add(key);
+      hold(key);
       return id;
     }
     for (let n = 1; n <= MAX_DEFAULT_ID_SUFFIX; n++) {
       const id = defaultInstanceId(pid, n);
       const key = heldKey(this.store, id);
       if (HELD_IDS.has(key)) continue;
-      HELD_IDS.add(key);
-      if (!(await this.liveHolder(id))) return id;
-      HELD_IDS.delete(key);
+      hold(key);
+      const holder = await this.liveHolder(id).catch((error: unknown) => {
+        unhold(key);
+        throw error;
+      });
+      if (!holder) return id;
+      unhold(key);
     }
     throw new InstanceIdTakenError(defaultInstanceId(pid), { pid, hostname: this.settings.hostname });
   }

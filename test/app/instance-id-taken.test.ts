@@ -82,3 +82,20 @@ describe.each(stores)('instance ids ($name store)', ({ name, uri }) => {
     expect((await c.register({ mcpCommand: 'node c.js' })).instance_id).toBe(`marcus_${process.pid}`);
   });
 });
+
+describe('replace: true over another registry of this process', () => {
+  it('the id stays held while either still holds it', async () => {
+    await using tmp = await tempRegistryDir();
+    const uri = `json:${tmp.dir}`;
+    const a = await open(uri);
+    const b = await open(uri);
+    await a.register({ mcpCommand: 'node a.js', instanceId: 'marcus_twice' });
+    await b.register({ mcpCommand: 'node b.js', instanceId: 'marcus_twice', replace: true });
+    await a.close();
+    // b still holds it: a third registry of this process is refused.
+    const c = await open(uri);
+    await expect(c.register({ mcpCommand: 'node c.js', instanceId: 'marcus_twice' })).rejects.toMatchObject({ code: 'INSTANCE_ID_TAKEN' });
+    await b.close();
+    expect((await c.register({ mcpCommand: 'node c.js', instanceId: 'marcus_twice' })).instance_id).toBe('marcus_twice');
+  });
+});
