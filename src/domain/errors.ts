@@ -26,7 +26,9 @@ export type RegistryErrorCode =
   | 'NO_ENDPOINT'
   | 'UNTRUSTED_COMMAND'
   | 'INVALID_MONITOR_OPTIONS'
-  | 'LISTEN_FAILED';
+  | 'LISTEN_FAILED'
+  | 'INSTANCE_ID_TAKEN'
+  | 'STOP_REFUSED';
 
 export class RegistryError extends Error {
   override name = 'RegistryError';
@@ -275,6 +277,27 @@ export class ListenFailedError extends RegistryError {
   constructor(address: string, cause?: unknown) {
     const why = cause instanceof Error ? `: ${cause.message}` : '';
     super('LISTEN_FAILED', `cannot listen on ${address}${why}`, { cause, details: { address } });
+  }
+}
+
+/** register() of an id a live instance holds, without `replace: true`: the live one is left alone. */
+export class InstanceIdTakenError extends RegistryError {
+  override name = 'InstanceIdTakenError';
+  constructor(instanceId: string, holder: { readonly pid: number; readonly hostname?: string }) {
+    const where = holder.hostname ? ` on ${holder.hostname}` : '';
+    super(
+      'INSTANCE_ID_TAKEN',
+      `instance id ${instanceId} is held by a live instance (pid ${holder.pid}${where}); choose another id, or replace it deliberately (replace: true, run --replace)`,
+      { details: { instanceId, pid: holder.pid, ...(holder.hostname !== undefined && { hostname: holder.hostname }) } },
+    );
+  }
+}
+
+/** `stop` would not signal this instance: another host's, or a pid whose process cannot be proved the registered one. */
+export class StopRefusedError extends RegistryError {
+  override name = 'StopRefusedError';
+  constructor(instanceId: string, reason: 'other-host' | 'pid-reused' | 'unverifiable', message: string) {
+    super('STOP_REFUSED', `not stopping ${instanceId}: ${message}`, { details: { instanceId, reason } });
   }
 }
 

@@ -151,6 +151,16 @@ export interface RegistryStore {
   deleteSync?(instanceId: string, owner?: EntryOwner): boolean;
 
   /**
+   * Whether the entry `owner` wrote under `instanceId` was removed by its owner
+   * (`delete`/`deleteSync` with that owner: unregister, close, an exit hook)
+   * rather than pruned by a reader. Every owner delete leaves a note, atomically
+   * with the removal, kept at least DEPARTURE_NOTE_MS; watchers read it to tell a
+   * clean stop ('unregistered') from a crash ('process-exited'). False when
+   * there is no note for that owner (never noted, or expired).
+   */
+  departedCleanly?(instanceId: string, owner: EntryOwner): Promise<boolean>;
+
+  /**
    * Native change notification, where the store has one (fs.watch, PRAGMA
    * data_version, an etcd prefix watch, direct calls). Resolves once the watch
    * is established, so a listing taken afterwards misses nothing. Changes this
@@ -179,5 +189,8 @@ export interface RegistryStore {
 
   close(): Promise<void>;
 }
+
+/** How long a store keeps the note of an owner's delete (see RegistryStore.departedCleanly). */
+export const DEPARTURE_NOTE_MS = 60_000;
 
 export type { EntryOwner, RegistryError };

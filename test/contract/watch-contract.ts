@@ -105,6 +105,23 @@ export function testWatchContract(current: () => StoreHarness): void {
     expect(events.events.filter((e) => e.type === 'added')).toHaveLength(1);
   });
 
+  it('reports a clean stop as removed (unregistered) even when the process has exited by then (as `run` unregisters its exited child)', async () => {
+    const { watcher, writer, writerStore } = await setUp();
+    const { tap: events } = tap(watcher);
+    const child = spawn(process.execPath, ['-e', "process.stdin.resume(); process.stdin.on('end', () => process.exit(0))"], { stdio: ['pipe', 'ignore', 'ignore'] });
+    children.push(child);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    await register(writer, 'marcus_clean', { pid: child.pid });
+    await events.next(isEvent('added', 'marcus_clean'), 'the child added');
+    // The child ends normally, then its registration is removed by its owner.
+    child.stdin?.end();
+    await exited;
+    await writer.unregister();
+    const removed = await events.next(isEvent('removed', 'marcus_clean'), 'the clean stop removed');
+    expect(removed.type === 'removed' && removed.reason).toBe('unregistered');
+    expect(await writerStore.get('marcus_clean')).toBeUndefined();
+  });
+
   it('reports a SIGKILLed registrant as removed (process-exited) at the next sweep, and removes its entry', async () => {
     const { harness, watcher, writer, writerStore } = await setUp();
     const { tap: events } = tap(watcher);

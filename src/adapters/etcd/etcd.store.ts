@@ -17,6 +17,7 @@ import type {
   StoreWatch,
   StoreWatchOptions,
 } from '../../ports/store.port.js';
+import { DEPARTURE_NOTE_MS } from '../../ports/store.port.js';
 import { makeTranslator } from './etcd.errors.js';
 import { leaseTtlSeconds, resolveEtcdOptions, type EtcdStoreOptions, type ResolvedEtcdOptions } from './etcd.options.js';
 import { OwnLeases } from './etcd-leases.js';
@@ -318,7 +319,9 @@ export class EtcdStore implements RegistryStore {
       const current = this.decode(kv, instanceId);
       if (!current.ok || !isOwnedBy(current.record, owner)) return { deleted: false, keyLease: kv.lease };
       try {
-        const response = await this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.delete().key(key)).commit();
+        // The note of a clean stop goes in the same transaction as the delete (see departedCleanly).
+        const note = this.client.put(this.departureKeyOf(instanceId)).value(JSON.stringify({ pid: owner.pid, started_at: owner.started_at })).lease(await this.departureLease());
+        const response = await this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.delete().key(key), note).commit();
         if (response.succeeded) return { deleted: true };
       } catch (error) {
         throw this.translate(error);
@@ -326,6 +329,37 @@ export class EtcdStore implements RegistryStore {
       // Written (a heartbeat, a re-registration) between the read and the delete: judge it again.
     }
     throw new ConflictError(instanceId);
+  }
+
+  /**
+   * Whether the owner's own delete removed this entry: its note lives beside the
+   * prefix (`<prefix minus its slash>.departed/<id>`, outside every listing and
+   * watch of the prefix) on a lease of DEPARTURE_NOTE_MS.
+   */
+  async departedCleanly(instanceId: string, owner: EntryOwner): Promise<boolean> {
+    this.assertOpen();
+    const kv = await this.readKey(this.departureKeyOf(instanceId));
+    if (!kv) return false;
+    try {
+      const note = JSON.parse(kv.value.toString('utf8')) as { pid?: unknown; started_at?: unknown };
+      return note.pid === owner.pid && note.started_at === owner.started_at;
+    } catch {
+      return false;
+    }
+  }
+
+  private departureKeyOf(instanceId: string): string {
+    return `${this.options.prefix.replace(/\/$/, '')}.departed/${assertInstanceId(instanceId)}`;
+  }
+
+  /** A fresh lease for a departure note: it expires by itself after DEPARTURE_NOTE_MS. */
+  private async departureLease(): Promise<string> {
+    const lease = this.client.lease(Math.ceil(DEPARTURE_NOTE_MS / 1000), { autoKeepAlive: false });
+    try {
+      return String(await lease.grant());
+    } finally {
+      lease.release();
+    }
   }
 
   private keyOf(instanceId: string): string {

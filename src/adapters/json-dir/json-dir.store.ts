@@ -19,6 +19,7 @@ import type { Logger } from '../../ports/logger.port.js';
 import type { DeleteOutcome, ListResult, RegistryStore, StoreChange, StoreProblem, StoredEntry, StoreWatch, StoreWatchOptions } from '../../ports/store.port.js';
 import { writeAtomically } from './atomic-write.js';
 import { foreignFieldNotes } from '../shared/foreign-field-notes.js';
+import { departedCleanly, departSync, sweepDepartures } from './departures.js';
 import { checkDirectory, ensureDirectory } from './directory-guard.js';
 import { DirectoryWatch } from './directory-watch.js';
 import {
@@ -42,8 +43,10 @@ import { deepFreeze, RecordCache, type RecordCacheListing } from '../shared/reco
 
 /** Options of the JSON-directory store. Only `dir` is required. */
 export interface JsonDirStoreOptions {
-  /** The registry directory, an absolute path. Created with mode 0700 when missing. */
+  /** The registry directory, an absolute path. Created with mode 0700 when missing (on open, or on the first write). */
   readonly dir: string;
+  /** Create a missing directory when the store opens. Default: true. false (readers): a missing one lists as empty until a write creates it. */
+  readonly createDirectory?: boolean;
   /** Told about what the store handles by itself (quarantined files, compromised locks). Default: silent. */
   readonly logger?: Logger;
   /**
@@ -131,7 +134,7 @@ export async function openJsonDirStore(options: JsonDirStoreOptions): Promise<Js
     midWriteRetryMs: Math.max(0, options.midWriteRetryMs ?? 250),
   };
   const store = new JsonDirStore(settings);
-  if (!(await checkDirectory(settings.dir, 'read', undefined, settings.logger))) {
+  if (!(await checkDirectory(settings.dir, 'read', undefined, settings.logger)) && options.createDirectory !== false) {
     try {
       await ensureDirectory(settings.dir);
     } catch (error) {
@@ -288,12 +291,26 @@ export class JsonDirStore implements RegistryStore {
         if (owner) {
           const current = await readEntryFile(path, id, this.settings.maxFileBytes);
           if (current.kind !== 'entry' || !isOwnedBy(current.record, owner)) return false;
+          // The owner's own removal: moved into the departures, which is the note of a clean stop.
+          try {
+            departSync(this.location, id, path);
+          } catch (error) {
+            if (errnoOf(error) === 'ENOENT') return false;
+            throw error;
+          }
+          void sweepDepartures(this.location, this.settings.now());
+          return true;
         }
         return await unlinkIfPresent(path);
       } finally {
         await release();
       }
     });
+  }
+
+  async departedCleanly(instanceId: string, owner: EntryOwner): Promise<boolean> {
+    const id = assertInstanceId(instanceId);
+    return this.guard('read', id, () => departedCleanly(this.location, id, owner, this.settings.maxFileBytes, this.settings.now()));
   }
 
   /**
@@ -310,6 +327,8 @@ export class JsonDirStore implements RegistryStore {
         if (!current || !isOwnedBy(current.record, owner)) return false;
         // A newer registration renamed in since the read has another inode: leave it.
         if (statEntryVersionSync(path) !== current.version) return false;
+        departSync(this.location, instanceId, path);
+        return true;
       }
       unlinkSync(path);
       return true;

@@ -28,6 +28,7 @@ import { foreignWriters } from './sqlite.trust.js';
 import { isInitializedNow, openAccess, type Access, type OpenRequest } from './sqlite.connection.js';
 import { DatabaseIdentity, holdConnectedFile } from './sqlite.identity.js';
 import { isBusyAnswer, retryWhileBusy } from './sqlite.retry.js';
+import { DEPARTURE_NOTE_MS } from '../../ports/store.port.js';
 import { loadSqliteDriver, type SqliteDatabase, type SqliteStatement } from './sqlite.driver.js';
 import { errorCode, translateSqliteError } from './sqlite.errors.js';
 import {
@@ -107,6 +108,13 @@ const DELETE_IF_OWNER = `
   DELETE FROM services WHERE instance_id = ? AND pid = ?
     AND CASE WHEN json_valid(record) THEN json_extract(record, '$.started_at') END = ?`;
 const EXISTS = 'SELECT 1 FROM services WHERE instance_id = ?';
+// The note of an owner's delete, written in the same transaction as the DELETE (see departedCleanly).
+const NOTE_DEPARTURE = `
+  INSERT OR REPLACE INTO departures (instance_id, pid, started_at, departed_at_ms)
+    SELECT instance_id, pid, json_extract(record, '$.started_at'), ? FROM services WHERE instance_id = ? AND pid = ?
+      AND CASE WHEN json_valid(record) THEN json_extract(record, '$.started_at') END = ?`;
+const EXPIRE_DEPARTURES = 'DELETE FROM departures WHERE departed_at_ms < ?';
+const SELECT_DEPARTURE = 'SELECT 1 FROM departures WHERE instance_id = ? AND pid = ? AND started_at = ? AND departed_at_ms >= ?';
 
 /** The open stores of this process, by database path (see SqliteStore.current). */
 const OPEN_STORES = new Map<string, Set<SqliteStore>>();
@@ -319,6 +327,11 @@ class SqliteStore implements RegistryStore {
     }
   }
 
+  async departedCleanly(instanceId: string, owner: EntryOwner): Promise<boolean> {
+    assertInstanceId(instanceId);
+    return this.read((db) => db.prepare(SELECT_DEPARTURE).get(instanceId, owner.pid, owner.started_at, Date.now() - DEPARTURE_NOTE_MS) !== undefined, false);
+  }
+
   /**
    * Polls PRAGMA data_version (another connection committed) every watchPollMs
    * and reports this store's own writes directly. See sqlite.watch.ts.
@@ -426,9 +439,16 @@ class SqliteStore implements RegistryStore {
 
   private deleteNow(instanceId: string, owner: EntryOwner | undefined): boolean {
     assertInstanceId(instanceId);
-    const deleted = this.write(() =>
+    const deleted = this.write((db) =>
       owner
-        ? this.statement(DELETE_IF_OWNER).run(instanceId, owner.pid, owner.started_at).changes > 0
+        ? db
+            .transaction(() => {
+              const now = Date.now();
+              this.statement(EXPIRE_DEPARTURES).run(now - DEPARTURE_NOTE_MS);
+              this.statement(NOTE_DEPARTURE).run(now, instanceId, owner.pid, owner.started_at);
+              return this.statement(DELETE_IF_OWNER).run(instanceId, owner.pid, owner.started_at).changes > 0;
+            })
+            .immediate()
         : this.statement(DELETE_ANY).run(instanceId).changes > 0,
     );
     if (deleted) this.notify(instanceId);

@@ -16,17 +16,17 @@ export function age(timestamp: string, now: number): string {
   return `${Math.round(s / 86_400)}d`;
 }
 
-export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+export function table(headers: readonly string[], rows: readonly (readonly string[])[], options: { readonly headers?: boolean } = {}): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     cells
       .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+  return [...(options.headers === false ? [] : [line(headers)]), ...rows.map(line)].join('\n') + '\n';
 }
 
-export function servicesTable(entries: readonly JudgedEntry[], now: number): string {
+export function servicesTable(entries: readonly JudgedEntry[], now: number, options: { readonly headers?: boolean } = {}): string {
   const rows = entries.map(({ record: r, health, reason }) => [
     r.instance_id,
     String(r.pid),
@@ -38,7 +38,7 @@ export function servicesTable(entries: readonly JudgedEntry[], now: number): str
     age(r.last_heartbeat, now),
     r.hostname ?? '-',
   ]);
-  return table(['INSTANCE', 'PID', 'PROJECT', 'PROVIDER', 'STATUS', 'HEALTH', 'UP', 'BEAT', 'HOST'], rows);
+  return table(['INSTANCE', 'PID', 'PROJECT', 'PROVIDER', 'STATUS', 'HEALTH', 'UP', 'BEAT', 'HOST'], rows, options);
 }
 
 /** Every key of a record, one per line, for `show` and `preferred`. */

@@ -1,4 +1,5 @@
 import { diffSnapshots, reasonForVanished, type RegistryEvent, type RemovalReason, type SnapshotEntry } from '../../domain/changes.js';
+import { ownerOf } from '../../domain/entry-owner.js';
 import { RegistryError, StoreUnavailableError } from '../../domain/errors.js';
 import { heartbeatTtlMs, isLocalRecord } from '../../domain/staleness.js';
 import type { Clock } from '../../ports/clock.port.js';
@@ -39,6 +40,14 @@ const NO_IDENTITY = '';
 const COALESCE_MS = 5;
 
 /**
+ * How long a live entry whose process has just exited is held before it is
+ * called process-exited and pruned: its owner (`run` after its child exits,
+ * close() before exit) removes it within this time when the stop is clean,
+ * and leaves the note that makes it 'unregistered'.
+ */
+export const EXIT_GRACE_MS = 1_000;
+
+/**
  * One watch over the registry: it keeps the last judged snapshot of live
  * entries and, whenever the store hints at a change or the sweep comes round,
  * lists and judges again and delivers the difference as events (see
@@ -52,6 +61,9 @@ export class RegistryWatcher {
   private nativeWatch: StoreWatch | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private hintTimer: NodeJS.Timeout | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+  /** Live entries whose process was first found gone at this time (see EXIT_GRACE_MS), by instance id. */
+  private readonly exitedSince = new Map<string, number>();
   private running: Promise<void> | undefined;
   private again = false;
   private failing = false;
@@ -108,8 +120,10 @@ export class RegistryWatcher {
   private async shutDown(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.hintTimer) clearTimeout(this.hintTimer);
+    if (this.graceTimer) clearTimeout(this.graceTimer);
     this.sweepTimer = undefined;
     this.hintTimer = undefined;
+    this.graceTimer = undefined;
     const nativeWatch = this.nativeWatch;
     this.nativeWatch = undefined;
     try {
@@ -176,16 +190,35 @@ export class RegistryWatcher {
     const next = new Map<string, Seen>();
     const reasons = new Map<string, RemovalReason>();
     const stale: StoredEntry[] = [];
+    const exited = new Map<string, number>();
     for (const { entry, verdict } of judged) {
       const id = entry.record.instance_id;
+      const before = this.snapshot.get(id);
+      if (verdict.health === 'stale' && verdict.reason === 'process-exited' && before !== undefined) {
+        // Seen live until now: give a clean stop the time to remove it (and say so) before calling it a crash.
+        const since = this.exitedSince.get(id) ?? now;
+        exited.set(id, since);
+        if (now - since < EXIT_GRACE_MS) {
+          next.set(id, before);
+          continue;
+        }
+      }
       if (verdict.health === 'stale') {
         reasons.set(id, verdict.reason);
         stale.push(entry);
         continue;
       }
-      const before = this.snapshot.get(id);
       const seenAt = before === undefined ? undefined : before.version === entry.version ? before.seenAt : now;
       next.set(id, { record: entry.record, version: entry.version, health: verdict.health, seenAt });
+    }
+    this.exitedSince.clear();
+    for (const [id, since] of exited) this.exitedSince.set(id, since);
+    if (exited.size > 0 && !this.graceTimer) {
+      this.graceTimer = setTimeout(() => {
+        this.graceTimer = undefined;
+        this.schedule();
+      }, EXIT_GRACE_MS);
+      this.graceTimer.unref?.();
     }
     const vanished = [...this.snapshot.values()].filter((e) => !next.has(e.record.instance_id) && !reasons.has(e.record.instance_id));
     if (vanished.length > 0) {
@@ -236,8 +269,16 @@ export class RegistryWatcher {
     const { liveness, settings, store } = this.deps;
     const local = vanished.filter((e) => isLocalRecord(e.record, settings.hostname)).map((e) => e.record.pid);
     const facts = local.length > 0 ? await liveness.snapshot(local) : undefined;
-    for (const entry of vanished) {
+    // An owner's own delete (unregister, close, exit hook) is a clean stop, whatever its process did next.
+    const clean = store.departedCleanly
+      ? await Promise.all(vanished.map((e) => store.departedCleanly?.(e.record.instance_id, ownerOf(e.record)).catch(() => false)))
+      : [];
+    for (const [i, entry] of vanished.entries()) {
       const { record } = entry;
+      if (clean[i] === true) {
+        reasons.set(record.instance_id, 'unregistered');
+        continue;
+      }
       const process = facts && isLocalRecord(record, settings.hostname) ? facts.get(record.pid) : undefined;
       reasons.set(
         record.instance_id,

@@ -6,7 +6,7 @@ import type { Connection } from '../../../domain/connection.js';
 import type { ServiceFilters } from '../../../domain/filters.js';
 import type { ServiceRecord } from '../../../domain/record.schema.js';
 import type { ServiceRegistry } from '../../service-registry.js';
-import { FILTER_OPTIONS, filtersFrom, parse } from '../args.js';
+import { FILTER_OPTIONS, filtersFrom, instanceIdArgument, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { openRegistry } from '../open-registry.js';
 
@@ -34,7 +34,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   keepStdoutForMcp();
 
   // An explicit --instance is strict: that instance or none (and --wait waits for it).
-  const filters = { ...filtersFrom(values), instanceId: values.instance };
+  const filters = { ...filtersFrom(values), instanceId: instanceIdArgument(values.instance, '--instance') };
   const waitDeadline = Date.now() + waitMs;
   let record: ServiceRecord | undefined;
   let connection: Connection;

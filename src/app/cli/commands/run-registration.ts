@@ -13,6 +13,8 @@ export interface KeepRegisteredOptions {
   /** What the messages call the child: its command. */
   readonly name: string;
   readonly write: (line: string) => void;
+  /** Another live instance holds the id (INSTANCE_ID_TAKEN): said on stderr, never retried, then this is called. */
+  readonly onIdTaken?: () => void;
 }
 
 /**
@@ -66,6 +68,12 @@ export class KeepRegistered {
         this.registry = undefined;
         await registry?.close().catch(() => undefined);
         if (this.stopped) return;
+        if (isRegistryError(error) && error.code === 'INSTANCE_ID_TAKEN') {
+          // Not a store failure: retrying would only take the id from its live holder later.
+          this.options.write(`marcus-registry: ${describe(error)}`);
+          this.options.onIdTaken?.();
+          return;
+        }
         const wait = Math.round(delay * (0.75 + Math.random() / 2));
         this.options.write(`marcus-registry: could not register ${this.options.name} (attempt ${attempt}): ${describe(error)}; retrying in ${(wait / 1000).toFixed(1)} s`);
         await this.sleep(wait);
