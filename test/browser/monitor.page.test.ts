@@ -123,7 +123,7 @@ describe('the live page (headless Chromium)', () => {
     const quiet = new Child('sleep', ['60']);
     children.push(quiet);
     const old = new Date(Date.now() - 600_000).toISOString().replace('Z', '000+00:00');
-    const stuck = makeRecord({ instance_id: 'marcus_stuck', pid: quiet.pid, project_name: 'beta', heartbeat_interval_ms: 1_000, last_heartbeat: old, started_at: old });
+    const stuck = makeRecord({ instance_id: 'marcus_stuck', pid: quiet.pid, project_name: 'beta', heartbeat_interval_ms: 1_000, last_heartbeat: old }); // started_at now: not before its process (pid-started-later)
     await writeFile(join(tmp.dir, 'marcus_stuck.json'), JSON.stringify(stuck, null, 2), { mode: 0o600 });
 
     let release: () => void = () => {};

@@ -96,7 +96,7 @@ describe('run: what clients will run is checked at registration', () => {
 async function liveAndStale(dir: string): Promise<{ deadPid: number }> {
   const dead = new Child('true', []);
   await dead.exited;
-  const live = makeRecord({ instance_id: 'marcus_live', pid: process.pid, started_at: '2026-01-01T00:00:00.000000+00:00' });
+  const live = makeRecord({ instance_id: 'marcus_live', pid: process.pid }); // started now: not after this process (pid-started-later)
   const stale = makeRecord({ instance_id: 'marcus_stale', pid: dead.pid, started_at: '2026-02-01T00:00:00.000000+00:00' });
   await writeFile(join(dir, 'marcus_live.json'), JSON.stringify(live, null, 2), { mode: 0o600 });
   await writeFile(join(dir, 'marcus_stale.json'), JSON.stringify(stale, null, 2), { mode: 0o600 });

@@ -45,8 +45,8 @@ describe('Python record shapes and readers (python3, our stdlib peer)', () => {
       env: { ...process.env, MARCUS_REGISTRY_DIR: tmp.dir },
     });
     children.push(run);
-    await waitFor(async () => (await cli(['list', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir })).stdout.includes('marcus_'));
-    const listed = JSON.parse((await cli(['list', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir })).stdout) as Array<Record<string, unknown>>;
+    await waitFor(async () => (await cli(['list', '--records'], { MARCUS_REGISTRY_DIR: tmp.dir })).stdout.includes('marcus_'));
+    const listed = JSON.parse((await cli(['list', '--records'], { MARCUS_REGISTRY_DIR: tmp.dir })).stdout) as Array<Record<string, unknown>>;
     const id = listed[0]?.['instance_id'] as string;
     const bytes = await readFile(join(tmp.dir, `${id}.json`));
     expect(bytes.every((b) => b < 0x80)).toBe(true);
@@ -69,11 +69,11 @@ describe('Python record shapes and readers (python3, our stdlib peer)', () => {
       await pythonWrite(tmp.dir, second, alive.pid, { started_at: `${ms}400+00:00` });
       const python = await pythonDiscover(tmp.dir);
       expect(python.ids).toEqual([first, second]);
-      const listed = await cli(['list', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir });
+      const listed = await cli(['list', '--records'], { MARCUS_REGISTRY_DIR: tmp.dir });
       expect(listed.code, listed.stderr).toBe(0);
       expect((JSON.parse(listed.stdout) as Array<{ instance_id: string }>).map((r) => r.instance_id)).toEqual(python.ids);
       expect((await cli(['list'], { MARCUS_REGISTRY_DIR: tmp.dir })).stdout.match(/\bhealthy\b/g)).toHaveLength(2);
-      const preferred = await cli(['preferred', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir });
+      const preferred = await cli(['preferred', '--records'], { MARCUS_REGISTRY_DIR: tmp.dir });
       expect(preferred.code, preferred.stderr).toBe(0);
       expect((JSON.parse(preferred.stdout) as { instance_id: string }).instance_id).toBe(python.preferred);
     }
@@ -103,7 +103,7 @@ describe('Python record shapes and readers (python3, our stdlib peer)', () => {
     expect(table.stdout).toMatch(/marcus_suspect\s.*\sunresponsive \(pid-started-later\)/);
     const shown = await cli(['show', 'marcus_suspect'], { MARCUS_REGISTRY_DIR: tmp.dir });
     expect(shown.stdout).toMatch(/unresponsive \(pid-started-later: pid \d+ belongs to a process started at .*after the record's started_at/);
-    const preferred = await cli(['preferred', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    const preferred = await cli(['preferred', '--records'], { MARCUS_REGISTRY_DIR: tmp.dir });
     expect(preferred.code, preferred.stderr).toBe(0);
     expect((JSON.parse(preferred.stdout) as { instance_id: string }).instance_id).toBe('marcus_healthy');
     // prune never removes it: the rule rests on wall-clock times, not a verified start.
@@ -124,7 +124,7 @@ describe('Python record shapes and readers (python3, our stdlib peer)', () => {
     const wrote = await runToEnd('python3', ['-c', `import os, sys, runpy; os.umask(0o002); sys.argv = ${JSON.stringify([SHAPES, 'write', dir, 'marcus_py', String(alive.pid), '{}'])}; runpy.run_path(sys.argv[0], run_name="__main__")`]);
     expect(wrote.code, wrote.stderr).toBe(0);
 
-    const listed = await cli(['list', '--json'], { MARCUS_REGISTRY_DIR: dir });
+    const listed = await cli(['list', '--records'], { MARCUS_REGISTRY_DIR: dir });
     expect(listed.code, listed.stderr).toBe(0);
     expect((JSON.parse(listed.stdout) as Array<{ instance_id: string }>).map((r) => r.instance_id)).toEqual(['marcus_py']);
     expect(listed.stderr).toContain(`registry directory ${dir} was writable by its group (mode 775); made it owner-only (now 700)`);
@@ -134,7 +134,7 @@ describe('Python record shapes and readers (python3, our stdlib peer)', () => {
     children.push(run);
     await waitFor(async () => (await pythonDiscover(dir)).ids.length === 2);
     await pythonWrite(dir, 'marcus_py2', alive.pid, {});
-    const again = await cli(['list', '--json'], { MARCUS_REGISTRY_DIR: dir });
+    const again = await cli(['list', '--records'], { MARCUS_REGISTRY_DIR: dir });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).not.toContain('writable by its group');
     expect(JSON.parse(again.stdout)).toHaveLength(3);
@@ -160,7 +160,7 @@ describe('Python record shapes and readers (python3, our stdlib peer)', () => {
     const before = await readFile(path, 'utf8');
     const onDisk = JSON.parse(before) as Record<string, unknown>;
 
-    const listed = await cli(['list', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    const listed = await cli(['list', '--records'], { MARCUS_REGISTRY_DIR: tmp.dir });
     expect(listed.code, listed.stderr).toBe(0);
     const records = JSON.parse(listed.stdout) as Array<Record<string, unknown>>;
     expect(records.map((r) => r['instance_id'])).toEqual(['marcus_multi', 'marcus_odd']);
@@ -176,10 +176,10 @@ describe('Python record shapes and readers (python3, our stdlib peer)', () => {
 
     const table = await cli(['list'], { MARCUS_REGISTRY_DIR: tmp.dir });
     expect(table.stdout).toMatch(/marcus_odd\s+\d+\s+-\s+-\s+-\s+healthy/);
-    const shown = await cli(['show', 'marcus_odd', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    const shown = await cli(['show', 'marcus_odd', '--records'], { MARCUS_REGISTRY_DIR: tmp.dir });
     expect(shown.code, shown.stderr).toBe(0);
     expect(JSON.parse(shown.stdout)).toEqual(onDisk);
-    const preferred = await cli(['preferred', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    const preferred = await cli(['preferred', '--records'], { MARCUS_REGISTRY_DIR: tmp.dir });
     expect(preferred.code, preferred.stderr).toBe(0);
     expect(JSON.parse(preferred.stdout)).toEqual(onDisk);
     expect(await readFile(path, 'utf8')).toBe(before);

@@ -16,6 +16,8 @@ const HEARTBEAT_MS = 1_000;
 const TTL_MS = 3 * HEARTBEAT_MS;
 
 interface Listed {
+  /** The health B judged (from `list --json`), beside the record's keys. */
+  readonly health: string;
   readonly instance_id: string;
   readonly hostname?: string;
   readonly pid: number;
@@ -99,7 +101,8 @@ describe('two hosts (network + UTS namespaces) sharing an etcd', () => {
   async function listOn(host: Host, store: string): Promise<Listed[]> {
     const result = await runOn(host, process.execPath, [CLI, 'list', '--json', '--store', store]);
     if (result.code !== 0) throw new Error(`list on ${host.hostname} exited ${result.code}: ${result.stderr}`);
-    return JSON.parse(result.stdout) as Listed[];
+    const entries = JSON.parse(result.stdout) as Array<{ health: string; record: Omit<Listed, 'health'> }>;
+    return entries.map((entry) => ({ ...entry.record, health: entry.health }));
   }
 
   it('B lists A\u2019s instances by their leases, never by pid, bridges to A\u2019s MCP server, and loses it within the TTL once A is SIGKILLed', async () => {
@@ -128,7 +131,7 @@ describe('two hosts (network + UTS namespaces) sharing an etcd', () => {
     await waitFor(async () => (listed = await listOn(b, store)).length === 2, { timeoutMs: 30_000, intervalMs: 250, message: () => JSON.stringify(listed) });
     const byId = new Map(listed.map((r) => [r.instance_id, r]));
     expect(byId.get('marcus_on_a')).toMatchObject({ hostname: a.hostname, mcp_url: url });
-    expect(byId.get('marcus_dead_pid_on_a')).toMatchObject({ hostname: a.hostname, pid: dead });
+    expect(byId.get('marcus_dead_pid_on_a')).toMatchObject({ hostname: a.hostname, pid: dead, health: 'healthy' });
     pids.push(byId.get('marcus_on_a')!.pid);
     // Several TTLs of listings later, both are still there: B never removed the ghost.
     const until = Date.now() + 2 * TTL_MS;

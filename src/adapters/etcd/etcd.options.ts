@@ -4,6 +4,9 @@ import type { Logger } from '../../ports/logger.port.js';
 /** The prefix under which instances live when the store URI names none. */
 export const DEFAULT_ETCD_PREFIX = '/marcus/services/';
 
+/** Under the prefix, the keys of clean-stop notes (no instance id starts with a dot). */
+export const DEPARTURE_NOTES = '.departed/';
+
 /**
  * etcd cannot keep a lease shorter than about 1.5 election timeouts (2 s with
  * the default 1 s election timeout; it silently raises shorter ones), so we ask

@@ -19,7 +19,7 @@ import type {
 } from '../../ports/store.port.js';
 import { DEPARTURE_NOTE_MS } from '../../ports/store.port.js';
 import { makeTranslator } from './etcd.errors.js';
-import { leaseTtlSeconds, resolveEtcdOptions, type EtcdStoreOptions, type ResolvedEtcdOptions } from './etcd.options.js';
+import { DEPARTURE_NOTES, leaseTtlSeconds, resolveEtcdOptions, type EtcdStoreOptions, type ResolvedEtcdOptions } from './etcd.options.js';
 import { OwnLeases } from './etcd-leases.js';
 import { MemberKeepalive } from './etcd-keepalive.js';
 import { MemberClients } from './etcd-members.js';
@@ -186,6 +186,7 @@ export class EtcdStore implements RegistryStore {
     const listing = this.cache.begin();
     for (const kv of kvs) {
       const name = kv.key.toString('utf8').slice(this.options.prefix.length);
+      if (name.startsWith(DEPARTURE_NOTES)) continue;
       if (!isValidInstanceId(name)) {
         problems.push({ code: 'INVALID_INSTANCE_ID', entry: name, message: `key ${kv.key.toString('utf8')} does not name an instance`, action: 'skipped' });
         continue;
@@ -332,9 +333,10 @@ export class EtcdStore implements RegistryStore {
   }
 
   /**
-   * Whether the owner's own delete removed this entry: its note lives beside the
-   * prefix (`<prefix minus its slash>.departed/<id>`, outside every listing and
-   * watch of the prefix) on a lease of DEPARTURE_NOTE_MS.
+   * Whether the owner's own delete removed this entry: its note lives under the
+   * prefix (`<prefix>.departed/<id>`, where a user whose role grants only the
+   * prefix may write it; no instance id starts with a dot, and listings and
+   * watches skip it) on a lease of DEPARTURE_NOTE_MS.
    */
   async departedCleanly(instanceId: string, owner: EntryOwner): Promise<boolean> {
     this.assertOpen();
@@ -349,7 +351,7 @@ export class EtcdStore implements RegistryStore {
   }
 
   private departureKeyOf(instanceId: string): string {
-    return `${this.options.prefix.replace(/\/$/, '')}.departed/${assertInstanceId(instanceId)}`;
+    return `${this.options.prefix}${DEPARTURE_NOTES}${assertInstanceId(instanceId)}`;
   }
 
   /** A fresh lease for a departure note: it expires by itself after DEPARTURE_NOTE_MS. */

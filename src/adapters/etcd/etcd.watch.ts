@@ -4,6 +4,7 @@ import { isValidInstanceId } from '../../domain/instance-id.js';
 import type { Logger } from '../../ports/logger.port.js';
 import type { StoreChange, StoreWatch } from '../../ports/store.port.js';
 import type { MemberClients } from './etcd-members.js';
+import { DEPARTURE_NOTES } from './etcd.options.js';
 
 export interface PrefixWatchOptions {
   /** The watch runs on one member at a time, starting with the first endpoint. */
@@ -253,6 +254,7 @@ export class PrefixWatch implements StoreWatch {
   private changed(kv: IKeyValue): void {
     if (this.closed) return;
     const name = kv.key.toString('utf8').slice(this.options.prefix.length);
+    if (name.startsWith(DEPARTURE_NOTES)) return; // a clean stop's note: the delete beside it is the change
     this.options.onChange(isValidInstanceId(name) ? { instanceIds: [name] } : {});
   }
 
