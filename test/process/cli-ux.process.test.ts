@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLI, Child, cli, runToEnd, tempRegistryDir, waitFor } from '../support/processes.js';
+import { formatTimestamp } from '../../src/domain/timestamp.js';
 import { makeRecord } from '../support/records.js';
 
 /**
@@ -96,8 +97,9 @@ describe('run: what clients will run is checked at registration', () => {
 async function liveAndStale(dir: string): Promise<{ deadPid: number }> {
   const dead = new Child('true', []);
   await dead.exited;
-  const live = makeRecord({ instance_id: 'marcus_live', pid: process.pid }); // started now: not after this process (pid-started-later)
-  const stale = makeRecord({ instance_id: 'marcus_stale', pid: dead.pid, started_at: '2026-02-01T00:00:00.000000+00:00' });
+  // Live first (older); neither started_at before this process started (that would be pid-started-later).
+  const live = makeRecord({ instance_id: 'marcus_live', pid: process.pid, started_at: formatTimestamp(Date.now() - 30_000) });
+  const stale = makeRecord({ instance_id: 'marcus_stale', pid: dead.pid, started_at: formatTimestamp(Date.now() - 10_000) });
   await writeFile(join(dir, 'marcus_live.json'), JSON.stringify(live, null, 2), { mode: 0o600 });
   await writeFile(join(dir, 'marcus_stale.json'), JSON.stringify(stale, null, 2), { mode: 0o600 });
   return { deadPid: dead.pid };
