@@ -282,6 +282,8 @@ export async function failoverBridge(local: Transport, first: Leg, options: Fail
       }
       if (!candidate) {
         log(`marcus-registry: ${failure.message}; no instance left to fail over to${options.nothingLeft?.() ?? ''} [CONNECTION_FAILED]`);
+        // Requests the client sent meanwhile were held for the next instance: there is none.
+        for (const message of queue.splice(0)) if ('method' in message && 'id' in message) clientOpen.set(message.id, g);
         await failOpen(`${failure.message}; no instance left to fail over to [CONNECTION_FAILED]`, false);
         const status = old.child?.exitStatus;
         return void finish(status && firstLeg && !legServed ? statusResult(status) : { code: EXIT.ERROR }, { endSession: false });

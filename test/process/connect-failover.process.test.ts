@@ -1,0 +1,125 @@
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI, Child, FIXTURES, tempRegistryDir, waitFor } from '../support/processes.js';
+import { makeRecord } from '../support/records.js';
+import { HTTP_SERVER, STDIO_SERVER, Started, connectClient, freePort, httpInstance, retryOnce, runRegistered, untilGone, whoami } from '../support/mcp-instances.js';
+
+const started = new Started();
+afterEach(() => started.stop());
+
+/** Lines of connect's stderr that report a switch. */
+const switches = (stderr: string) => stderr.split('\n').filter((line) => /went away .*; switched to /.test(line));
+
+describe('marcus-registry connect: failover and re-initialization (ADR 0023)', () => {
+  it('when the bridged instance is SIGKILLed, the next call succeeds on the other instance and the client is told tools/list_changed', async () => {
+    await using tmp = await tempRegistryDir();
+    const older = await httpInstance(started, tmp.dir, 'older', 'F');
+    const newer = await httpInstance(started, tmp.dir, 'newer', 'F');
+    const { client, stderr, counts } = await connectClient(started, tmp.dir, ['--project', 'F']);
+    expect(await whoami(client)).toMatchObject({ name: 'newer', pid: newer.pid });
+
+    process.kill(newer.pid, 'SIGKILL');
+    const after = await retryOnce(() => whoami(client));
+    expect(after).toMatchObject({ name: 'older', pid: older.pid });
+    await waitFor(() => counts.toolsListChanged === 1, { message: stderr });
+    // The session goes on: tools are listed and called on the new instance.
+    expect((await client.listTools()).tools.map((t) => t.name).sort()).toEqual(['echo', 'whoami']);
+    expect(switches(stderr())).toHaveLength(1);
+    expect(switches(stderr())[0]).toMatch(new RegExp(`${String(newer.record['instance_id'])}.* went away .*; switched to ${String(older.record['instance_id'])}: ${older.url}`));
+  });
+
+  it('a pinned instance restarted under the same id is reconnected with a fresh session', async () => {
+    await using tmp = await tempRegistryDir();
+    const first = await httpInstance(started, tmp.dir, 'first', 'R', ['--instance-id', 'marcus_same']);
+    const { client, stderr, counts } = await connectClient(started, tmp.dir, ['--instance', 'marcus_same', '--wait', '60']);
+    expect(await whoami(client)).toMatchObject({ name: 'first', pid: first.pid });
+
+    process.kill(first.pid, 'SIGKILL');
+    await first.run.exited;
+    const second = await httpInstance(started, tmp.dir, 'second', 'R', ['--instance-id', 'marcus_same']);
+    // The new server knows no session of the old one: a call succeeds only over a session initialized anew.
+    expect(await retryOnce(() => whoami(client))).toMatchObject({ name: 'second', pid: second.pid });
+    await waitFor(() => counts.toolsListChanged === 1, { message: stderr });
+    expect(switches(stderr())).toHaveLength(1);
+  });
+
+  it('restarts a stdio child that exits unexpectedly, and the session goes on', async () => {
+    await using tmp = await tempRegistryDir();
+    await runRegistered(started, tmp.dir, ['--project', 'C', '--', process.execPath, STDIO_SERVER, 'child']);
+    const { client, stderr, counts } = await connectClient(started, tmp.dir, ['--project', 'C']);
+    const before = await whoami(client);
+    expect(before).toMatchObject({ name: 'child', transport: 'stdio' });
+
+    process.kill(before.pid, 'SIGKILL');
+    const after = await retryOnce(() => whoami(client));
+    expect(after.name).toBe('child');
+    expect(after.pid).not.toBe(before.pid);
+    await waitFor(() => counts.toolsListChanged === 1, { message: stderr });
+    expect(switches(stderr())[0]).toMatch(/went away \(it exited on SIGKILL\)/);
+  });
+
+  it('when nothing is left: the request in flight gets a JSON-RPC error, stderr says so, exit 1 after --wait; held requests are refused, stdout pure JSON-RPC', async () => {
+    await using tmp = await tempRegistryDir();
+    const only = await httpInstance(started, tmp.dir, 'only', 'N');
+    const connect = spawn(process.execPath, [CLI, 'connect', '--project', 'N', '--wait', '3'], { env: { ...process.env, MARCUS_REGISTRY_DIR: tmp.dir }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    connect.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    connect.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => connect.on('exit', (code) => resolve(code)));
+    const write = (message: unknown) => connect.stdin.write(`${JSON.stringify(message)}\n`);
+    const messages = () => stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    write({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    write({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    write({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'one' } } });
+    await waitFor(() => messages().some((m) => m['id'] === 2), { message: () => stderr });
+
+    process.kill(only.pid, 'SIGKILL');
+    await untilGone(only.pid);
+    write({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { text: 'two' } } });
+    // In flight when the instance went: a retryable error.
+    await waitFor(() => messages().some((m) => m['id'] === 3), { message: () => stderr });
+    const retryable = messages().find((m) => m['id'] === 3);
+    expect(retryable).toMatchObject({ error: { code: -32000, data: { retryable: true } } });
+    expect(String((retryable?.['error'] as { message: string }).message)).toMatch(/retry the request \[CONNECTION_FAILED\]/);
+    // Sent while connect waits for another instance (--wait 3): held, then refused when none came.
+    write({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'echo', arguments: { text: 'three' } } });
+    expect(await exited).toBe(1);
+    const answer = messages().find((m) => m['id'] === 4);
+    expect(answer).toMatchObject({ error: { code: -32000 } });
+    expect(String((answer?.['error'] as { message: string }).message)).toMatch(/no instance left to fail over to \[CONNECTION_FAILED\]/);
+    expect(stderr).toMatch(/no instance left to fail over to \(project "N"\) after waiting 3 s \[CONNECTION_FAILED\]/);
+    for (const message of messages()) expect(message['jsonrpc']).toBe('2.0');
+  });
+});
+
+describe('marcus-registry connect: transport fallback', () => {
+  it('reaches an SSE-only server through a record without transport, and remembers the choice when it reconnects', async () => {
+    await using tmp = await tempRegistryDir();
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/sse`;
+    /** An SSE-only SDK server, registered by a record that declares no transport. */
+    const serve = async (name: string) => {
+      const server = new Child(process.execPath, [HTTP_SERVER, String(port), name, '--sse']);
+      started.children.push(server);
+      await server.line(/listening \d+/);
+      const record = makeRecord({ instance_id: 'marcus_sse', project_name: 'S', pid: server.pid, mcp_url: url, working_directory: FIXTURES });
+      expect(record).not.toHaveProperty('transport');
+      await writeFile(join(tmp.dir, 'marcus_sse.json'), JSON.stringify(record), { mode: 0o600 });
+      return server;
+    };
+    const first = await serve('sse-one');
+    const { client, stderr } = await connectClient(started, tmp.dir, ['--instance', 'marcus_sse', '--wait', '60']);
+    expect(await whoami(client)).toMatchObject({ name: 'sse-one', transport: 'sse' });
+    expect(stderr()).toMatch(/refused Streamable HTTP \(HTTP 4\d\d\); trying the HTTP\+SSE transport/);
+
+    first.kill('SIGKILL');
+    await first.exited;
+    await serve('sse-two');
+    expect(await retryOnce(() => whoami(client))).toMatchObject({ name: 'sse-two', transport: 'sse' });
+    // Reconnected straight over SSE: Streamable HTTP was not tried again.
+    expect(stderr().match(/refused Streamable HTTP/g)).toHaveLength(1);
+  });
+});
