@@ -123,3 +123,40 @@ describe('marcus-registry connect: transport fallback', () => {
     expect(stderr().match(/refused Streamable HTTP/g)).toHaveLength(1);
   });
 });
+
+describe('marcus-registry connect: requests of the old server', () => {
+  it('a request the old server sent to the client is cancelled when connect switches, and a late answer to it is dropped', async () => {
+    await using tmp = await tempRegistryDir();
+    await httpInstance(started, tmp.dir, 'other', 'Q');
+    const asking = await httpInstance(started, tmp.dir, 'asking', 'Q');
+    const connect = spawn(process.execPath, [CLI, 'connect', '--project', 'Q'], { env: { ...process.env, MARCUS_REGISTRY_DIR: tmp.dir }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    connect.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    connect.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => connect.on('exit', (code) => resolve(code)));
+    const write = (message: unknown) => connect.stdin.write(`${JSON.stringify(message)}\n`);
+    const messages = () => stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    write({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: { roots: {} }, clientInfo: { name: 'raw', version: '1' } } });
+    write({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    write({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'ask-roots', arguments: {} } });
+    // The server asks the client; the client does not answer yet.
+    await waitFor(() => messages().some((m) => m['method'] === 'roots/list'), { message: () => stdout + stderr });
+    const asked = messages().find((m) => m['method'] === 'roots/list') as Record<string, unknown>;
+
+    process.kill(asking.pid, 'SIGKILL');
+    await waitFor(() => messages().some((m) => m['method'] === 'notifications/cancelled'), { message: () => stderr });
+    expect(messages().find((m) => m['method'] === 'notifications/cancelled')).toMatchObject({ params: { requestId: asked['id'] } });
+    // The tool call that was waiting for it failed, retryably; the client is told to refresh.
+    await waitFor(() => messages().some((m) => m['id'] === 2) && messages().some((m) => m['method'] === 'notifications/tools/list_changed'), { message: () => stderr });
+    expect(messages().find((m) => m['id'] === 2)).toMatchObject({ error: { code: -32000, data: { retryable: true } } });
+    // A late answer to the cancelled request goes nowhere; the session goes on with the other instance.
+    write({ jsonrpc: '2.0', id: asked['id'], result: { roots: [] } });
+    write({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'whoami', arguments: {} } });
+    await waitFor(() => messages().some((m) => m['id'] === 3), { message: () => stderr });
+    const answer = messages().find((m) => m['id'] === 3) as { result: { content: Array<{ text: string }> } };
+    expect(JSON.parse(answer.result.content[0]?.text ?? 'null')).toMatchObject({ name: 'other' });
+    connect.stdin.end();
+    expect(await exited).toBe(0);
+  });
+});
