@@ -14,16 +14,20 @@ export interface PreferenceContext {
 export interface Candidate {
   readonly record: ServiceRecord;
   readonly health: Exclude<Health, 'stale'>;
+  /** Why it is unresponsive, when known: `endpoint-down` (its MCP endpoint does not answer probes) ranks last. */
+  readonly reason?: string;
 }
 
 /**
- * The preference order, most preferred first: pin → healthy → same project →
+ * The preference order, most preferred first: pin → an endpoint that answers
+ * probes (one `endpoint-down` ranks last) → healthy → same project →
  * working directory containing the client's cwd (the deepest such first) →
  * newest started_at → instance_id. Total and deterministic.
  */
 export function comparePreference(context: PreferenceContext): (a: Candidate, b: Candidate) => number {
   return (a, b) =>
     flag(b.record.instance_id === context.pin) - flag(a.record.instance_id === context.pin) ||
+    flag(a.reason === 'endpoint-down') - flag(b.reason === 'endpoint-down') ||
     flag(b.health === 'healthy') - flag(a.health === 'healthy') ||
     flag(context.project !== undefined && b.record.project_name === context.project) -
       flag(context.project !== undefined && a.record.project_name === context.project) ||

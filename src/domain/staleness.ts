@@ -8,7 +8,7 @@ import { parseTimestamp } from './timestamp.js';
 export type Health = 'healthy' | 'unresponsive' | 'stale';
 
 export type StaleReason = 'process-exited' | 'pid-reused' | 'heartbeat-expired';
-export type UnresponsiveReason = 'heartbeat-missed' | 'clock-skew' | 'unverifiable';
+export type UnresponsiveReason = 'heartbeat-missed' | 'clock-skew' | 'unverifiable' | 'endpoint-down';
 
 export type Verdict =
   | { readonly health: 'healthy' }

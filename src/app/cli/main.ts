@@ -11,7 +11,7 @@ Commands:
   preferred [--json] [filters] [--instance ID]
                        the instance a client should use (exit 3 when none)
   prune [--json]       remove stale entries and print what was removed
-  watch [--json] [filters] [--sweep MS]
+  watch [--json] [filters] [--sweep MS] [--probe [--probe-interval S] [--probe-failures K]]
                        the live instances, then a line (NDJSON with --json) per
                        change: + added, ~ updated, - removed (reason); until ^C
   run [--instance-id ID] [--project P] [--provider X] [--mcp-command C]
@@ -21,7 +21,7 @@ Commands:
   connect [filters] [--instance ID] [--wait SECONDS]
                        be the preferred instance's MCP server on stdio: bridge to
                        its mcp_url, or start its command (exit 3 when none)
-  serve [--host 127.0.0.1] [--port 7321] [--allow-remote] [--token T] [--sweep MS]
+  serve [--host 127.0.0.1] [--port 7321] [--allow-remote] [--token T] [--sweep MS] [--probe …]
                        health, metrics, JSON API and a live page over HTTP
                        (loopback only unless --allow-remote and a token;
                        --port 0: any free port; MARCUS_REGISTRY_TOKEN = --token)

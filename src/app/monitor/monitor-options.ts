@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { InvalidMonitorOptionsError } from '../../domain/errors.js';
+import type { ProbeOptions } from '../probe/endpoint-probe.js';
 
 /** What startMonitor() and `marcus-registry serve` accept. Every field is optional. */
 export interface MonitorOptions {
@@ -23,6 +24,8 @@ export interface MonitorOptions {
   readonly streamHeartbeatMs?: number;
   /** The watch sweep of each event stream (see WatchOptions.sweepIntervalMs). Default: the watch's (1 000 ms). */
   readonly sweepIntervalMs?: number;
+  /** Endpoint probes on each event stream's watch (see WatchOptions.probe). Default: off. */
+  readonly probe?: ProbeOptions;
   /** Event streams open at once; more are refused with 503. Default: 64. */
   readonly maxStreams?: number;
   /** Add prom-client's process metrics (CPU, memory, event loop, GC) to /metrics. Default: false (the CLI turns them on). */
@@ -49,6 +52,7 @@ export interface MonitorConfig {
   readonly token: string | undefined;
   readonly streamHeartbeatMs: number;
   readonly sweepIntervalMs: number | undefined;
+  readonly probe?: ProbeOptions;
   readonly maxStreams: number;
   readonly processMetrics: boolean;
 }
@@ -81,6 +85,7 @@ export function resolveMonitorConfig(options: MonitorOptions = {}): MonitorConfi
     token,
     streamHeartbeatMs: positive(options.streamHeartbeatMs, 'streamHeartbeatMs') ?? DEFAULT_STREAM_HEARTBEAT_MS,
     sweepIntervalMs: positive(options.sweepIntervalMs, 'sweepIntervalMs'),
+    ...(options.probe !== undefined && { probe: options.probe }),
     maxStreams: positive(options.maxStreams, 'maxStreams') ?? DEFAULT_MAX_STREAMS,
     processMetrics: options.processMetrics === true,
   };

@@ -1,11 +1,13 @@
 import { diffSnapshots, reasonForVanished, type RegistryEvent, type RemovalReason, type SnapshotEntry } from '../../domain/changes.js';
 import { RegistryError, StoreUnavailableError } from '../../domain/errors.js';
+import { withEndpointHealth } from '../../domain/endpoint-health.js';
 import { isLocalRecord } from '../../domain/staleness.js';
 import type { Clock } from '../../ports/clock.port.js';
 import type { LivenessProbe } from '../../ports/liveness.port.js';
 import type { Logger } from '../../ports/logger.port.js';
 import type { RegistryStore, StoredEntry, StoreWatch } from '../../ports/store.port.js';
 import type { DiscoveryService } from '../discovery.service.js';
+import { EndpointProber } from '../probe/endpoint-probe.js';
 import type { RegistrySettings } from '../settings.js';
 import { POLL_INTERVAL_MS, sweepIntervalOf, type WatchOptions } from './watch-options.js';
 
@@ -53,6 +55,8 @@ export class RegistryWatcher {
   private again = false;
   private failing = false;
   private closing: Promise<void> | undefined;
+  /** Endpoint probes (options.probe, ADR 0023): their findings are folded into the verdicts. */
+  private prober: EndpointProber | undefined;
 
   constructor(
     private readonly deps: WatcherDeps,
@@ -68,6 +72,7 @@ export class RegistryWatcher {
   /** Starts the native watch, then delivers the current state. Never throws: a failed start is a fatal sink error. */
   async start(): Promise<void> {
     const { store, logger } = this.deps;
+    if (this.options.probe) this.prober = new EndpointProber(this.options.probe, () => this.hint());
     try {
       if (store.watch) {
         try {
@@ -100,6 +105,7 @@ export class RegistryWatcher {
   }
 
   private async shutDown(): Promise<void> {
+    this.prober?.close();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.hintTimer) clearTimeout(this.hintTimer);
     this.sweepTimer = undefined;
@@ -158,7 +164,8 @@ export class RegistryWatcher {
   private async refresh(): Promise<void> {
     const { store, discovery, clock } = this.deps;
     const listed = await store.list();
-    const judged = await discovery.verdicts(listed.entries);
+    const prober = this.prober;
+    const judged = (await discovery.verdicts(listed.entries)).map((j) => (prober ? { ...j, verdict: withEndpointHealth(j.verdict, prober.factOf(j.entry.record), prober.failures) } : j));
     if (this.closed) return;
     const now = clock.now();
     const next = new Map<string, Seen>();
@@ -173,11 +180,12 @@ export class RegistryWatcher {
       }
       const before = this.snapshot.get(id);
       const seenAt = before === undefined ? undefined : before.version === entry.version ? before.seenAt : now;
-      next.set(id, { record: entry.record, version: entry.version, health: verdict.health, seenAt });
+      next.set(id, { record: entry.record, version: entry.version, health: verdict.health, ...(verdict.health === 'unresponsive' && { reason: verdict.reason }), seenAt });
     }
     const vanished = [...this.snapshot.values()].filter((e) => !next.has(e.record.instance_id) && !reasons.has(e.record.instance_id));
     if (vanished.length > 0) await this.explainVanished(vanished, now, reasons);
     if (this.closed) return;
+    prober?.track([...next.values()].map((e) => e.record));
     const events = diffSnapshots(this.snapshot, next, (id) => reasons.get(id) ?? 'unregistered', this.options.filters);
     this.snapshot = next;
     for (const event of events) {

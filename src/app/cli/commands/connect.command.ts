@@ -13,6 +13,7 @@ import { HttpFallbackTransport, httpTransport, type TransportMemory } from '../h
 import { FILTER_OPTIONS, filtersFrom, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { openRegistry } from '../open-registry.js';
+import { probeEndpoint } from '../../probe/endpoint-probe.js';
 
 
 /**
@@ -115,6 +116,9 @@ function incarnation(record: ServiceRecord): string {
   return `${record.instance_id}\u0000${String(record.pid)}\u0000${record.started_at}`;
 }
 
+/** How long a candidate's endpoint may take to answer the preference probe. */
+const PREFER_PROBE_MS = 1_000;
+
 /** Restarts of a child allowed within RESTART_WINDOW_MS before its record counts as failed. */
 const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 60_000;
@@ -190,8 +194,8 @@ class InstancePicker {
       const changed = new Promise<void>((resolve) => (wake = resolve));
       this.waiters.add(wake);
       try {
-        for (const record of await this.registry.ranked({ filters: this.filters, project: this.filters.project })) {
-          if (this.failed.has(incarnation(record))) continue;
+        const eligible = (await this.registry.ranked({ filters: this.filters, project: this.filters.project })).filter((r) => !this.failed.has(incarnation(r)));
+        for (const record of await this.answeringFirst(eligible)) {
           try {
             return await this.open(record, deadline);
           } catch (error) {
@@ -210,6 +214,28 @@ class InstancePicker {
         this.waiters.delete(wake);
       }
     }
+  }
+
+  /**
+   * `records` with those whose HTTP endpoint answers a probe first (ADR 0023),
+   * in their order otherwise: a stopped or wedged server is tried last. With one
+   * candidate there is nothing to prefer, and nothing is probed.
+   */
+  private async answeringFirst(records: ServiceRecord[]): Promise<ServiceRecord[]> {
+    if (records.length < 2) return records;
+    const answers = await Promise.all(
+      records.map(async (record) => {
+        try {
+          const connection = this.registry.connectionFor(record);
+          return connection.kind === 'http' ? (await probeEndpoint(connection.url, connection.transport, PREFER_PROBE_MS)) === undefined : true;
+        } catch {
+          return true; // refused later, with the reason, when it is opened
+        }
+      }),
+    );
+    const down = records.filter((_, i) => !answers[i]);
+    if (this.debug && down.length > 0) this.log(`marcus-registry: endpoint not answering, tried last: ${down.map((r) => r.instance_id).join(', ')}`);
+    return [...records.filter((_, i) => answers[i]), ...down];
   }
 
   /** Opens (starts) a transport to `record`'s instance. */

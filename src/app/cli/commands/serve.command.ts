@@ -4,6 +4,7 @@ import { startMonitor } from '../../monitor/start-monitor.js';
 import { parse, positiveInt } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { openRegistry } from '../open-registry.js';
+import { PROBE_OPTIONS, probeFrom } from '../probe-args.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 /** The port `serve` listens on when --port is not given. */
@@ -22,13 +23,16 @@ export async function run(argv: readonly string[]): Promise<number> {
     'allow-remote': { type: 'boolean' },
     token: { type: 'string' },
     sweep: { type: 'string' },
+    ...PROBE_OPTIONS,
   });
+  const probe = probeFrom(values);
   const options: MonitorOptions = {
     host: values.host,
     port: portOf(values.port),
     allowRemote: values['allow-remote'] === true,
     token: values.token ?? (process.env['MARCUS_REGISTRY_TOKEN'] || undefined),
     sweepIntervalMs: positiveInt(values.sweep, 'sweep'),
+    ...(probe && { probe }),
     processMetrics: true,
   };
   // Bad or unsafe flags are refused before the store is opened or anything listens.
