@@ -160,3 +160,49 @@ describe('marcus-registry connect: requests of the old server', () => {
     expect(await exited).toBe(0);
   });
 });
+
+describe('marcus-registry connect: children started from an argv', () => {
+  /** A stdio "server" that answers initialize, then exits 1: a crash loop after serving. */
+  const CRASHER = [
+    "const rl = require('node:readline').createInterface({ input: process.stdin });",
+    "rl.on('line', (line) => { const m = JSON.parse(line);",
+    "  if (m.method === 'initialize') { process.stdout.write(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'crasher', version: '1' } } }) + '\\n'); setTimeout(() => process.exit(1), 50); } });",
+  ].join('\n');
+
+  it('a child that keeps crashing after it served is restarted with bounded back-off, then connect gives up: exit 1', async () => {
+    await using tmp = await tempRegistryDir();
+    await writeFile(join(tmp.dir, 'marcus_crash.json'), JSON.stringify(makeRecord({ instance_id: 'marcus_crash', project_name: 'K', mcp_args: [process.execPath, '-e', CRASHER], working_directory: tmp.dir })), { mode: 0o600 });
+    const connect = spawn(process.execPath, [CLI, 'connect', '--project', 'K'], { env: { ...process.env, MARCUS_REGISTRY_DIR: tmp.dir }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    connect.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    connect.stdout.resume();
+    const exited = new Promise<number | null>((resolve) => connect.on('exit', (code) => resolve(code)));
+    connect.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } })}\n`);
+    connect.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
+    expect(await exited).toBe(1);
+    // Restarted 5 times (0.25 + 0.5 + 1 + 2 + 4 s apart), then no instance was left.
+    expect(switches(stderr)).toHaveLength(5);
+    expect(stderr).toMatch(/no instance left to fail over to \(project "K"\) \[CONNECTION_FAILED\]/);
+  });
+
+  it('a signal is forwarded to the child, and connect dies of it as the child did (no restart)', async () => {
+    await using tmp = await tempRegistryDir();
+    await runRegistered(started, tmp.dir, ['--project', 'G', '--', process.execPath, STDIO_SERVER, 'signalled']);
+    const connect = spawn(process.execPath, [CLI, 'connect', '--project', 'G'], { env: { ...process.env, MARCUS_REGISTRY_DIR: tmp.dir }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    connect.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    connect.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => connect.on('exit', (code, signal) => resolve({ code, signal })));
+    connect.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } })}\n`);
+    connect.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
+    connect.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'whoami', arguments: {} } })}\n`);
+    await waitFor(() => stdout.includes('"id":2'), { message: () => stderr });
+    const answer = stdout.split('\n').map((l) => (l === '' ? undefined : (JSON.parse(l) as { id?: number; result?: { content: Array<{ text: string }> } }))).find((m) => m?.id === 2);
+    const child = JSON.parse(answer?.result?.content[0]?.text ?? 'null') as { pid: number };
+    connect.kill('SIGTERM');
+    expect(await exited).toEqual({ code: null, signal: 'SIGTERM' });
+    await untilGone(child.pid);
+    expect(switches(stderr)).toEqual([]);
+  });
+});

@@ -141,7 +141,10 @@ class InstancePicker {
   private readonly failed = new Set<string>();
   private restarts: number[] = [];
   private readonly waiters = new Set<() => void>();
+  /** The legs open now, for the watch to mark gone (a released leg leaves it). */
   private readonly legs = new Map<Leg, { record: ServiceRecord; gone: AbortController }>();
+  /** The record behind every leg ever opened, released or not: what `next` counts a failure against. */
+  private readonly records = new WeakMap<Leg, ServiceRecord>();
   private readonly transports: TransportMemory = new Map();
 
   constructor(
@@ -172,15 +175,15 @@ class InstancePicker {
 
   /** The next leg after `lost` failed: see the class comment. */
   async next(lost: Leg, why: string): Promise<Leg | undefined> {
-    const entry = this.legs.get(lost);
-    if (entry) {
+    const record = this.records.get(lost);
+    if (record) {
       if (lost.child) {
         const now = Date.now();
         this.restarts = [...this.restarts.filter((t) => now - t < RESTART_WINDOW_MS), now];
-        if (this.restarts.length > MAX_RESTARTS) this.failed.add(incarnation(entry.record));
+        if (this.restarts.length > MAX_RESTARTS) this.failed.add(incarnation(record));
         else await sleep(Math.min(250 * 2 ** (this.restarts.length - 1), 4_000));
       } else {
-        this.failed.add(incarnation(entry.record));
+        this.failed.add(incarnation(record));
       }
     }
     if (this.debug) this.log(`marcus-registry: ${lost.name}: ${why}; picking another instance`);
@@ -258,6 +261,7 @@ class InstancePicker {
       leg = { name: `${record.instance_id}: ${target}`, target, transport: child, gone: gone.signal, child, release: () => this.legs.delete(leg) };
     }
     this.legs.set(leg, { record, gone });
+    this.records.set(leg, record);
     return leg;
   }
 }
