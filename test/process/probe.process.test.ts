@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { EventStream, startServe } from '../support/monitor.js';
 import { CLI, Child, cli, tempRegistryDir, waitFor } from '../support/processes.js';
 import { Started, connectClient, httpInstance, whoami } from '../support/mcp-instances.js';
 
@@ -47,6 +48,25 @@ describe('endpoint probes (ADR 0023)', () => {
     await waitFor(() => events(probed).some((e) => e.reason === 'endpoint-down'), { message: () => probed.output + probed.stderrText });
     expect(events(watch).map((e) => e.type)).toEqual(['added']);
     process.kill(server.pid, 'SIGCONT');
+  });
+
+  it('serve --probe: the event stream reports endpoint-down, then healthy again', async () => {
+    await using tmp = await tempRegistryDir();
+    const server = await httpInstance(started, tmp.dir, 'served', 'P');
+    const { child, url } = await startServe(`json:${tmp.dir}`, ['--probe', '--probe-interval', '0.2', '--probe-failures', '2']);
+    started.children.push(child);
+    const stream = await EventStream.open(`${url}v1/events`);
+    try {
+      await stream.next((m) => m.event === 'added', 'the instance added');
+      process.kill(server.pid, 'SIGSTOP');
+      const down = await stream.next((m) => m.event === 'updated' && (JSON.parse(m.data) as Event).reason === 'endpoint-down', 'endpoint-down');
+      expect(JSON.parse(down.data)).toMatchObject({ type: 'updated', health: 'unresponsive', reason: 'endpoint-down' });
+      process.kill(server.pid, 'SIGCONT');
+      await stream.next((m) => m.event === 'updated' && (JSON.parse(m.data) as Event).health === 'healthy', 'healthy again');
+    } finally {
+      process.kill(server.pid, 'SIGCONT');
+      stream.close();
+    }
   });
 
   it('connect prefers an instance whose endpoint answers over a newer one that is stopped', async () => {
