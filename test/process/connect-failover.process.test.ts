@@ -45,6 +45,30 @@ describe('marcus-registry connect: failover and re-initialization (ADR 0023)', (
     expect(switches(stderr())).toHaveLength(1);
   });
 
+  it('a server restarted at the same URL under an unchanged record (our session unknown to it) is reached again with a fresh session', async () => {
+    await using tmp = await tempRegistryDir();
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/mcp`;
+    const serve = async (name: string) => {
+      const server = new Child(process.execPath, [HTTP_SERVER, String(port), name]);
+      started.children.push(server);
+      await server.line(/listening \d+/);
+      return server;
+    };
+    // A record whose process (this test runner) lives on while its server restarts: the registry sees no change.
+    await writeFile(join(tmp.dir, 'marcus_same_url.json'), JSON.stringify(makeRecord({ instance_id: 'marcus_same_url', project_name: 'U', mcp_url: url, transport: 'streamable-http' })), { mode: 0o600 });
+    const first = await serve('before');
+    const { client, stderr, counts } = await connectClient(started, tmp.dir, ['--project', 'U', '--wait', '30']);
+    expect(await whoami(client)).toMatchObject({ name: 'before', pid: first.pid });
+
+    first.kill('SIGKILL');
+    await first.exited;
+    const second = await serve('after');
+    expect(await retryOnce(() => whoami(client))).toMatchObject({ name: 'after', pid: second.pid });
+    await waitFor(() => counts.toolsListChanged === 1, { message: stderr });
+    expect(switches(stderr())).toHaveLength(1);
+  });
+
   it('restarts a stdio child that exits unexpectedly, and the session goes on', async () => {
     await using tmp = await tempRegistryDir();
     await runRegistered(started, tmp.dir, ['--project', 'C', '--', process.execPath, STDIO_SERVER, 'child']);

@@ -119,6 +119,11 @@ function incarnation(record: ServiceRecord): string {
 /** How long a candidate's endpoint may take to answer the preference probe. */
 const PREFER_PROBE_MS = 1_000;
 
+/** Tries of a failed HTTP instance whose endpoint answers again, per RESTART_WINDOW_MS. */
+const MAX_RETRIES = 3;
+/** While waiting for an instance, how often failed ones are looked at again (besides every registry change). */
+const RECHECK_MS = 500;
+
 /** Restarts of a child allowed within RESTART_WINDOW_MS before its record counts as failed. */
 const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 60_000;
@@ -139,6 +144,8 @@ class InstancePicker {
   /** Why the last instance could not be opened: a child that cannot start makes connect exit 127. */
   lastError: unknown;
   private readonly failed = new Set<string>();
+  /** When each failed incarnation was tried again because its endpoint answered. */
+  private readonly retries = new Map<string, number[]>();
   private restarts: number[] = [];
   private readonly waiters = new Set<() => void>();
   /** The legs open now, for the watch to mark gone (a released leg leaves it). */
@@ -197,26 +204,65 @@ class InstancePicker {
       const changed = new Promise<void>((resolve) => (wake = resolve));
       this.waiters.add(wake);
       try {
-        const eligible = (await this.registry.ranked({ filters: this.filters, project: this.filters.project })).filter((r) => !this.failed.has(incarnation(r)));
-        for (const record of await this.answeringFirst(eligible)) {
-          try {
-            return await this.open(record, deadline);
-          } catch (error) {
-            this.failed.add(incarnation(record));
-            this.lastError = error;
-            const message = error instanceof RegistryError ? `${error.message} [${error.code}]` : error instanceof Error ? error.message : String(error);
-            this.log(`marcus-registry: ${message}`);
-          }
-        }
+        const ranked = await this.registry.ranked({ filters: this.filters, project: this.filters.project });
+        const fresh = await this.answeringFirst(ranked.filter((r) => !this.failed.has(incarnation(r))));
+        const opened = (await this.openFirst(fresh, deadline)) ?? (await this.openFirst(await this.answeringAgain(ranked), deadline));
+        if (opened) return opened;
         const left = deadline - Date.now();
         if (left <= 0) return undefined;
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([changed, new Promise((resolve) => (timer = setTimeout(resolve, left)))]);
+        // A registry change wakes us; so does the recheck, for a failed instance whose endpoint answers again.
+        await Promise.race([changed, new Promise((resolve) => (timer = setTimeout(resolve, Math.min(left, RECHECK_MS))))]);
         clearTimeout(timer);
       } finally {
         this.waiters.delete(wake);
       }
     }
+  }
+
+  /** The first of `records` that opens; each that does not is marked failed and said why on stderr. */
+  private async openFirst(records: readonly ServiceRecord[], deadline: number): Promise<Leg | undefined> {
+    for (const record of records) {
+      try {
+        return await this.open(record, deadline);
+      } catch (error) {
+        this.failed.add(incarnation(record));
+        this.lastError = error;
+        const message = error instanceof RegistryError ? `${error.message} [${error.code}]` : error instanceof Error ? error.message : String(error);
+        this.log(`marcus-registry: ${message}`);
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The failed HTTP incarnations of `ranked` whose endpoint answers again, each
+   * at most MAX_RETRIES times a minute: a server that lost our session (404)
+   * or was restarted at the same URL under the same record is reached again,
+   * with a fresh session, when nothing else is there.
+   */
+  private async answeringAgain(ranked: readonly ServiceRecord[]): Promise<ServiceRecord[]> {
+    const now = Date.now();
+    const candidates = ranked.filter((record) => {
+      const key = incarnation(record);
+      return this.failed.has(key) && (this.retries.get(key) ?? []).filter((t) => now - t < RESTART_WINDOW_MS).length < MAX_RETRIES;
+    });
+    const answering = await Promise.all(
+      candidates.map(async (record) => {
+        try {
+          const connection = this.registry.connectionFor(record);
+          return connection.kind === 'http' && (await probeEndpoint(connection.url, connection.transport, PREFER_PROBE_MS)) === undefined;
+        } catch {
+          return false;
+        }
+      }),
+    );
+    const again = candidates.filter((_, i) => answering[i]);
+    for (const record of again) {
+      const key = incarnation(record);
+      this.retries.set(key, [...(this.retries.get(key) ?? []).filter((t) => now - t < RESTART_WINDOW_MS), now]);
+    }
+    return again;
   }
 
   /**
