@@ -230,3 +230,31 @@ describe('marcus-registry connect: children started from an argv', () => {
     expect(switches(stderr)).toEqual([]);
   });
 });
+
+describe('marcus-registry connect: a server that refuses initialize', () => {
+  it('an HTTP 4xx to initialize is the answer (a JSON-RPC error), not a failover; what the client sent next is not held forever', async () => {
+    await using tmp = await tempRegistryDir();
+    const port = await freePort();
+    // An SSE-only server registered as Streamable HTTP: its POST to the URL is answered 404.
+    const server = new Child(process.execPath, [HTTP_SERVER, String(port), 'sse-only', '--sse']);
+    started.children.push(server);
+    await server.line(/listening \d+/);
+    await writeFile(join(tmp.dir, 'marcus_wrong.json'), JSON.stringify(makeRecord({ instance_id: 'marcus_wrong', project_name: 'W', mcp_url: `http://127.0.0.1:${port}/sse`, transport: 'streamable-http' })), { mode: 0o600 });
+    const connect = spawn(process.execPath, [CLI, 'connect', '--project', 'W'], { env: { ...process.env, MARCUS_REGISTRY_DIR: tmp.dir }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    connect.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    connect.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => connect.on('exit', (code) => resolve(code)));
+    const messages = () => stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+    connect.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } })}\n`);
+    connect.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' })}\n`);
+    await waitFor(() => messages().some((m) => m['id'] === 2), { message: () => stdout + stderr });
+    expect(messages().find((m) => m['id'] === 1)).toMatchObject({ error: { code: -32000 } });
+    expect(String((messages().find((m) => m['id'] === 1)?.['error'] as { message: string }).message)).toMatch(/HTTP|404|POSTing/);
+    expect(messages().find((m) => m['id'] === 2)).toHaveProperty('error');
+    expect(switches(stderr)).toEqual([]);
+    connect.stdin.end();
+    expect(await exited).toBe(0);
+  });
+});

@@ -145,11 +145,20 @@ export async function failoverBridge(local: Transport, first: Leg, options: Fail
   const send = (target: Leg, g: number, message: JSONRPCMessage) => {
     target.transport.send(message).catch((error: unknown) => {
       if (g !== generation || finishing) return;
-      if (isGone(error)) return void lost(target, reasonOf(error));
+      // An HTTP status is the server's answer; only a 404 to a session we hold means the session (the instance) is gone.
+      const status = (error as { code?: unknown }).code;
+      const gone = typeof status === 'number' ? status === 404 && (target.transport as { sessionId?: string }).sessionId !== undefined : isGone(error);
+      if (gone) return void lost(target, reasonOf(error));
       // The instance is there but refused this one message (an HTTP 400, a 500): the request fails, the session goes on.
       log(`marcus-registry: ${target.name}: ${reasonOf(error)} [CONNECTION_FAILED]`);
       if ('id' in message && 'method' in message && clientOpen.delete(message.id)) {
         void toClient({ jsonrpc: '2.0', id: message.id, error: { code: PROXY_ERROR, message: `${new ConnectionFailedError(target.target, error).message} [CONNECTION_FAILED]` } });
+        if (message.method === 'initialize' && state === 'initializing') {
+          // The client has its answer (an error): what it sent after initialize goes on, as the server would have seen it.
+          initialize = undefined;
+          state = 'ready';
+          flush();
+        }
       }
     });
   };
@@ -399,15 +408,13 @@ function signalNumber(signal: NodeJS.Signals): number | undefined {
 
 /**
  * Whether a send failed because the instance is gone: the connection was
- * refused or reset (fetch's TypeError with a cause), the server does not know
- * our session (HTTP 404, as the spec says for an unknown Mcp-Session-Id), an
- * SSE transport that lost its stream, a child that exited.
+ * refused or reset (fetch's TypeError with a cause), an SSE transport whose
+ * session is unknown (HTTP 404 to its POST) or lost, a child that exited.
+ * (A Streamable HTTP 404 to a session we hold is judged in send().)
  */
 export function isGone(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  if (code === 404) return true;
-  if (typeof code === 'number') return false;
+  if (typeof (error as { code?: unknown }).code === 'number') return false; // an HTTP status: see send()
   if (error instanceof TypeError) return true; // fetch failed: ECONNREFUSED, ECONNRESET, a socket closed
   return /fetch failed|ECONNREFUSED|ECONNRESET|EPIPE|socket hang up|Not connected|other side closed|has exited|HTTP 404/i.test(`${error.message} ${String((error as { cause?: unknown }).cause ?? '')}`);
 }

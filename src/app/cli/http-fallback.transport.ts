@@ -47,6 +47,11 @@ export class HttpFallbackTransport implements RemoteTransport {
     return this.inner instanceof SSEClientTransport ? 'sse' : 'streamable-http';
   }
 
+  /** The Streamable HTTP session id, once the server gave one. */
+  get sessionId(): string | undefined {
+    return (this.inner as { sessionId?: string }).sessionId;
+  }
+
   async start(): Promise<void> {
     await this.inner.start();
   }
