@@ -5,6 +5,8 @@ export type { DiscoveryReport, DiscoverOptions, JudgedEntry, RemovedEntry } from
 export type { RegisterOptions, UpdatePatch } from './app/register-options.js';
 export type { RegistrySettings } from './app/settings.js';
 export type { WatchOptions } from './app/watch/watch-options.js';
+export type { ProbeOptions } from './app/probe/endpoint-probe.js';
+export { withEndpointHealth, type EndpointFact } from './domain/endpoint-health.js';
 export { DEFAULT_SWEEP_INTERVAL_MS } from './app/watch/watch-options.js';
 export { WatchEmitter, type WatchEmitterEvents } from './app/watch/watch-emitter.js';
 export { diffSnapshots, reasonForVanished, type RegistryEvent, type RemovalReason, type LiveHealth, type SnapshotEntry, type RegistrySnapshot } from './domain/changes.js';

@@ -14,13 +14,14 @@ export interface PreferenceContext {
 export interface Candidate {
   readonly record: ServiceRecord;
   readonly health: Exclude<Health, 'stale'>;
-  /** Why it is unresponsive, when it is: a `pid-started-later` one (probably a reused pid, ADR 0017) ranks after every other. */
+  /** Why it is unresponsive, when known: `endpoint-down` (its MCP endpoint does not answer probes) ranks last; `pid-started-later` (probably a reused pid, ADR 0017) after every healthy one. */
   readonly reason?: string;
 }
 
 /**
- * The preference order, most preferred first: pin → healthy → not a probably
- * reused pid (`pid-started-later`) → same project →
+ * The preference order, most preferred first: pin → an endpoint that answers
+ * probes (one `endpoint-down` ranks last) → healthy → not a probably reused pid
+ * (`pid-started-later`) → same project →
  * working directory containing the client's cwd (the deepest such first) →
  * newest started_at (to the microsecond, as Python's string sort) → instance_id.
  * Total and deterministic.
@@ -28,6 +29,7 @@ export interface Candidate {
 export function comparePreference(context: PreferenceContext): (a: Candidate, b: Candidate) => number {
   return (a, b) =>
     flag(b.record.instance_id === context.pin) - flag(a.record.instance_id === context.pin) ||
+    flag(a.reason === 'endpoint-down') - flag(b.reason === 'endpoint-down') ||
     flag(b.health === 'healthy') - flag(a.health === 'healthy') ||
     flag(a.reason === 'pid-started-later') - flag(b.reason === 'pid-started-later') ||
     flag(context.project !== undefined && b.record.project_name === context.project) -

@@ -9,7 +9,7 @@ import { parseTimestamp } from './timestamp.js';
 export type Health = 'healthy' | 'unresponsive' | 'stale';
 
 export type StaleReason = 'process-exited' | 'pid-reused' | 'heartbeat-expired';
-export type UnresponsiveReason = 'heartbeat-missed' | 'clock-skew' | 'unverifiable' | 'pid-started-later';
+export type UnresponsiveReason = 'heartbeat-missed' | 'clock-skew' | 'unverifiable' | 'pid-started-later' | 'endpoint-down';
 
 export type Verdict =
   | { readonly health: 'healthy' }

@@ -32,11 +32,14 @@ Exit 3 when none matches.
 Removes stale entries and prints what it removed ({removed, kept, problems} with --json).
 `,
   watch: `Usage: marcus-registry watch [--json] [--verbose] [filters] [--sweep MS]
+                             [--probe [--probe-interval S] [--probe-failures K]]
 
 The live instances, then a line per change until ^C: + added, ~ updated (what changed),
 - removed (reason: unregistered for a clean stop, process-exited, pid-reused,
 heartbeat-expired, lease-expired). Heartbeat-only updates only with --verbose (-v);
---json prints every event, one object per line.
+--json prints every event, one object per line. --probe pings each instance's
+mcp_url every --probe-interval seconds; --probe-failures misses in a row make it
+unresponsive (endpoint-down), never removed.
 `,
   run: `Usage: marcus-registry run [options] -- CMD ARGS...
 
@@ -54,14 +57,19 @@ Starts CMD, registers it (its pid) while it runs, exits with its code.
   connect: `Usage: marcus-registry connect [filters] [--instance ID] [--wait SECONDS]
 
 Be the preferred instance's MCP server on stdio: bridge to its mcp_url, or start its
-command. Exit 3 when none matches (after --wait); 2 for an id no entry can have.
+command. When the instance goes away, fail over to the next one (the client's
+initialize replayed; in-flight requests get a retryable error; tools/list_changed
+sent). Exit 3 when none matches (after --wait); 1 when none is left to fail over
+to; 2 for an id no entry can have.
 `,
-  serve: `Usage: marcus-registry serve [--host 127.0.0.1] [--port 7321] [--allow-remote] [--token-file PATH] [--sweep MS]
+  serve: `Usage: marcus-registry serve [--host 127.0.0.1] [--port 7321] [--allow-remote] [--token-file PATH] [--sweep MS] [--probe …]
 
 Health, metrics, a JSON API and a live page over HTTP (loopback only unless
 --allow-remote and a token; --port 0: any free port). The token comes from
 $MARCUS_REGISTRY_TOKEN or --token-file PATH; --token T works but shows T to every
-local user (/proc/PID/cmdline), so it warns.
+local user (/proc/PID/cmdline), so it warns. --probe: endpoint probes on the event
+streams (as watch --probe). The MCP catalog of server cards is at
+/.well-known/mcp/catalog.json.
 `,
   stop: `Usage: marcus-registry stop ID [--timeout SECONDS] [--force]
 

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { InvalidMonitorOptionsError } from '../../domain/errors.js';
+import type { ProbeOptions } from '../probe/endpoint-probe.js';
 
 /** What startMonitor() and `marcus-registry serve` accept. Every field is optional. */
 export interface MonitorOptions {
@@ -23,6 +24,8 @@ export interface MonitorOptions {
   readonly streamHeartbeatMs?: number;
   /** The watch sweep of each event stream (see WatchOptions.sweepIntervalMs). Default: the watch's (1 000 ms). */
   readonly sweepIntervalMs?: number;
+  /** Endpoint probes on each event stream's watch (see WatchOptions.probe). Default: off. */
+  readonly probe?: ProbeOptions;
   /** Event streams open at once; more are refused with 503. Default: 64. */
   readonly maxStreams?: number;
   /**
@@ -56,6 +59,7 @@ export interface MonitorConfig {
   readonly token: string | undefined;
   readonly streamHeartbeatMs: number;
   readonly sweepIntervalMs: number | undefined;
+  readonly probe?: ProbeOptions;
   readonly maxStreams: number;
   readonly maxStreamsPerClient: number;
   readonly processMetrics: boolean;
@@ -90,6 +94,7 @@ export function resolveMonitorConfig(options: MonitorOptions = {}): MonitorConfi
     token,
     streamHeartbeatMs: positive(options.streamHeartbeatMs, 'streamHeartbeatMs') ?? DEFAULT_STREAM_HEARTBEAT_MS,
     sweepIntervalMs: positive(options.sweepIntervalMs, 'sweepIntervalMs'),
+    ...(options.probe !== undefined && { probe: options.probe }),
     maxStreams,
     maxStreamsPerClient: Math.min(maxStreams, positive(options.maxStreamsPerClient, 'maxStreamsPerClient') ?? DEFAULT_MAX_STREAMS_PER_CLIENT),
     processMetrics: options.processMetrics === true,

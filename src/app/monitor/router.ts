@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CARD_PREFIX, CATALOG_PATH, card, catalog } from './catalog.js';
 import type { MonitorContext } from './context.js';
 import { healthz, metrics, preferred, service, services } from './handlers.js';
 import { APP_CSS, APP_JS, PAGE_HTML } from './page.js';
@@ -51,6 +52,13 @@ const ROUTES: readonly Route[] = [
     handle: (ctx, _req, res, url, id) => service(ctx, res, url, decodePathSegment(id)),
   },
   { name: '/v1/events', match: exact('/v1/events'), handle: (ctx, req, res, url) => events(ctx, req, res, url) },
+  // MCP catalog discovery (ADR 0023): the catalog at its well-known path, and the cards it points at.
+  { name: CATALOG_PATH, match: exact(CATALOG_PATH), handle: (ctx, req, res, url) => catalog(ctx, req, res, url) },
+  {
+    name: `${CARD_PREFIX}:id`,
+    match: (p) => (p.startsWith(CARD_PREFIX) && p.length > CARD_PREFIX.length ? p.slice(CARD_PREFIX.length) : undefined),
+    handle: (ctx, _req, res, url, id) => card(ctx, res, url, decodePathSegment(id)),
+  },
 ];
 
 /**

@@ -75,7 +75,7 @@ async function pump(ctx: MonitorContext, res: ServerResponse, filters: ReturnTyp
   let id = 0;
   try {
     res.write(`retry: ${RETRY_MS}\n: marcus-registry events\n\n`);
-    const watch = ctx.registry.watch({ signal: controller.signal, filters, sweepIntervalMs: ctx.config.sweepIntervalMs });
+    const watch = ctx.registry.watch({ signal: controller.signal, filters, sweepIntervalMs: ctx.config.sweepIntervalMs, probe: ctx.config.probe });
     for await (const event of watch) {
       id += 1;
       res.write(`id: ${id}\nevent: ${event.type}\ndata: ${safeJson(event)}\n\n`);

@@ -1,12 +1,14 @@
 import { diffSnapshots, reasonForVanished, type RegistryEvent, type RemovalReason, type SnapshotEntry } from '../../domain/changes.js';
 import { ownerOf } from '../../domain/entry-owner.js';
 import { RegistryError, StoreUnavailableError } from '../../domain/errors.js';
+import { withEndpointHealth } from '../../domain/endpoint-health.js';
 import { heartbeatTtlMs, isLocalRecord } from '../../domain/staleness.js';
 import type { Clock } from '../../ports/clock.port.js';
 import type { LivenessProbe } from '../../ports/liveness.port.js';
 import type { Logger } from '../../ports/logger.port.js';
 import type { RegistryStore, StoredEntry, StoreWatch } from '../../ports/store.port.js';
 import type { DiscoveryService } from '../discovery.service.js';
+import { EndpointProber } from '../probe/endpoint-probe.js';
 import type { RegistrySettings } from '../settings.js';
 import { POLL_INTERVAL_MS, sweepIntervalOf, type WatchOptions } from './watch-options.js';
 
@@ -71,6 +73,8 @@ export class RegistryWatcher {
   /** The store's identity at the last listing, and when it last changed (see keepWhileReplaced). */
   private storeIdentity: string | undefined;
   private replacedAt: number | undefined;
+  /** Endpoint probes (options.probe, ADR 0023): their findings are folded into the verdicts. */
+  private prober: EndpointProber | undefined;
 
   constructor(
     private readonly deps: WatcherDeps,
@@ -86,6 +90,7 @@ export class RegistryWatcher {
   /** Starts the native watch, then delivers the current state. Never throws: a failed start is a fatal sink error. */
   async start(): Promise<void> {
     const { store, logger } = this.deps;
+    if (this.options.probe) this.prober = new EndpointProber(this.options.probe, () => this.hint());
     try {
       if (store.watch) {
         try {
@@ -118,6 +123,7 @@ export class RegistryWatcher {
   }
 
   private async shutDown(): Promise<void> {
+    this.prober?.close();
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.hintTimer) clearTimeout(this.hintTimer);
     if (this.graceTimer) clearTimeout(this.graceTimer);
@@ -184,7 +190,8 @@ export class RegistryWatcher {
     // Asked before the listing too: a store restored while a slow listing ran must not pass for one emptied.
     const identity = store.identity ? await store.identity() : NO_IDENTITY;
     const listed = await store.list();
-    const judged = await discovery.verdicts(listed.entries);
+    const prober = this.prober;
+    const judged = (await discovery.verdicts(listed.entries)).map((j) => (prober ? { ...j, verdict: withEndpointHealth(j.verdict, prober.factOf(j.entry.record), prober.failures) } : j));
     if (this.closed) return;
     const now = clock.now();
     const next = new Map<string, Seen>();
@@ -209,7 +216,7 @@ export class RegistryWatcher {
         continue;
       }
       const seenAt = before === undefined ? undefined : before.version === entry.version ? before.seenAt : now;
-      next.set(id, { record: entry.record, version: entry.version, health: verdict.health, seenAt });
+      next.set(id, { record: entry.record, version: entry.version, health: verdict.health, ...(verdict.health === 'unresponsive' && { reason: verdict.reason }), seenAt });
     }
     this.exitedSince.clear();
     for (const [id, since] of exited) this.exitedSince.set(id, since);
@@ -236,6 +243,7 @@ export class RegistryWatcher {
       this.keepWhileReplaced(vanished, now, next, reasons);
     }
     if (this.closed) return;
+    prober?.track([...next.values()].map((e) => e.record));
     const events = diffSnapshots(this.snapshot, next, (id) => reasons.get(id) ?? 'unregistered', this.options.filters);
     this.snapshot = next;
     for (const event of events) {

@@ -5,6 +5,7 @@ import { startMonitor } from '../../monitor/start-monitor.js';
 import { parse, positiveInt } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { openRegistry } from '../open-registry.js';
+import { PROBE_OPTIONS, probeFrom } from '../probe-args.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 /** The port `serve` listens on when --port is not given. */
@@ -24,13 +25,16 @@ export async function run(argv: readonly string[]): Promise<number> {
     token: { type: 'string' },
     'token-file': { type: 'string' },
     sweep: { type: 'string' },
+    ...PROBE_OPTIONS,
   });
+  const probe = probeFrom(values);
   const options: MonitorOptions = {
     host: values.host,
     port: portOf(values.port),
     allowRemote: values['allow-remote'] === true,
     token: tokenOf(values.token, values['token-file']),
     sweepIntervalMs: positiveInt(values.sweep, 'sweep'),
+    ...(probe && { probe }),
     processMetrics: true,
   };
   // Bad or unsafe flags are refused before the store is opened or anything listens.

@@ -3,19 +3,21 @@ import type { ServiceRecord } from '../../../domain/record.schema.js';
 import { FILTER_OPTIONS, filtersFrom, parse, positiveInt } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { openRegistry } from '../open-registry.js';
+import { PROBE_OPTIONS, probeFrom } from '../probe-args.js';
 
 const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 /**
- * `marcus-registry watch [--json] [--verbose] [filters] [--sweep MS]`: the current
- * state as added events, then one line per change until SIGINT/SIGTERM (or
- * stdout closing), after which every watcher is closed and it exits 0. Lines
- * for people leave out updates that only moved last_heartbeat (--verbose shows
- * them); --json prints every event.
+ * `marcus-registry watch [--json] [--verbose] [filters] [--sweep MS] [--probe …]`:
+ * the current state as added events, then one line per change until
+ * SIGINT/SIGTERM (or stdout closing), after which every watcher is closed and
+ * it exits 0. Lines for people leave out updates that only moved
+ * last_heartbeat (--verbose shows them); --json prints every event.
  */
 export async function run(argv: readonly string[]): Promise<number> {
-  const { values } = parse(argv, { ...FILTER_OPTIONS, sweep: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } });
+  const { values } = parse(argv, { ...FILTER_OPTIONS, sweep: { type: 'string' }, verbose: { type: 'boolean', short: 'v' }, ...PROBE_OPTIONS });
   const sweepIntervalMs = positiveInt(values.sweep, 'sweep');
+  const probe = probeFrom(values);
   const json = values.json === true;
   const controller = new AbortController();
   const stop = () => controller.abort();
@@ -26,7 +28,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   try {
     await using registry = await openRegistry(values);
     const shown = new ShownState();
-    for await (const event of registry.watch({ signal: controller.signal, filters: filtersFrom(values), sweepIntervalMs })) {
+    for await (const event of registry.watch({ signal: controller.signal, filters: filtersFrom(values), sweepIntervalMs, ...(probe && { probe }) })) {
       if (json) process.stdout.write(`${JSON.stringify(event)}\n`);
       else {
         const changed = shown.changes(event);
@@ -78,9 +80,9 @@ export function eventLine(event: RegistryEvent, changed: readonly string[] = [])
   const who = `${r.instance_id} pid ${r.pid} project ${r.project_name ?? '-'}`;
   switch (event.type) {
     case 'added':
-      return `+ ${who} ${event.health}`;
+      return `+ ${who} ${event.health}${event.reason ? ` (${event.reason})` : ''}`;
     case 'updated':
-      return `~ ${who} ${event.health} status ${r.status ?? '-'}${changed.length > 0 ? ` (${changed.join(', ')})` : ' (heartbeat)'}`;
+      return `~ ${who} ${event.health}${event.reason ? ` (${event.reason})` : ''} status ${r.status ?? '-'}${changed.length > 0 ? ` (${changed.join(', ')})` : ' (heartbeat)'}`;
     case 'removed':
       return `- ${who} (${event.reason})`;
   }
