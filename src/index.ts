@@ -67,6 +67,7 @@ export {
   UntrustedCommandError,
   InvalidMonitorOptionsError,
   ListenFailedError,
+  EntryTakenOverError,
   isRegistryError,
   isRetryable,
   type RegistryErrorCode,

@@ -2,7 +2,7 @@ import { inject, injectable } from 'inversify';
 import type { RegistryEvent } from '../domain/changes.js';
 import { connectionFor, type Connection } from '../domain/connection.js';
 import { isOwnedBy, ownerOf, type EntryOwner } from '../domain/entry-owner.js';
-import { InstanceIdTakenError, NotFoundError, NotRegisteredError, RegistryClosedError } from '../domain/errors.js';
+import { EntryTakenOverError, InstanceIdTakenError, NotFoundError, NotRegisteredError, RegistryClosedError } from '../domain/errors.js';
 import { assertInstanceId, defaultInstanceId } from '../domain/instance-id.js';
 import { assertReadableInstanceId } from '../domain/python-instance-id.js';
 import type { ServiceFilters } from '../domain/filters.js';
@@ -208,13 +208,15 @@ export class ServiceRegistry implements AsyncDisposable {
   /**
    * Changes status, load metrics, project, provider, capabilities or extra keys; also a heartbeat.
    * An entry someone removed is written again with the change applied, as the heartbeat does.
+   * An entry another registration took over since (replace: true, a restarted
+   * server) is left alone: EntryTakenOverError (ENTRY_TAKEN_OVER).
    */
   async update(patch: UpdatePatch): Promise<ServiceRecord> {
     this.assertOpen();
     const registration = this.requireRegistration();
     let stored;
     try {
-      stored = await this.store.update(registration.instanceId, (current) => applyPatch(current, patch, this.clock.now()));
+      stored = await this.store.update(registration.instanceId, (current) => applyPatch(owned(current, registration), patch, this.clock.now()));
     } catch (error) {
       if (!(error instanceof NotFoundError) || this.registration !== registration) throw error;
       this.logger.warn(`entry ${registration.instanceId} was gone; registering it again with the update`);
@@ -390,13 +392,10 @@ export class ServiceRegistry implements AsyncDisposable {
     if (!registration) return;
     const now = this.clock.now();
     try {
-      const stored = await this.store.update(registration.instanceId, (current) => {
-        if (!isOwnedBy(current, registration.owner)) throw new Superseded();
-        return { ...current, last_heartbeat: formatTimestamp(now) };
-      });
+      const stored = await this.store.update(registration.instanceId, (current) => ({ ...owned(current, registration), last_heartbeat: formatTimestamp(now) }));
       registration.record = stored.record;
     } catch (error) {
-      if (error instanceof Superseded) {
+      if (error instanceof EntryTakenOverError) {
         // Another registration took the id (a restarted server): its entry is not ours to refresh.
         this.logger.debug(`entry ${registration.instanceId} now belongs to another registration; not refreshing it`);
         return;
@@ -441,7 +440,11 @@ export class ServiceRegistry implements AsyncDisposable {
   }
 }
 
-/** Thrown by the heartbeat's mutate when the entry is someone else's now; never leaves the facade. */
-class Superseded extends Error {
-  override name = 'Superseded';
+/**
+ * `current` when it is still the registration's own entry; else EntryTakenOverError.
+ * Every write of an owned entry goes through it, inside the store's read-modify-write.
+ */
+function owned(current: ServiceRecord, registration: Registration): ServiceRecord {
+  if (!isOwnedBy(current, registration.owner)) throw new EntryTakenOverError(registration.instanceId, ownerOf(current));
+  return current;
 }

@@ -28,7 +28,8 @@ export type RegistryErrorCode =
   | 'INVALID_MONITOR_OPTIONS'
   | 'LISTEN_FAILED'
   | 'INSTANCE_ID_TAKEN'
-  | 'STOP_REFUSED';
+  | 'STOP_REFUSED'
+  | 'ENTRY_TAKEN_OVER';
 
 export class RegistryError extends Error {
   override name = 'RegistryError';
@@ -298,6 +299,22 @@ export class StopRefusedError extends RegistryError {
   override name = 'StopRefusedError';
   constructor(instanceId: string, reason: 'other-host' | 'pid-reused' | 'unverifiable', message: string) {
     super('STOP_REFUSED', `not stopping ${instanceId}: ${message}`, { details: { instanceId, reason } });
+  }
+}
+
+/**
+ * A write of this registration's entry (update) found it owned by another
+ * registration that took the id over since (replace: true, a restarted server):
+ * the entry is left as the new owner wrote it.
+ */
+export class EntryTakenOverError extends RegistryError {
+  override name = 'EntryTakenOverError';
+  constructor(instanceId: string, owner: { readonly pid: number; readonly started_at: string }) {
+    super(
+      'ENTRY_TAKEN_OVER',
+      `entry ${instanceId} now belongs to another registration (pid ${owner.pid}, started ${owner.started_at}); it was not changed`,
+      { details: { instanceId, pid: owner.pid, startedAt: owner.started_at } },
+    );
   }
 }
 
