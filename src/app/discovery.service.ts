@@ -28,9 +28,9 @@ export interface RemovedEntry {
 export interface DiscoveryReport {
   /** Healthy and unresponsive entries that match the filters, oldest started_at first. */
   readonly services: readonly JudgedEntry[];
-  /** Stale entries found (removed or not). */
+  /** Stale entries found that match the filters (removed or not), oldest started_at first. */
   readonly stale: readonly JudgedEntry[];
-  /** Stale entries this discovery removed (compare-and-delete succeeded). */
+  /** Stale entries this discovery removed (compare-and-delete succeeded), whatever the filters: pruning is never filtered. */
   readonly removed: readonly RemovedEntry[];
   /** What the store skipped, and removals that failed. */
   readonly problems: readonly StoreProblem[];
@@ -70,7 +70,7 @@ export class DiscoveryService {
         if (matchesFilters(entry.record, options.filters)) services.push(view);
         continue;
       }
-      stale.push(view);
+      if (matchesFilters(entry.record, options.filters)) stale.push(view);
       if (options.prune !== false) {
         removals.push(
           this.remove(entry).then((outcome) => {
@@ -83,6 +83,7 @@ export class DiscoveryService {
     }
     await Promise.all(removals);
     sortByStartedAt(services, (s) => s.record);
+    sortByStartedAt(stale, (s) => s.record);
     this.logger.debug(
       `discovery on ${this.store.kind} ${this.store.location}: ${listed.entries.length} entries, ${services.length} live, ${stale.length} stale, ${removed.length} removed, ${problems.length} problems`,
       removed.length > 0 ? { removed: removed.map((r) => `${r.record.instance_id} (${r.reason})`) } : undefined,

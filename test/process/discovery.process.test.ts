@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRegistry } from '../../src/app/create-registry.js';
 import { ExitHooks } from '../../src/app/exit-hooks.js';
 import { formatTimestamp } from '../../src/domain/timestamp.js';
-import { makeRecord } from '../support/records.js';
+import { makeRecord, plantRecords } from '../support/records.js';
 import { Child, FIXTURES, isAlive, tempRegistryDir, waitFor } from '../support/processes.js';
 
 const children: Child[] = [];
@@ -96,9 +96,7 @@ describe('multi-process discovery on the JSON store', () => {
     });
     const honest = makeRecord({ instance_id: 'marcus_honest', pid: process.pid });
     await using registry = await reader(tmp.dir);
-    const livenessOf = await registry.store.put(honest);
-    expect(livenessOf.record.instance_id).toBe('marcus_honest');
-    await registry.store.put(reused);
+    await plantRecords(tmp.dir, honest, reused);
     const report = await registry.inspect();
     expect(report.services.map((s) => s.record.instance_id)).toEqual(['marcus_honest']);
     expect(report.removed.map((r) => [r.record.instance_id, r.reason])).toEqual([[`marcus_${sleeper.pid}`, 'pid-reused']]);

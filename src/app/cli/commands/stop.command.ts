@@ -1,7 +1,6 @@
 import { StopRefusedError } from '../../../domain/errors.js';
 import { processIdentity } from '../../../domain/process-identity.js';
 import type { ServiceRecord } from '../../../domain/record.schema.js';
-import { isLocalRecord } from '../../../domain/staleness.js';
 import type { LivenessProbe } from '../../../ports/liveness.port.js';
 import type { ServiceRegistry } from '../../service-registry.js';
 import { defaultLiveness } from '../../store-factory.js';
@@ -32,8 +31,8 @@ export async function run(argv: readonly string[]): Promise<number> {
     return EXIT.NONE;
   }
   const record = entry.record;
-  if (!isLocalRecord(record, registry.settings.hostname)) {
-    throw new StopRefusedError(id, 'other-host', `it runs on ${record.hostname ?? 'another host'}, not here (${registry.settings.hostname}); stop it there`);
+  if (!registry.isLocal(record)) {
+    throw new StopRefusedError(id, 'other-host', `it runs on ${record.hostname ?? 'another host'}, not here (${registry.hostname}); stop it there`);
   }
   const liveness = await defaultLiveness();
   const identity = await identityOf(liveness, record);
