@@ -36,6 +36,12 @@ export interface DiscoveryReport {
   readonly problems: readonly StoreProblem[];
 }
 
+/** An entry and the verdict that called it stale. */
+export interface StaleEntry {
+  readonly entry: StoredEntry;
+  readonly verdict: Extract<Verdict, { health: 'stale' }>;
+}
+
 export interface DiscoverOptions {
   readonly filters?: ServiceFilters;
   /** Remove stale entries found on the way, as the Python reader does. Default: true. */
@@ -59,11 +65,9 @@ export class DiscoveryService {
   async inspect(options: DiscoverOptions = {}): Promise<DiscoveryReport> {
     const listed = await this.store.list();
     const judged = await this.judgeAll(listed.entries);
-    const problems = [...listed.problems];
-    const removed: RemovedEntry[] = [];
     const stale: JudgedEntry[] = [];
     const services: JudgedEntry[] = [];
-    const removals: Promise<void>[] = [];
+    const toRemove: StaleEntry[] = [];
     for (const { entry, verdict } of judged) {
       const view = toJudged(entry.record, verdict);
       if (verdict.health !== 'stale') {
@@ -71,17 +75,10 @@ export class DiscoveryService {
         continue;
       }
       if (matchesFilters(entry.record, options.filters)) stale.push(view);
-      if (options.prune !== false) {
-        removals.push(
-          this.remove(entry).then((outcome) => {
-            if (outcome === 'deleted') removed.push({ record: entry.record, reason: verdict.reason, detail: verdict.detail });
-            else if (outcome === 'busy') problems.push(busyProblem(entry));
-            else if (outcome instanceof Error) problems.push(removalProblem(entry, outcome));
-          }),
-        );
-      }
+      toRemove.push({ entry, verdict });
     }
-    await Promise.all(removals);
+    const { removed, problems: removalProblems } = options.prune !== false ? await this.removeStale(toRemove) : { removed: [], problems: [] };
+    const problems = [...listed.problems, ...removalProblems];
     sortByStartedAt(services, (s) => s.record);
     sortByStartedAt(stale, (s) => s.record);
     this.logger.debug(
@@ -89,6 +86,26 @@ export class DiscoveryService {
       removed.length > 0 ? { removed: removed.map((r) => `${r.record.instance_id} (${r.reason})`) } : undefined,
     );
     return { services, stale, removed, problems };
+  }
+
+  /**
+   * Compare-and-delete of entries judged stale (each only if still at the judged
+   * version): what was removed, and a problem for each that could not be (a held
+   * lock, a failed delete). Discovery and every watch remove stale entries here.
+   */
+  async removeStale(entries: readonly StaleEntry[]): Promise<{ removed: RemovedEntry[]; problems: StoreProblem[] }> {
+    const removed: RemovedEntry[] = [];
+    const problems: StoreProblem[] = [];
+    await Promise.all(
+      entries.map(({ entry, verdict }) =>
+        this.remove(entry).then((outcome) => {
+          if (outcome === 'deleted') removed.push({ record: entry.record, reason: verdict.reason, detail: verdict.detail });
+          else if (outcome === 'busy') problems.push(busyProblem(entry));
+          else if (outcome instanceof Error) problems.push(removalProblem(entry, outcome));
+        }),
+      ),
+    );
+    return { removed, problems };
   }
 
   /** Judges one entry the same way discovery does. */
