@@ -1,3 +1,4 @@
+import { DEFAULT_ETCD_PREFIX } from '../adapters/etcd/etcd.options.js';
 import { homedir, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { InvalidStoreUriError } from '../domain/errors.js';
@@ -47,7 +48,8 @@ export const ETCD_ENV = {
   key: 'MARCUS_REGISTRY_ETCD_KEY',
 } as const;
 
-export const DEFAULT_ETCD_PREFIX = '/marcus/services/';
+/** The prefix under which instances live when the store URI names none (one constant, the etcd adapter's). */
+export { DEFAULT_ETCD_PREFIX };
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -12,7 +12,7 @@ import type { BridgeResult, Leg } from '../failover-bridge.js';
 import { HttpFallbackTransport, httpTransport, type TransportMemory } from '../http-fallback.transport.js';
 import { FILTER_OPTIONS, filtersFrom, instanceIdArgument, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
-import { openRegistry } from '../open-registry.js';
+import { debugWanted, openRegistry } from '../open-registry.js';
 import { probeEndpoint } from '../../probe/endpoint-probe.js';
 
 
@@ -36,7 +36,7 @@ const FORWARDED: readonly NodeJS.Signals[] =
 export async function run(argv: readonly string[]): Promise<number> {
   const { values } = parse(argv, { ...FILTER_OPTIONS, instance: { type: 'string' }, wait: { type: 'string' } });
   const waitMs = seconds(values.wait);
-  const debug = values.debug === true || Boolean(process.env['MARCUS_REGISTRY_DEBUG']);
+  const debug = debugWanted(values);
   keepStdoutForMcp();
   const log = (line: string) => process.stderr.write(`${line}\n`);
 
