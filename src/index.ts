@@ -62,16 +62,16 @@ export {
   RegistryClosedError,
   UnsafeCommandError,
   InvalidConnectionError,
-  ConnectionFailedError,
   NoEndpointError,
   UntrustedCommandError,
-  InvalidMonitorOptionsError,
-  ListenFailedError,
   EntryTakenOverError,
   isRegistryError,
   isRetryable,
   type RegistryErrorCode,
 } from './domain/errors.js';
+
+export { InvalidMonitorOptionsError, ListenFailedError } from './app/monitor/monitor.errors.js';
+export { ConnectionFailedError } from './app/cli/cli.errors.js';
 
 export type { RegistryStore, StoredEntry, StoreProblem, ListResult, DeleteOutcome, EntryVersion, PutOptions, StoreCapabilities, StoreChange, StoreWatch, StoreWatchOptions } from './ports/store.port.js';
 export type { LivenessProbe, LivenessSnapshot } from './ports/liveness.port.js';

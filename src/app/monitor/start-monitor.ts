@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ListenFailedError } from '../../domain/errors.js';
+import { ListenFailedError } from './monitor.errors.js';
 import type { ServiceRegistry } from '../service-registry.js';
 import type { MonitorContext } from './context.js';
 import { MonitorMetrics } from './metrics.js';

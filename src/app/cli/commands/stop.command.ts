@@ -1,4 +1,4 @@
-import { StopRefusedError } from '../../../domain/errors.js';
+import { StopRefusedError } from '../cli.errors.js';
 import { processIdentity } from '../../../domain/process-identity.js';
 import type { ServiceRecord } from '../../../domain/record.schema.js';
 import type { LivenessProbe } from '../../../ports/liveness.port.js';
