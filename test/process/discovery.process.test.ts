@@ -36,7 +36,7 @@ describe('multi-process discovery on the JSON store', () => {
     const report = await registry.inspect();
     expect(report.problems).toEqual([]);
     expect(report.services.every((s) => s.health === 'healthy')).toBe(true);
-  });
+  }, 240_000); // 20 cold node processes: 37 s at load 19 on 2 cores; the line guards scale with the load
 
   it('drops a SIGKILLed registrant at the next discovery and removes its file, keeping the others', async () => {
     await using tmp = await tempRegistryDir();
