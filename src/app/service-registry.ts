@@ -5,6 +5,7 @@ import { connectionFor, type Connection } from '../domain/connection.js';
 import { isOwnedBy, ownerOf, type EntryOwner } from '../domain/entry-owner.js';
 import { EntryTakenOverError, InstanceIdTakenError, NotFoundError, NotRegisteredError, RegistryClosedError } from '../domain/errors.js';
 import { assertInstanceId, defaultInstanceId } from '../domain/instance-id.js';
+import { processIdentity, type ProcessIdentity } from '../domain/process-identity.js';
 import { assertReadableInstanceId } from '../domain/python-instance-id.js';
 import type { ServiceFilters } from '../domain/filters.js';
 import { rankByPreference, type Candidate, type PreferenceContext } from '../domain/preference.js';
@@ -149,6 +150,15 @@ export class ServiceRegistry implements AsyncDisposable {
   /** Whether `record` was registered on this host (its pid means something here). */
   isLocal(record: ServiceRecord): boolean {
     return isLocalRecord(record, this.#settings.hostname);
+  }
+
+  /**
+   * Whether `record`'s pid is still the process that registered it, by this
+   * registry's liveness probe: 'same', 'other' (the pid was reused), 'gone', or
+   * 'unknown' (the record carries no process start to compare). For a local record.
+   */
+  async processIdentity(record: ServiceRecord): Promise<ProcessIdentity> {
+    return processIdentity(record, (await this.liveness.snapshot([record.pid])).get(record.pid), this.#settings.staleness);
   }
 
   /**
