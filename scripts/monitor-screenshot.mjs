@@ -47,7 +47,7 @@ try {
     executablePath: process.env.MARCUS_TEST_CHROMIUM ?? '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  const page = await browser.newPage({ viewport: { width: 1360, height: 330 }, deviceScaleFactor: 1, colorScheme: 'light' });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 330 }, deviceScaleFactor: 1, colorScheme: 'light' });
   await page.goto(url);
   await page.waitForFunction(() => document.querySelectorAll('#rows tr').length === 3, null, { timeout: 20_000 });
   await sleep(2500);

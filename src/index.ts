@@ -5,10 +5,13 @@ export type { DiscoveryReport, DiscoverOptions, JudgedEntry, RemovedEntry } from
 export type { RegisterOptions, UpdatePatch } from './app/register-options.js';
 export type { RegistrySettings } from './app/settings.js';
 export type { WatchOptions } from './app/watch/watch-options.js';
+export type { ProbeOptions } from './app/probe/endpoint-probe.js';
+export { withEndpointHealth, type EndpointFact } from './domain/endpoint-health.js';
 export { DEFAULT_SWEEP_INTERVAL_MS } from './app/watch/watch-options.js';
 export { WatchEmitter, type WatchEmitterEvents } from './app/watch/watch-emitter.js';
 export { diffSnapshots, reasonForVanished, type RegistryEvent, type RemovalReason, type LiveHealth, type SnapshotEntry, type RegistrySnapshot } from './domain/changes.js';
 export { parseStoreUri, resolveStoreConfig, defaultRegistryDir, DEFAULT_ETCD_PREFIX, type StoreConfig } from './app/store-uri.js';
+export { ETCD_ENV, type EtcdAuthConfig, type EtcdTlsConfig } from './app/store-uri.js';
 export { silentLogger, stderrLogger } from './app/logger.js';
 export { startMonitor, type Monitor } from './app/monitor/start-monitor.js';
 export { resolveMonitorConfig, type MonitorOptions } from './app/monitor/monitor-options.js';
@@ -29,6 +32,7 @@ export {
   encodeRecord,
   type ServiceRecord,
 } from './domain/record.schema.js';
+export { foreignFieldsOf, type ForeignField } from './domain/foreign-fields.js';
 export { INSTANCE_ID_PATTERN, isValidInstanceId, defaultInstanceId } from './domain/instance-id.js';
 export { connectionFor, mcpUrlProblem, rejoinSplitPaths, type Connection, type ConnectionContext, type HttpTransport } from './domain/connection.js';
 export { parseShellWords } from './domain/shell-words.js';
@@ -50,6 +54,8 @@ export {
   InvalidStoreUriError,
   StoreUnavailableError,
   AccessDeniedError,
+  AuthFailedError,
+  TlsFailedError,
   UnsupportedSchemaVersionError,
   ConflictError,
   LockBusyError,

@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # Installs the packed tarball into an empty folder, as a user would, and runs
 # `npx marcus-registry list --json` against an empty registry: it must print [].
+# Then installs it globally into a temporary prefix (the README's install), and
+# runs the README's Claude Desktop config line from there through an MCP SDK
+# client against a fixture server a `run` registered.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
 cd "$root"
 tarball="$(npm pack --silent --pack-destination "$work" | tail -n 1)"
 mkdir -m 700 "$work/app" "$work/registry"
@@ -22,4 +30,20 @@ if [[ -d node_modules/better-sqlite3 || -d node_modules/etcd3 ]]; then
   echo "pack smoke test: optional drivers were installed by default" >&2
   exit 1
 fi
+
+# The README's install: npm install -g (here into a temporary prefix) puts marcus-registry on PATH.
+npm install -g --prefix "$work/prefix" --no-audit --no-fund --silent "$work/$tarball"
+bin="$work/prefix/bin"
+[[ -x "$bin/marcus-registry" ]] || { echo "pack smoke test: npm install -g put no marcus-registry in $bin" >&2; exit 1; }
+"$bin/marcus-registry" --version
+export MARCUS_REGISTRY_DIR="$work/registry"
+# A registered stdio server (project X, as the README's config line asks): connect starts it from its argv.
+"$bin/marcus-registry" run --project X --mcp-arg=node "--mcp-arg=$root/test/fixtures/fixture-stdio-server.mjs" --mcp-arg=smoke -- sleep 300 &
+pids+=("$!")
+for _ in $(seq 1 200); do
+  [[ "$("$bin/marcus-registry" list -q --project X)" != "" ]] && break
+  sleep 0.1
+done
+cd "$root"
+node scripts/ci/mcp-config-smoke.mjs "$bin" smoke
 echo "pack smoke test: ok ($tarball)"

@@ -9,7 +9,7 @@
 // argv: <store-uri> <beatMs>
 import { createRegistry } from '../../dist/index.js';
 
-const [store, beat = '50'] = process.argv.slice(2);
+const [store, beat = '100'] = process.argv.slice(2);
 const beatMs = Number(beat);
 const emit = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
 

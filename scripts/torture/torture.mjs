@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-// The torture run (issue 7): real registrant processes heartbeating every 50 ms,
+// The torture run (issue 7): real registrant processes heartbeating every 100 ms (the floor of heartbeat intervals),
 // concurrent discoverer processes, a quarter of the registrants SIGKILLed at
 // random moments, on the JSON-directory and SQLite stores one after the other.
 // Everything stays in a temp directory on this machine. Uses the compiled code:
 // run `npm run build` first (`npm run torture` does).
 //
 //   node scripts/torture/torture.mjs [--seconds 30] [--store json|sqlite|both]
-//        [--registrants 32] [--discoverers 4] [--beat 50] [--json results.json]
+//        [--registrants 32] [--discoverers 4] [--beat 100] [--json results.json]
 //
 // Exits 1 when any figure that must be zero is not (or nothing was discovered).
 import { spawn } from 'node:child_process';
@@ -23,7 +23,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 const USAGE = 'usage: torture.mjs [--seconds N] [--store json|sqlite|both] [--registrants N] [--discoverers N] [--beat MS] [--json FILE]';
 
 export function parseArgs(argv) {
-  const options = { seconds: 30, store: 'both', registrants: 32, discoverers: 4, beat: 50, killFraction: 0.25, json: undefined };
+  const options = { seconds: 30, store: 'both', registrants: 32, discoverers: 4, beat: 100, killFraction: 0.25, json: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {

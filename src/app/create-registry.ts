@@ -33,6 +33,12 @@ export interface RegistryOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Default: the process-wide hooks. Tests pass their own. */
   readonly exitHooks?: ExitHooks;
+  /**
+   * Create a missing json: registry directory when the store opens. Default: true.
+   * false, for a process that only reads: a missing directory lists as empty and
+   * is created only by a write.
+   */
+  readonly createDirectory?: boolean;
 }
 
 /**
@@ -42,7 +48,7 @@ export interface RegistryOptions {
 export async function createRegistry(options: RegistryOptions = {}): Promise<ServiceRegistry> {
   const env = options.env ?? process.env;
   const logger = options.logger ?? silentLogger;
-  const store = isStore(options.store) ? options.store : await openStore(resolveStoreConfig(options.store, env), logger);
+  const store = isStore(options.store) ? options.store : await openStore(resolveStoreConfig(options.store, env), logger, { createDirectory: options.createDirectory });
   const container = new Container();
   container.bind<RegistryStore>(TOKENS.Store).toConstantValue(store);
   container.bind<LivenessProbe>(TOKENS.Liveness).toConstantValue(options.liveness ?? (await defaultLiveness()));

@@ -2,7 +2,7 @@ import { injectable, inject } from 'inversify';
 import { isRegistryError } from '../domain/errors.js';
 import { matchesFilters, sortByStartedAt, type ServiceFilters } from '../domain/filters.js';
 import type { ServiceRecord } from '../domain/record.schema.js';
-import { isLocalRecord, judge, type Health, type StaleReason, type Verdict } from '../domain/staleness.js';
+import { isLocalRecord, judge, leaseVouches, type Health, type StaleReason, type Verdict } from '../domain/staleness.js';
 import type { Clock } from '../ports/clock.port.js';
 import type { LivenessProbe } from '../ports/liveness.port.js';
 import type { Logger } from '../ports/logger.port.js';
@@ -106,10 +106,12 @@ export class DiscoveryService {
     const localPids = entries.filter((e) => isLocalRecord(e.record, hostname)).map((e) => e.record.pid);
     const snapshot = localPids.length > 0 ? await this.liveness.snapshot(localPids) : undefined;
     const now = this.clock.now();
-    const leaseBacked = this.store.capabilities.expiresEntries;
+    const expires = this.store.capabilities.expiresEntries;
     return entries.map((entry) => {
       const local = isLocalRecord(entry.record, hostname);
       const process = local && snapshot ? snapshot.get(entry.record.pid) : undefined;
+      // Only a live lease that vouches for this entry (not a planter's hour-long one, not none) stands for its writer's life.
+      const leaseBacked = expires && entry.leaseTtlMs !== undefined && leaseVouches(entry.record, entry.leaseTtlMs, staleness);
       return { entry, verdict: judge(entry.record, { now, localHostname: hostname, process, leaseBacked }, staleness) };
     });
   }

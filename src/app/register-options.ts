@@ -23,8 +23,22 @@ export interface RegisterOptions {
   readonly projectName?: string | null;
   /** Default: null. */
   readonly provider?: string | null;
-  /** Default: marcus_<pid>, as the Python registry names instances. */
+  /**
+   * The entry's key (a file name in a json: store): ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$.
+   * Default: marcus_<pid>, as the Python registry names instances; a second
+   * registration of the same pid held at the same time (two registries in one
+   * process) gets marcus_<pid>_2, then _3, … An id a live instance holds (another
+   * process's, or another registry's in this process) is refused with
+   * InstanceIdTakenError (INSTANCE_ID_TAKEN) unless `replace` is true; an id whose
+   * holder is stale (its process gone) is taken over without a word.
+   */
   readonly instanceId?: string;
+  /**
+   * Take the instance id over even if a live instance holds it (a restarted server
+   * that knows its predecessor is going away). The old holder's own cleanup never
+   * removes the new entry. Default: false.
+   */
+  readonly replace?: boolean;
   /** The registered process. Default: this process (`run` passes its child's). */
   readonly pid?: number;
   /** Default: 'running'. */
@@ -45,6 +59,9 @@ export interface RegisterOptions {
   readonly extra?: Readonly<Record<string, unknown>>;
 }
 
+/** The smallest heartbeat interval register() accepts: each beat is a store write, and a faster one is a mistake. */
+export const MIN_HEARTBEAT_INTERVAL_MS = 100;
+
 /** Python's platform.system() names. */
 export function platformName(platform: NodeJS.Platform = process.platform): string {
   return platform === 'linux' ? 'Linux' : platform === 'darwin' ? 'Darwin' : platform === 'win32' ? 'Windows' : platform;
@@ -64,6 +81,11 @@ export function buildRecord(options: RegisterOptions, facts: RecordFacts): Servi
   const connectionProblem = connectionFieldsProblem(options.mcpUrl, options.transport);
   if (connectionProblem !== undefined) {
     throw new InvalidRecordError(`invalid record: ${connectionProblem}`, { details: { issues: [connectionProblem] } });
+  }
+  const asked = options.heartbeatIntervalMs;
+  if (typeof asked === 'number' && Number.isFinite(asked) && asked > 0 && asked < MIN_HEARTBEAT_INTERVAL_MS) {
+    const issue = `heartbeatIntervalMs must be at least ${MIN_HEARTBEAT_INTERVAL_MS} ms (or false for none), got ${asked}`;
+    throw new InvalidRecordError(`invalid record: ${issue}`, { details: { issues: [issue] } });
   }
   const now = formatTimestamp(facts.now);
   const interval = options.heartbeatIntervalMs === false ? undefined : (options.heartbeatIntervalMs ?? facts.defaultHeartbeatIntervalMs);

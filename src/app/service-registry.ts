@@ -2,7 +2,8 @@ import { inject, injectable } from 'inversify';
 import type { RegistryEvent } from '../domain/changes.js';
 import { connectionFor, type Connection } from '../domain/connection.js';
 import { isOwnedBy, ownerOf, type EntryOwner } from '../domain/entry-owner.js';
-import { NotFoundError, NotRegisteredError, RegistryClosedError } from '../domain/errors.js';
+import { InstanceIdTakenError, NotFoundError, NotRegisteredError, RegistryClosedError } from '../domain/errors.js';
+import { assertInstanceId, defaultInstanceId } from '../domain/instance-id.js';
 import { assertReadableInstanceId } from '../domain/python-instance-id.js';
 import type { ServiceFilters } from '../domain/filters.js';
 import { rankByPreference, type Candidate, type PreferenceContext } from '../domain/preference.js';
@@ -49,7 +50,28 @@ interface Registration {
   record: ServiceRecord;
   readonly heartbeat: Heartbeat | undefined;
   readonly removeExitHook: () => void;
+  /** Releases the id from HELD_IDS. */
+  readonly release: () => void;
 }
+
+/**
+ * Instance ids registrations of this process hold right now, per store location:
+ * two registries of one process never pick the same default id, and a second
+ * explicit registration of a held id is refused even before the first is written.
+ */
+const HELD_IDS = new Map<string, number>();
+/** Holds `key` once more (a replace: true over another registry of this process holds it twice). */
+function hold(key: string): void {
+  HELD_IDS.set(key, (HELD_IDS.get(key) ?? 0) + 1);
+}
+function unhold(key: string): void {
+  const n = (HELD_IDS.get(key) ?? 0) - 1;
+  if (n > 0) HELD_IDS.set(key, n);
+  else HELD_IDS.delete(key);
+}
+const heldKey = (store: RegistryStore, id: string) => `${store.kind}\u0000${store.location}\u0000${id}`;
+/** How many `marcus_<pid>_<n>` a default id tries before giving up. */
+const MAX_DEFAULT_ID_SUFFIX = 64;
 
 /**
  * The facade servers and clients use. A server registers one instance per
@@ -63,6 +85,8 @@ export class ServiceRegistry implements AsyncDisposable {
   /** register, unregister and close, one at a time: each sees what the previous one left. */
   private readonly lifecycle = new SerialQueue();
   private readonly watchers = new Set<RegistryWatcher>();
+  /** Pins already warned about as matching nothing. */
+  private readonly pinsWarned = new Set<string>();
 
   constructor(
     @inject(TOKENS.Store) readonly store: RegistryStore,
@@ -82,6 +106,8 @@ export class ServiceRegistry implements AsyncDisposable {
   /**
    * Writes this instance's record and starts its heartbeat (an unref'd timer that
    * never keeps the process alive). Registering again replaces the registration.
+   * An instance id a live instance holds is refused (InstanceIdTakenError,
+   * INSTANCE_ID_TAKEN) unless `options.replace`; see RegisterOptions.instanceId.
    * Calls to register, unregister and close run one after another, in call order.
    */
   async register(options: RegisterOptions): Promise<ServiceRecord> {
@@ -95,6 +121,64 @@ export class ServiceRegistry implements AsyncDisposable {
 
   private async registerNow(options: RegisterOptions): Promise<ServiceRecord> {
     const pid = options.pid ?? process.pid;
+    const instanceId = await this.claimInstanceId(options, pid);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      unhold(heldKey(this.store, instanceId));
+    };
+    try {
+      return await this.writeRegistration({ ...options, instanceId }, pid, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  /**
+   * The id this registration takes, held in HELD_IDS from here on: the given one
+   * unless a live instance holds it (and not `replace`), else the first default
+   * id (marcus_<pid>, marcus_<pid>_2, …) nobody live holds. Between this check and
+   * the write another process can still take the same id (there is no
+   * create-if-absent in every store); the later write wins, as before.
+   */
+  private async claimInstanceId(options: RegisterOptions, pid: number): Promise<string> {
+    if (options.instanceId !== undefined) {
+      const id = assertInstanceId(options.instanceId);
+      const key = heldKey(this.store, id);
+      if (!options.replace) {
+        if (HELD_IDS.has(key)) throw new InstanceIdTakenError(id, { pid, hostname: this.settings.hostname });
+        const holder = await this.liveHolder(id);
+        if (holder) throw new InstanceIdTakenError(id, holder);
+      }
+      hold(key);
+      return id;
+    }
+    for (let n = 1; n <= MAX_DEFAULT_ID_SUFFIX; n++) {
+      const id = defaultInstanceId(pid, n);
+      const key = heldKey(this.store, id);
+      if (HELD_IDS.has(key)) continue;
+      hold(key);
+      const holder = await this.liveHolder(id).catch((error: unknown) => {
+        unhold(key);
+        throw error;
+      });
+      if (!holder) return id;
+      unhold(key);
+    }
+    throw new InstanceIdTakenError(defaultInstanceId(pid), { pid, hostname: this.settings.hostname });
+  }
+
+  /** The live instance (healthy or unresponsive) whose entry has this id, if any. */
+  private async liveHolder(id: string): Promise<ServiceRecord | undefined> {
+    const entry = await this.store.get(id);
+    if (!entry) return undefined;
+    const judged = await this.discovery.judgeEntry(entry);
+    return judged.health === 'stale' ? undefined : judged.record;
+  }
+
+  private async writeRegistration(options: RegisterOptions, pid: number, release: () => void): Promise<ServiceRecord> {
     const record = buildRecord(options, {
       now: this.clock.now(),
       hostname: this.settings.hostname,
@@ -113,7 +197,7 @@ export class ServiceRegistry implements AsyncDisposable {
           async: () => this.unregister().then(() => undefined),
         })
       : () => {};
-    this.registration = { instanceId, owner, record: stored.record, heartbeat, removeExitHook };
+    this.registration = { instanceId, owner, record: stored.record, heartbeat, removeExitHook, release };
     heartbeat?.start();
     this.logger.debug(`registered ${instanceId} (pid ${record.pid}) in ${this.store.kind} ${this.store.location}`, {
       heartbeatIntervalMs: interval,
@@ -121,11 +205,22 @@ export class ServiceRegistry implements AsyncDisposable {
     return stored.record;
   }
 
-  /** Changes status, load metrics, project, provider, capabilities or extra keys; also a heartbeat. */
+  /**
+   * Changes status, load metrics, project, provider, capabilities or extra keys; also a heartbeat.
+   * An entry someone removed is written again with the change applied, as the heartbeat does.
+   */
   async update(patch: UpdatePatch): Promise<ServiceRecord> {
     this.assertOpen();
     const registration = this.requireRegistration();
-    const stored = await this.store.update(registration.instanceId, (current) => applyPatch(current, patch, this.clock.now()));
+    let stored;
+    try {
+      stored = await this.store.update(registration.instanceId, (current) => applyPatch(current, patch, this.clock.now()));
+    } catch (error) {
+      if (!(error instanceof NotFoundError) || this.registration !== registration) throw error;
+      this.logger.warn(`entry ${registration.instanceId} was gone; registering it again with the update`);
+      const record = applyPatch(registration.record, patch, this.clock.now());
+      stored = await this.store.put(record, { ttlMs: heartbeatTtlMs(record, this.settings.staleness) });
+    }
     registration.record = stored.record;
     return stored.record;
   }
@@ -165,7 +260,12 @@ export class ServiceRegistry implements AsyncDisposable {
     this.registration = undefined;
     registration.removeExitHook();
     await registration.heartbeat?.stop();
-    const removed = await this.store.delete(registration.instanceId, registration.owner);
+    let removed: boolean;
+    try {
+      removed = await this.store.delete(registration.instanceId, registration.owner);
+    } finally {
+      registration.release();
+    }
     this.logger.debug(
       removed ? `unregistered ${registration.instanceId}` : `unregistered ${registration.instanceId}: its entry was already gone or taken over`,
     );
@@ -312,8 +412,14 @@ export class ServiceRegistry implements AsyncDisposable {
 
   private async candidates(options: PreferredOptions): Promise<{ candidates: Candidate[]; context: PreferenceContext }> {
     const report = await this.inspect({ filters: options.filters });
-    const candidates = report.services.map((s) => ({ record: s.record, health: s.health as Candidate['health'] }));
+    const candidates = report.services.map((s) => ({ record: s.record, health: s.health as Candidate['health'], reason: s.reason }));
     const context = { pin: options.pin ?? this.settings.pinnedInstanceId, project: options.project, cwd: options.cwd ?? process.cwd() };
+    if (context.pin !== undefined && !candidates.some((c) => c.record.instance_id === context.pin) && !this.pinsWarned.has(context.pin)) {
+      // Said once per pin: a pin that matches nothing is otherwise a silent surprise.
+      this.pinsWarned.add(context.pin);
+      const source = options.pin === undefined ? 'MARCUS_INSTANCE_ID' : 'pin';
+      this.logger.warn(`${source}=${context.pin} matches no live instance${options.filters && Object.values(options.filters).some((v) => v !== undefined) ? ' (among those matching the filters)' : ''}; picking by the other rules`);
+    }
     return { candidates, context };
   }
 

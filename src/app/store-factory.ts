@@ -5,15 +5,20 @@ import type { RegistryStore } from '../ports/store.port.js';
 import type { StoreConfig } from './store-uri.js';
 import { SystemClock } from '../adapters/clock/system.clock.js';
 
+export interface OpenStoreOptions {
+  /** json: create a missing registry directory on open. Default: true; readers pass false and create nothing. */
+  readonly createDirectory?: boolean;
+}
+
 /**
  * Opens the configured store. Each adapter is imported only when chosen, so a
  * JSON-store user never loads better-sqlite3 or etcd3 (nor their adapters).
  */
-export async function openStore(config: StoreConfig, logger: Logger): Promise<RegistryStore> {
+export async function openStore(config: StoreConfig, logger: Logger, options: OpenStoreOptions = {}): Promise<RegistryStore> {
   switch (config.kind) {
     case 'json': {
       const { openJsonDirStore } = await import('../adapters/json-dir/json-dir.store.js');
-      return openJsonDirStore({ dir: config.dir, logger });
+      return openJsonDirStore({ dir: config.dir, logger, createDirectory: options.createDirectory });
     }
     case 'sqlite': {
       const { openSqliteStore } = await import('../adapters/sqlite/sqlite.store.js');
@@ -21,7 +26,8 @@ export async function openStore(config: StoreConfig, logger: Logger): Promise<Re
     }
     case 'etcd': {
       const { openEtcdStore } = await import('../adapters/etcd/etcd.store.js');
-      return openEtcdStore({ hosts: [...config.hosts], prefix: config.prefix, logger });
+      const { etcdSecrets } = await import('./etcd-secrets.js');
+      return openEtcdStore({ hosts: [...config.hosts], prefix: config.prefix, logger, ...(await etcdSecrets(config)) });
     }
     case 'memory': {
       const { MemoryStore } = await import('../adapters/memory/memory.store.js');

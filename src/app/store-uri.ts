@@ -2,12 +2,50 @@ import { homedir, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { InvalidStoreUriError } from '../domain/errors.js';
 
+/**
+ * etcd user authentication. The password comes from `password` or, read when
+ * the store opens, from `passwordFile` (one trailing newline dropped); never
+ * from the store URI.
+ */
+export interface EtcdAuthConfig {
+  readonly username: string;
+  readonly password?: string;
+  readonly passwordFile?: string;
+}
+
+/**
+ * TLS to etcd (PEM files, read when the store opens): `caFile` to trust (else
+ * the system's roots), `certFile` + `keyFile` for client-certificate auth.
+ */
+export interface EtcdTlsConfig {
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
 /** Which store to open, parsed from a store URI or given directly as a config object. */
 export type StoreConfig =
   | { readonly kind: 'json'; readonly dir: string }
   | { readonly kind: 'sqlite'; readonly path: string }
-  | { readonly kind: 'etcd'; readonly hosts: readonly string[]; readonly prefix: string }
+  | {
+      readonly kind: 'etcd';
+      readonly hosts: readonly string[];
+      readonly prefix: string;
+      /** Present: talk TLS (https endpoints), as `etcds://` does. */
+      readonly tls?: EtcdTlsConfig;
+      readonly auth?: EtcdAuthConfig;
+    }
   | { readonly kind: 'memory' };
+
+/** The environment variables that carry etcd credentials and TLS files (for a store given as a URI). */
+export const ETCD_ENV = {
+  user: 'MARCUS_REGISTRY_ETCD_USER',
+  password: 'MARCUS_REGISTRY_ETCD_PASSWORD',
+  passwordFile: 'MARCUS_REGISTRY_ETCD_PASSWORD_FILE',
+  ca: 'MARCUS_REGISTRY_ETCD_CA',
+  cert: 'MARCUS_REGISTRY_ETCD_CERT',
+  key: 'MARCUS_REGISTRY_ETCD_KEY',
+} as const;
 
 export const DEFAULT_ETCD_PREFIX = '/marcus/services/';
 
@@ -34,13 +72,15 @@ export function resolveStoreConfig(uri: string | StoreConfig | undefined, env: E
 }
 
 /**
- * `json:<dir>` · `sqlite:<path>` · `etcd://host:port[,host:port…][/prefix]` · `memory:`.
+ * `json:<dir>` · `sqlite:<path>` · `etcd://host:port[,host:port…][/prefix]` ·
+ * `etcds://…` (the same over TLS) · `memory:`. etcd credentials and TLS files
+ * come from the environment (ETCD_ENV), never from the URI.
  * A bare path (absolute, `~`, `./`, or containing a separator) is a JSON
  * directory; a bare word is refused rather than made into a new directory.
  */
 export function parseStoreUri(uri: string, env: Env = process.env): StoreConfig {
   const text = uri.trim();
-  if (/^etcd:\/\//i.test(text)) return parseEtcd(text);
+  if (/^etcds?:\/\//i.test(text)) return parseEtcd(text, env);
   if (/^memory:?$/i.test(text)) return { kind: 'memory' };
   const scheme = /^([a-z][a-z0-9+.-]*):(.*)$/i.exec(text);
   // A Windows drive letter (C:\…) is a path, not a scheme.
@@ -54,7 +94,7 @@ export function parseStoreUri(uri: string, env: Env = process.env): StoreConfig 
         if (rest === '') throw new InvalidStoreUriError(uri, 'sqlite: needs a database file path, e.g. sqlite:~/.marcus/registry.db');
         return { kind: 'sqlite', path };
       default:
-        throw new InvalidStoreUriError(uri, `unknown scheme '${name}:' (use json:, sqlite:, etcd:// or memory:)`);
+        throw new InvalidStoreUriError(uri, `unknown scheme '${name}:' (use json:, sqlite:, etcd://, etcds:// or memory:)`);
     }
   }
   // A bare word ("bogus", "sqlite") is a typo far more often than a directory:
@@ -65,21 +105,64 @@ export function parseStoreUri(uri: string, env: Env = process.env): StoreConfig 
   return { kind: 'json', dir: localPath(text, uri, env) };
 }
 
-function parseEtcd(uri: string): StoreConfig {
-  const body = uri.slice('etcd://'.length);
+function parseEtcd(uri: string, env: Env): StoreConfig {
+  const secure = /^etcds:/i.test(uri);
+  const body = uri.slice(uri.indexOf('://') + 3);
   const slash = body.indexOf('/');
   const hostPart = slash === -1 ? body : body.slice(0, slash);
+  if (hostPart.includes('@')) {
+    // Never echo what came before the @: it may be a password.
+    const at = body.lastIndexOf('@', slash === -1 ? body.length : slash);
+    const userInfo = body.slice(0, at);
+    const shown = userInfo.includes(':') ? `${uri.slice(0, uri.indexOf('://') + 3)}${userInfo.slice(0, userInfo.indexOf(':'))}:…${body.slice(at)}` : uri;
+    throw new InvalidStoreUriError(
+      shown,
+      `credentials do not belong in the store URI (argv and environment listings show it): set ${ETCD_ENV.user} and ${ETCD_ENV.password} or ${ETCD_ENV.passwordFile}`,
+    );
+  }
   let prefix = slash === -1 ? DEFAULT_ETCD_PREFIX : body.slice(slash);
   if (prefix === '/') prefix = DEFAULT_ETCD_PREFIX;
   if (!prefix.endsWith('/')) prefix += '/';
   const hosts = hostPart.split(',').map((h) => h.trim()).filter(Boolean);
-  if (hosts.length === 0) throw new InvalidStoreUriError(uri, 'etcd:// needs at least one host:port');
+  if (hosts.length === 0) throw new InvalidStoreUriError(uri, `${secure ? 'etcds' : 'etcd'}:// needs at least one host:port`);
   for (const host of hosts) {
     if (!/^(\[[0-9a-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/i.test(host) || Number(host.slice(host.lastIndexOf(':') + 1)) > 65535) {
       throw new InvalidStoreUriError(uri, `'${host}' is not host:port`);
     }
   }
-  return { kind: 'etcd', hosts, prefix };
+  const tls = etcdTlsFromEnv(uri, secure, env);
+  const auth = etcdAuthFromEnv(uri, env);
+  return { kind: 'etcd', hosts, prefix, ...(tls && { tls }), ...(auth && { auth }) };
+}
+
+function etcdTlsFromEnv(uri: string, secure: boolean, env: Env): EtcdTlsConfig | undefined {
+  const caFile = env[ETCD_ENV.ca] || undefined;
+  const certFile = env[ETCD_ENV.cert] || undefined;
+  const keyFile = env[ETCD_ENV.key] || undefined;
+  if (!secure) {
+    const set = [caFile && ETCD_ENV.ca, certFile && ETCD_ENV.cert, keyFile && ETCD_ENV.key].filter(Boolean);
+    if (set.length > 0) throw new InvalidStoreUriError(uri, `${set.join(', ')} set, but etcd:// is plain text: use etcds:// for TLS`);
+    return undefined;
+  }
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new InvalidStoreUriError(uri, `a client certificate needs both ${ETCD_ENV.cert} and ${ETCD_ENV.key}`);
+  }
+  return { ...(caFile && { caFile }), ...(certFile && { certFile }), ...(keyFile && { keyFile }) };
+}
+
+function etcdAuthFromEnv(uri: string, env: Env): EtcdAuthConfig | undefined {
+  const username = env[ETCD_ENV.user] || undefined;
+  const password = env[ETCD_ENV.password] || undefined;
+  const passwordFile = env[ETCD_ENV.passwordFile] || undefined;
+  if (username === undefined) {
+    if (password !== undefined || passwordFile !== undefined) throw new InvalidStoreUriError(uri, `an etcd password is set but ${ETCD_ENV.user} is not`);
+    return undefined;
+  }
+  if (password !== undefined && passwordFile !== undefined) throw new InvalidStoreUriError(uri, `set ${ETCD_ENV.password} or ${ETCD_ENV.passwordFile}, not both`);
+  if (password === undefined && passwordFile === undefined) {
+    throw new InvalidStoreUriError(uri, `${ETCD_ENV.user} is set but neither ${ETCD_ENV.password} nor ${ETCD_ENV.passwordFile}`);
+  }
+  return { username, ...(password !== undefined && { password }), ...(passwordFile !== undefined && { passwordFile }) };
 }
 
 function localPath(raw: string, uri: string, env: Env): string {

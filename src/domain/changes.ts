@@ -1,6 +1,6 @@
 import { byStartedAt, compareInstanceIds, matchesFilters, type ServiceFilters } from './filters.js';
 import type { ServiceRecord } from './record.schema.js';
-import { judge, type JudgeInput, type StalenessPolicy, DEFAULT_STALENESS_POLICY } from './staleness.js';
+import { judge, type JudgeInput, type StalenessPolicy, type UnresponsiveReason, DEFAULT_STALENESS_POLICY } from './staleness.js';
 import { parseTimestamp } from './timestamp.js';
 
 /** The health of an instance a watcher reports: stale ones are not live, they are removed. */
@@ -16,8 +16,8 @@ export type RemovalReason = 'unregistered' | 'process-exited' | 'pid-reused' | '
 
 /** One change of the registry, as a watcher sees it through its filters. */
 export type RegistryEvent =
-  | { type: 'added'; record: ServiceRecord; health: LiveHealth }
-  | { type: 'updated'; record: ServiceRecord; health: LiveHealth }
+  | { type: 'added'; record: ServiceRecord; health: LiveHealth; reason?: UnresponsiveReason }
+  | { type: 'updated'; record: ServiceRecord; health: LiveHealth; reason?: UnresponsiveReason }
   | { type: 'removed'; record: ServiceRecord; reason: RemovalReason };
 
 /** One live entry of a snapshot. */
@@ -26,6 +26,8 @@ export interface SnapshotEntry {
   /** The store's version token: a different one means the entry was written again. */
   readonly version: string;
   readonly health: LiveHealth;
+  /** Why it is unresponsive, when it is and the watcher says (e.g. `endpoint-down` from endpoint probes). */
+  readonly reason?: UnresponsiveReason;
 }
 
 /** Live entries by instance id, as judged at one moment. */
@@ -59,9 +61,10 @@ export function diffSnapshots(
   for (const [id, after] of next) {
     if (!matchesFilters(after.record, filters)) continue;
     const before = previous.get(id);
-    if (!before || !matchesFilters(before.record, filters)) changed.push({ type: 'added', record: after.record, health: after.health });
-    else if (before.version !== after.version || before.health !== after.health) {
-      changed.push({ type: 'updated', record: after.record, health: after.health });
+    const why = after.reason !== undefined ? { reason: after.reason } : {};
+    if (!before || !matchesFilters(before.record, filters)) changed.push({ type: 'added', record: after.record, health: after.health, ...why });
+    else if (before.version !== after.version || before.health !== after.health || before.reason !== after.reason) {
+      changed.push({ type: 'updated', record: after.record, health: after.health, ...why });
     }
   }
   removed.sort((a, b) => compareInstanceIds(a.record, b.record));

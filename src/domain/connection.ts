@@ -1,4 +1,5 @@
 import { InvalidConnectionError, NoEndpointError, UntrustedCommandError } from './errors.js';
+import { foreignFieldsOf } from './foreign-fields.js';
 import type { ServiceRecord } from './record.schema.js';
 import { parseShellWords } from './shell-words.js';
 import { isLocalRecord } from './staleness.js';
@@ -86,8 +87,7 @@ export function connectionFor(record: ServiceRecord, context: ConnectionContext 
     // A plain-JS caller passing get()'s { record, health } or undefined: say so, do not crash inside.
     throw new InvalidConnectionError(String((record as { instance_id?: unknown } | null)?.instance_id ?? record), 'not a service record (pass the record, e.g. (await registry.get(id))?.record)');
   }
-  // Read as raw JSON: a Python writer's `transport` may be any value ("http", "multi", a number).
-  const transport: unknown = (record as Record<string, unknown>)['transport'];
+  const transport = rawTransport(record);
   const local = context.localHostname === undefined || isLocalRecord(record, context.localHostname);
   const url = record.mcp_url;
   if (url !== undefined && transport !== 'stdio') {
@@ -111,6 +111,16 @@ export function connectionFor(record: ServiceRecord, context: ConnectionContext 
   if (command === '') throw new InvalidConnectionError(record.instance_id, 'the command to start is an empty string');
   const cwd = record.working_directory;
   return { kind: 'stdio', command, args, ...(isAbsolutePath(cwd) && { cwd }) };
+}
+
+/**
+ * `transport` as the writer wrote it: a Python writer's may be any value
+ * ("http", "multi", a number), which parseRecord ignores (IGNORED_FIELD) but
+ * keeps as the original; what it says about the server still counts here.
+ */
+function rawTransport(record: ServiceRecord): unknown {
+  const ignored = foreignFieldsOf(record).find((field) => field.key === 'transport');
+  return ignored === undefined ? (record as Record<string, unknown>)['transport'] : ignored.original;
 }
 
 /** The `transport` values that mean "this server listens on HTTP" (ours, and Marcus's own words). */

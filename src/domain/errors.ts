@@ -15,6 +15,8 @@ export type RegistryErrorCode =
   | 'INVALID_STORE_URI'
   | 'STORE_UNAVAILABLE'
   | 'ACCESS_DENIED'
+  | 'AUTH_FAILED'
+  | 'TLS_FAILED'
   | 'CONFLICT'
   | 'LOCK_BUSY'
   | 'REGISTRY_CLOSED'
@@ -24,7 +26,9 @@ export type RegistryErrorCode =
   | 'NO_ENDPOINT'
   | 'UNTRUSTED_COMMAND'
   | 'INVALID_MONITOR_OPTIONS'
-  | 'LISTEN_FAILED';
+  | 'LISTEN_FAILED'
+  | 'INSTANCE_ID_TAKEN'
+  | 'STOP_REFUSED';
 
 export class RegistryError extends Error {
   override name = 'RegistryError';
@@ -163,6 +167,22 @@ export class AccessDeniedError extends RegistryError {
   }
 }
 
+/** The store refused our credentials (wrong user name or password, none given where required). Never carries the password. */
+export class AuthFailedError extends RegistryError {
+  override name = 'AuthFailedError';
+  constructor(location: string, reason: string, cause?: unknown) {
+    super('AUTH_FAILED', `authentication to registry store ${location} failed: ${reason}`, { cause, details: { location } });
+  }
+}
+
+/** No trusted TLS connection to the store: an untrusted or mismatched certificate, a refused client certificate. */
+export class TlsFailedError extends RegistryError {
+  override name = 'TlsFailedError';
+  constructor(location: string, reason: string, cause?: unknown) {
+    super('TLS_FAILED', `TLS connection to registry store ${location} failed: ${reason}`, { cause, details: { location } });
+  }
+}
+
 export class ConflictError extends RegistryError {
   override name = 'ConflictError';
   constructor(instanceId: string, cause?: unknown) {
@@ -257,6 +277,27 @@ export class ListenFailedError extends RegistryError {
   constructor(address: string, cause?: unknown) {
     const why = cause instanceof Error ? `: ${cause.message}` : '';
     super('LISTEN_FAILED', `cannot listen on ${address}${why}`, { cause, details: { address } });
+  }
+}
+
+/** register() of an id a live instance holds, without `replace: true`: the live one is left alone. */
+export class InstanceIdTakenError extends RegistryError {
+  override name = 'InstanceIdTakenError';
+  constructor(instanceId: string, holder: { readonly pid: number; readonly hostname?: string }) {
+    const where = holder.hostname ? ` on ${holder.hostname}` : '';
+    super(
+      'INSTANCE_ID_TAKEN',
+      `instance id ${instanceId} is held by a live instance (pid ${holder.pid}${where}); choose another id, or replace it deliberately (replace: true, run --replace)`,
+      { details: { instanceId, pid: holder.pid, ...(holder.hostname !== undefined && { hostname: holder.hostname }) } },
+    );
+  }
+}
+
+/** `stop` would not signal this instance: another host's, or a pid whose process cannot be proved the registered one. */
+export class StopRefusedError extends RegistryError {
+  override name = 'StopRefusedError';
+  constructor(instanceId: string, reason: 'other-host' | 'pid-reused' | 'unverifiable', message: string) {
+    super('STOP_REFUSED', `not stopping ${instanceId}: ${message}`, { details: { instanceId, reason } });
   }
 }
 

@@ -1,5 +1,5 @@
 import type { ServiceRecord } from './record.schema.js';
-import { parseTimestamp } from './timestamp.js';
+import { parseTimestamp, subMillisecondNanos } from './timestamp.js';
 
 /** Discovery filters; every given field must match. */
 export interface ServiceFilters {
@@ -27,13 +27,25 @@ export function startedAtMs(record: ServiceRecord): number {
   return parseTimestamp(record.started_at) ?? 0;
 }
 
+/**
+ * Orders two records by `started_at` to the precision written (Python writes
+ * microseconds): epoch milliseconds, then what lies below the millisecond.
+ * Negative when `a` started first; 0 when they started at the same instant.
+ */
+export function compareStartedAt(a: ServiceRecord, b: ServiceRecord): number {
+  return startedAtMs(a) - startedAtMs(b) || subMillisecondNanos(a.started_at) - subMillisecondNanos(b.started_at);
+}
+
 export function compareInstanceIds(a: ServiceRecord, b: ServiceRecord): number {
   return a.instance_id < b.instance_id ? -1 : a.instance_id > b.instance_id ? 1 : 0;
 }
 
-/** Oldest first by `started_at`, as the Python registry returns them; instance_id breaks ties. */
+/**
+ * Oldest first by `started_at` (to the microsecond), as the Python registry
+ * returns them; instance_id breaks ties.
+ */
 export function byStartedAt(a: ServiceRecord, b: ServiceRecord): number {
-  return startedAtMs(a) - startedAtMs(b) || compareInstanceIds(a, b);
+  return compareStartedAt(a, b) || compareInstanceIds(a, b);
 }
 
 /**
@@ -41,8 +53,11 @@ export function byStartedAt(a: ServiceRecord, b: ServiceRecord): number {
  * twice per comparison (a sort makes n·log n of them: 10 000 entries, ~270 000 parses).
  */
 export function sortByStartedAt<T>(items: T[], recordOf: (item: T) => ServiceRecord): T[] {
-  const keyed = items.map((item) => ({ item, at: startedAtMs(recordOf(item)) }));
-  keyed.sort((a, b) => a.at - b.at || compareInstanceIds(recordOf(a.item), recordOf(b.item)));
+  const keyed = items.map((item) => {
+    const record = recordOf(item);
+    return { item, at: startedAtMs(record), below: subMillisecondNanos(record.started_at) };
+  });
+  keyed.sort((a, b) => a.at - b.at || a.below - b.below || compareInstanceIds(recordOf(a.item), recordOf(b.item)));
   keyed.forEach((k, i) => (items[i] = k.item));
   return items;
 }

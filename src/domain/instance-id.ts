@@ -12,7 +12,11 @@ export function assertInstanceId(value: unknown): string {
   return value;
 }
 
-/** The id the Python registry uses by default. */
-export function defaultInstanceId(pid: number): string {
-  return `marcus_${pid}`;
+/**
+ * The id the Python registry uses by default: `marcus_<pid>`. The n-th
+ * registration (n > 1) of one pid held at the same time gets `marcus_<pid>_<n>`,
+ * which still matches Python's `marcus_*.json` glob.
+ */
+export function defaultInstanceId(pid: number, n = 1): string {
+  return n <= 1 ? `marcus_${pid}` : `marcus_${pid}_${n}`;
 }

@@ -1,4 +1,4 @@
-import { compareInstanceIds, startedAtMs } from './filters.js';
+import { compareInstanceIds, compareStartedAt } from './filters.js';
 import type { ServiceRecord } from './record.schema.js';
 import type { Health } from './staleness.js';
 
@@ -14,21 +14,28 @@ export interface PreferenceContext {
 export interface Candidate {
   readonly record: ServiceRecord;
   readonly health: Exclude<Health, 'stale'>;
+  /** Why it is unresponsive, when known: `endpoint-down` (its MCP endpoint does not answer probes) ranks last; `pid-started-later` (probably a reused pid, ADR 0017) after every healthy one. */
+  readonly reason?: string;
 }
 
 /**
- * The preference order, most preferred first: pin → healthy → same project →
+ * The preference order, most preferred first: pin → an endpoint that answers
+ * probes (one `endpoint-down` ranks last) → healthy → not a probably reused pid
+ * (`pid-started-later`) → same project →
  * working directory containing the client's cwd (the deepest such first) →
- * newest started_at → instance_id. Total and deterministic.
+ * newest started_at (to the microsecond, as Python's string sort) → instance_id.
+ * Total and deterministic.
  */
 export function comparePreference(context: PreferenceContext): (a: Candidate, b: Candidate) => number {
   return (a, b) =>
     flag(b.record.instance_id === context.pin) - flag(a.record.instance_id === context.pin) ||
+    flag(a.reason === 'endpoint-down') - flag(b.reason === 'endpoint-down') ||
     flag(b.health === 'healthy') - flag(a.health === 'healthy') ||
+    flag(a.reason === 'pid-started-later') - flag(b.reason === 'pid-started-later') ||
     flag(context.project !== undefined && b.record.project_name === context.project) -
       flag(context.project !== undefined && a.record.project_name === context.project) ||
     containmentDepth(b.record.working_directory, context.cwd) - containmentDepth(a.record.working_directory, context.cwd) ||
-    startedAtMs(b.record) - startedAtMs(a.record) ||
+    compareStartedAt(b.record, a.record) ||
     compareInstanceIds(a.record, b.record);
 }
 

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { InvalidRecordError, UnsupportedSchemaVersionError } from './errors.js';
 import { INSTANCE_ID_PATTERN, isValidInstanceId } from './instance-id.js';
+import { attachForeignFields, carryForeignFields, foreignFieldsOf, type ForeignField } from './foreign-fields.js';
 import { exceedsDepth, MAX_RECORD_DEPTH } from './json-depth.js';
 import { MAX_PYTHON_JSON_DEPTH, parsePythonJson } from './python-json.js';
-import { parseTimestamp } from './timestamp.js';
+import { formatTimestamp, parseTimestamp } from './timestamp.js';
 
 /** The record format version this code writes. Absent on disk means a seed-era Python record. */
 export const SCHEMA_VERSION = 1;
@@ -76,7 +77,36 @@ export const ServiceRecordSchema = z.looseObject({
   api_version: z.string().max(256).optional(),
 });
 
-export type ServiceRecord = z.infer<typeof ServiceRecordSchema>;
+/**
+ * The keys a record is unusable without, each in its type: who it is
+ * (instance_id, pid), how to reach it (mcp_command), when it started and beat
+ * (ordering, ownership, liveness), and the rest of what Python's
+ * `register_service` always writes with these types. A record that lacks one,
+ * or has it in another type, is refused (INVALID_RECORD). Every other key —
+ * `status` and the optional keys — in an unexpected type is kept, noted and
+ * ignored (see parseRecord).
+ */
+export const REQUIRED_KEYS: ReadonlySet<string> = new Set([
+  'instance_id',
+  'pid',
+  'mcp_command',
+  'log_dir',
+  'project_name',
+  'provider',
+  'started_at',
+  'last_heartbeat',
+  'platform',
+  'working_directory',
+]);
+
+/**
+ * What a reader accepts: what we write, except that `status` may be absent
+ * (a Python `update_heartbeat(status=None)` writes null, which is ignored).
+ */
+const ReadRecordSchema = ServiceRecordSchema.extend({ status: ServiceRecordSchema.shape.status.optional() });
+
+/** A record as read: what we write, with `status` possibly absent. Writes require it (assertRecord). */
+export type ServiceRecord = z.infer<typeof ReadRecordSchema>;
 
 /** A key that would reach an object's prototype if ever copied by assignment. */
 const HOSTILE_KEYS = new Set(['__proto__']);
@@ -85,12 +115,32 @@ export type ParseOutcome =
   | { readonly ok: true; readonly record: ServiceRecord }
   | { readonly ok: false; readonly error: InvalidRecordError | UnsupportedSchemaVersionError };
 
-/** Validates an already-decoded JSON value. Never throws. */
+/**
+ * Validates an already-decoded JSON value as a reader: liberal. Never throws.
+ *
+ * The REQUIRED_KEYS must be there in their types, or the record is refused.
+ * Any other known key in an unexpected type does not hide the record: where
+ * its meaning is clear it is read in our type (`schema_version: "1"` → 1,
+ * `process_start_time` as epoch seconds → a timestamp), otherwise it is
+ * treated as absent; either way the original stays in the record's JSON
+ * (written back untouched, see foreign-fields.ts), and the ignored ones are
+ * reported by `foreignFieldsOf(record)` for stores to note.
+ */
 export function parseRecord(value: unknown): ParseOutcome {
+  return parse(value, 'read');
+}
+
+function parse(value: unknown, mode: 'read' | 'write' | 'write-back'): ParseOutcome {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, error: new InvalidRecordError(`a record must be a JSON object, got ${describe(value)}`) };
   }
-  const version = (value as Record<string, unknown>)['schema_version'];
+  const clean: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    if (!HOSTILE_KEYS.has(key)) clean[key] = (value as Record<string, unknown>)[key];
+  }
+  const fields: ForeignField[] = [];
+  if (mode === 'read') readVersionString(clean, fields);
+  const version = clean['schema_version'];
   if (typeof version === 'number' && version > SCHEMA_VERSION) {
     return { ok: false, error: new UnsupportedSchemaVersionError('the record', version, SCHEMA_VERSION) };
   }
@@ -98,17 +148,60 @@ export function parseRecord(value: unknown): ParseOutcome {
     const issue = `(root): nested deeper than ${MAX_RECORD_DEPTH} levels`;
     return { ok: false, error: new InvalidRecordError(`invalid record: ${issue}`, { details: { issues: [issue] } }) };
   }
-  const clean: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
-    if (!HOSTILE_KEYS.has(key)) clean[key] = (value as Record<string, unknown>)[key];
+  // write-back: an update of a record whose status was ignored on read may leave it absent.
+  const schema = mode === 'write' ? ServiceRecordSchema : ReadRecordSchema;
+  let result = schema.safeParse(clean);
+  if (!result.success && mode === 'read' && setAsideForeign(clean, result.error.issues, fields)) result = schema.safeParse(clean);
+  if (result.success) {
+    const order = fields.length > 0 ? Object.keys(value) : [];
+    return { ok: true, record: attachForeignFields(result.data, order, fields) };
   }
-  const result = ServiceRecordSchema.safeParse(clean);
-  if (result.success) return { ok: true, record: result.data };
   const issues = result.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
   return {
     ok: false,
     error: new InvalidRecordError(`invalid record: ${issues.join('; ')}`, { details: { issues } }),
   };
+}
+
+/** `schema_version` written as a string of digits ("1"): its meaning is clear. */
+function readVersionString(clean: Record<string, unknown>, fields: ForeignField[]): void {
+  const original = clean['schema_version'];
+  if (typeof original !== 'string' || !/^\d{1,9}$/.test(original)) return;
+  const used = Number(original);
+  clean['schema_version'] = used;
+  fields.push({ key: 'schema_version', original, used, reason: 'a string of digits, read as the number' });
+}
+
+/**
+ * For every key the schema refused that is not required: reads it in our type
+ * when its meaning is clear, else removes it (treated as absent), and records
+ * the original. Returns false when a required key is among the refused (the
+ * record is invalid as it is), true when it changed something to parse again.
+ */
+function setAsideForeign(clean: Record<string, unknown>, issues: readonly z.core.$ZodIssue[], fields: ForeignField[]): boolean {
+  const refused = new Map<string, string>();
+  for (const issue of issues) {
+    const key = issue.path[0];
+    if (typeof key !== 'string' || REQUIRED_KEYS.has(key) || !Object.prototype.hasOwnProperty.call(clean, key)) return false;
+    if (!refused.has(key)) refused.set(key, issue.message);
+  }
+  for (const [key, message] of refused) {
+    const original = clean[key];
+    const used = readAsOurType(key, original);
+    if (used === undefined) delete clean[key];
+    else clean[key] = used;
+    fields.push({ key, original, used, reason: used === undefined ? message : 'read in our type' });
+  }
+  return refused.size > 0;
+}
+
+/** The value in our type when the foreign one means it unambiguously, else undefined. */
+function readAsOurType(key: string, value: unknown): unknown {
+  // Epoch seconds, as Python's time.time() and psutil's create_time() give them (years 1970–5138).
+  if (key === 'process_start_time' && typeof value === 'number' && Number.isFinite(value) && value > 0 && value < 1e11) {
+    return formatTimestamp(value * 1000);
+  }
+  return undefined;
 }
 
 /**
@@ -139,16 +232,44 @@ export function decodeJsonText(text: string): { readonly ok: true; readonly valu
   }
 }
 
-/** Validates a record about to be written; throws InvalidRecordError. */
+/** Validates a record about to be written, strictly (what we write, nothing ignored); throws InvalidRecordError. */
 export function assertRecord(value: unknown): ServiceRecord {
-  const outcome = parseRecord(value);
+  const outcome = parse(value, 'write');
   if (!outcome.ok) throw outcome.error;
   return outcome.record;
 }
 
-/** UTF-8 JSON with a 2-space indent, as the Python writer's `json.dump(…, indent=2)`. */
+/**
+ * Validates `next`, an update of the stored `previous`, as strictly as
+ * assertRecord, and returns it with the originals of `previous` that the
+ * update left alone (see carryForeignFields): an update writes a foreign key
+ * back untouched. A `status` that was foreign (ignored) may stay absent.
+ */
+export function assertRecordUpdate(next: unknown, previous: ServiceRecord): ServiceRecord {
+  const keepsForeignStatus =
+    typeof next === 'object' && next !== null && (next as Record<string, unknown>)['status'] === undefined &&
+    foreignFieldsOf(previous).some((f) => f.key === 'status' && f.used === undefined);
+  const outcome = parse(next, keepsForeignStatus ? 'write-back' : 'write');
+  if (!outcome.ok) throw outcome.error;
+  return carryForeignFields(outcome.record, previous);
+}
+
+
+/**
+ * JSON with a 2-space indent and ASCII only, as the Python writer's
+ * `json.dump(…, indent=2)` (ensure_ascii): every non-ASCII UTF-16 code unit is
+ * written `\uXXXX` (astral characters as their surrogate pair). A Python reader
+ * opens the file with the locale's encoding, which under `LC_ALL=C` without UTF-8
+ * mode (or a Windows code page) cannot decode raw UTF-8.
+ */
 export function encodeRecord(record: ServiceRecord): string {
-  return `${JSON.stringify(record, null, 2)}\n`;
+  return `${JSON.stringify(record, null, 2).replace(NON_ASCII, escapeCodeUnit)}\n`;
+}
+
+const NON_ASCII = /[\u0080-\uffff]/g;
+
+function escapeCodeUnit(unit: string): string {
+  return `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
 /** Whether decoding failed because the bytes are not JSON (a torn or corrupt write). */

@@ -53,6 +53,19 @@ function parse(value: string): number | undefined {
   return epoch;
 }
 
+/**
+ * The part of a timestamp's fraction below the millisecond, in nanoseconds
+ * (0–999 999): `.123456` gives 456 000. Python writes microseconds and sorts
+ * `started_at` as strings, so two records within one millisecond are ordered by
+ * it; `parseTimestamp` alone would tie them. 0 when there is none or the string
+ * is not a timestamp.
+ */
+export function subMillisecondNanos(value: unknown): number {
+  if (typeof value !== 'string' || value.length > 64) return 0;
+  const frac = ISO_PATTERN.exec(value)?.[7];
+  return frac === undefined || frac.length <= 3 ? 0 : Number(frac.slice(3).padEnd(6, '0'));
+}
+
 function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate(); // day 0 of the next month
 }

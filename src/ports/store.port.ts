@@ -11,17 +11,32 @@ export type EntryVersion = string;
 export interface StoredEntry {
   readonly record: ServiceRecord;
   readonly version: EntryVersion;
+  /**
+   * Stores that expire entries (etcd): the granted TTL of the live lease this
+   * entry is attached to. Absent: no lease (or none the store could verify),
+   * so nothing expires the entry and readers judge it by its heartbeat.
+   */
+  readonly leaseTtlMs?: number;
 }
 
-/** Something a store met while listing and did not return as an entry. */
+/**
+ * Something a store met while listing: an entry it did not return, or (action
+ * 'noted') something odd about one it did return.
+ */
 export interface StoreProblem {
-  /** Stable code of what was wrong, e.g. INVALID_RECORD, NOT_REGULAR_FILE, TOO_LARGE. */
+  /**
+   * Stable code of what was wrong, e.g. INVALID_RECORD, NOT_REGULAR_FILE, TOO_LARGE;
+   * IGNORED_FIELD (noted): a key of a listed record has a type we do not use, so it is treated as absent (and kept).
+   */
   readonly code: string;
   /** The file name or key the problem is about. */
   readonly entry: string;
   readonly message: string;
-  /** What the store did about it; a store never deletes what it could not read. */
-  readonly action: 'skipped' | 'quarantined' | 'left-for-writer';
+  /**
+   * What the store did about it; a store never deletes what it could not read.
+   * 'noted': the entry is listed all the same.
+   */
+  readonly action: 'skipped' | 'quarantined' | 'left-for-writer' | 'noted';
 }
 
 export interface ListResult {
@@ -66,7 +81,10 @@ export interface StoreWatchOptions {
 }
 
 export interface StoreCapabilities {
-  /** Entries expire by themselves when their writer stops heartbeating (leases). */
+  /**
+   * Entries can expire by themselves when their writer stops heartbeating
+   * (leases); which ones do is told per entry (StoredEntry.leaseTtlMs).
+   */
   readonly expiresEntries: boolean;
   /** Entries can come from other hosts. */
   readonly distributed: boolean;
@@ -133,6 +151,16 @@ export interface RegistryStore {
   deleteSync?(instanceId: string, owner?: EntryOwner): boolean;
 
   /**
+   * Whether the entry `owner` wrote under `instanceId` was removed by its owner
+   * (`delete`/`deleteSync` with that owner: unregister, close, an exit hook)
+   * rather than pruned by a reader. Every owner delete leaves a note, atomically
+   * with the removal, kept at least DEPARTURE_NOTE_MS; watchers read it to tell a
+   * clean stop ('unregistered') from a crash ('process-exited'). False when
+   * there is no note for that owner (never noted, or expired).
+   */
+  departedCleanly?(instanceId: string, owner: EntryOwner): Promise<boolean>;
+
+  /**
    * Native change notification, where the store has one (fs.watch, PRAGMA
    * data_version, an etcd prefix watch, direct calls). Resolves once the watch
    * is established, so a listing taken afterwards misses nothing. Changes this
@@ -149,7 +177,20 @@ export interface RegistryStore {
    */
   untrustedWriters?(): Promise<string | undefined>;
 
+  /**
+   * Which directory or database file the store is right now (`dev:ino`), or
+   * undefined when it is gone. A listing of a store that is gone is an outage,
+   * not the removal of every entry; entries missing from a store that was
+   * replaced since are given time to be re-created by their registrants. A
+   * watcher asks before it reports entries vanished. Stores that cannot be
+   * gone or replaced this way (etcd: unreachable throws) omit it.
+   */
+  identity?(): Promise<string | undefined>;
+
   close(): Promise<void>;
 }
+
+/** How long a store keeps the note of an owner's delete (see RegistryStore.departedCleanly). */
+export const DEPARTURE_NOTE_MS = 60_000;
 
 export type { EntryOwner, RegistryError };

@@ -5,6 +5,7 @@ import { createRegistry } from '../../src/app/create-registry.js';
 import { ExitHooks } from '../../src/app/exit-hooks.js';
 import type { ServiceRegistry } from '../../src/app/service-registry.js';
 import type { RegistryEvent } from '../../src/domain/changes.js';
+import { formatTimestamp } from '../../src/domain/timestamp.js';
 import type { RegistryStore } from '../../src/ports/store.port.js';
 import { EventTap, isEvent, summary } from '../support/event-tap.js';
 import { FIXTURES, waitFor } from '../support/processes.js';
@@ -75,8 +76,9 @@ export function testWatchContract(current: () => StoreHarness): void {
 
   it('delivers the current state first, one added per live instance, before any change', async () => {
     const { writerStore, watcher } = await setUp();
-    await writerStore.put(makeRecord({ instance_id: 'marcus_s1', started_at: '2026-01-01T00:00:00.000000+00:00' }));
-    await writerStore.put(makeRecord({ instance_id: 'marcus_s2', started_at: '2026-01-02T00:00:00.000000+00:00' }));
+    // Started after this process (the pid they name), or they would be pid-started-later (ADR 0017).
+    await writerStore.put(makeRecord({ instance_id: 'marcus_s1', started_at: formatTimestamp(Date.now()) }));
+    await writerStore.put(makeRecord({ instance_id: 'marcus_s2', started_at: formatTimestamp(Date.now() + 1_000) }));
     const { tap: events } = tap(watcher);
     await events.next(isEvent('added', 'marcus_s2'), 'the second initial entry');
     expect(events.events.map(summary)).toEqual(['added:marcus_s1', 'added:marcus_s2']);
@@ -101,6 +103,23 @@ export function testWatchContract(current: () => StoreHarness): void {
     const removed = await events.next(isEvent('removed', 'marcus_life'), 'removed on unregister');
     expect(removed).toMatchObject({ type: 'removed', reason: 'unregistered', record: { instance_id: 'marcus_life', status: 'busy' } });
     expect(events.events.filter((e) => e.type === 'added')).toHaveLength(1);
+  });
+
+  it('reports a clean stop as removed (unregistered) even when the process has exited by then (as `run` unregisters its exited child)', async () => {
+    const { watcher, writer, writerStore } = await setUp();
+    const { tap: events } = tap(watcher);
+    const child = spawn(process.execPath, ['-e', "process.stdin.resume(); process.stdin.on('end', () => process.exit(0))"], { stdio: ['pipe', 'ignore', 'ignore'] });
+    children.push(child);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    await register(writer, 'marcus_clean', { pid: child.pid });
+    await events.next(isEvent('added', 'marcus_clean'), 'the child added');
+    // The child ends normally, then its registration is removed by its owner.
+    child.stdin?.end();
+    await exited;
+    await writer.unregister();
+    const removed = await events.next(isEvent('removed', 'marcus_clean'), 'the clean stop removed');
+    expect(removed.type === 'removed' && removed.reason).toBe('unregistered');
+    expect(await writerStore.get('marcus_clean')).toBeUndefined();
   });
 
   it('reports a SIGKILLed registrant as removed (process-exited) at the next sweep, and removes its entry', async () => {

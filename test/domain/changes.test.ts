@@ -120,7 +120,8 @@ describe('reasonForVanished', () => {
   });
 
   it('on a store without leases, a remote entry past its heartbeat TTL is heartbeat-expired', () => {
-    const remote = makeRecord({ hostname: 'elsewhere', heartbeat_interval_ms: 1_000, last_heartbeat: beatAgo(10_000) });
+    // (started before NOW: a started_at in the future would be clock-skew, see staleness-trust.test.ts)
+    const remote = makeRecord({ hostname: 'elsewhere', heartbeat_interval_ms: 1_000, last_heartbeat: beatAgo(10_000), started_at: beatAgo(60_000) });
     expect(reasonForVanished(remote, input)).toBe('heartbeat-expired');
     expect(reasonForVanished({ ...remote, last_heartbeat: beatAgo(100) }, input)).toBe('unregistered');
   });

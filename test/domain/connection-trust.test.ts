@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { connectionFor, rejoinSplitPaths } from '../../src/domain/connection.js';
 import { NoEndpointError, RegistryError, UntrustedCommandError, isRetryable } from '../../src/domain/errors.js';
-import type { ServiceRecord } from '../../src/domain/record.schema.js';
+import { parseRecord, type ServiceRecord } from '../../src/domain/record.schema.js';
 import { fixedRecord } from '../support/records.js';
 
 /** What connectionFor may start or reach (ADR 0018). */
@@ -131,5 +131,19 @@ describe('records of another host and untrusted stores', () => {
     expect(error).toBeInstanceOf(UntrustedCommandError);
     expect(error.message).toMatch(/refusing to start the command of instance marcus_1: anyone with the etcd prefix can write/);
     expect(connectionFor({ ...local, mcp_url: 'http://127.0.0.1:1/mcp' }, { ...here, untrustedWriters: 'x' }).kind).toBe('http');
+  });
+});
+
+describe('a record as the stores read it (through parseRecord)', () => {
+  it('transport "http" / "multi" that the reader ignores still means an HTTP server: bridged or NO_ENDPOINT, never started', () => {
+    const raw = { ...python('/usr/bin/python3 /srv/marcus/server.py'), transport: 'http', port: 8765 };
+    const parsed = parseRecord(raw);
+    if (!parsed.ok) throw parsed.error;
+    expect(parsed.record.transport).toBeUndefined(); // ignored by our logic (IGNORED_FIELD)…
+    expect(connectionFor(parsed.record, here)).toEqual({ kind: 'http', url: 'http://127.0.0.1:8765/mcp', transport: 'streamable-http' });
+    const { port: _port, ...noPort } = raw;
+    const multi = parseRecord({ ...noPort, transport: 'multi' });
+    if (!multi.ok) throw multi.error;
+    expect(thrown(() => connectionFor(multi.record, here))).toBeInstanceOf(NoEndpointError);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { byStartedAt, compareInstanceIds, matchesFilters, startedAtMs } from '../../src/domain/filters.js';
+import { byStartedAt, compareInstanceIds, matchesFilters, sortByStartedAt, startedAtMs } from '../../src/domain/filters.js';
 import type { ServiceRecord } from '../../src/domain/record.schema.js';
 import { fixedRecord } from '../support/records.js';
 
@@ -97,6 +97,27 @@ describe('byStartedAt', () => {
       rec({ instance_id: 'marcus_a', started_at: '2026-11-21T12:00:00.000000+00:00' }),
     ];
     expect([...list].sort(byStartedAt).map((r) => r.instance_id)).toEqual(['marcus_a', 'marcus_b']);
+  });
+
+  it('orders records within one millisecond by their microseconds, as Python compares the strings', () => {
+    for (const [early, late] of [
+      ['marcus_a', 'marcus_b'],
+      ['marcus_b', 'marcus_a'],
+    ]) {
+      const list = [
+        rec({ instance_id: late, started_at: '2026-11-21T12:00:00.123400+00:00' }),
+        rec({ instance_id: early, started_at: '2026-11-21T12:00:00.123100+00:00' }),
+      ];
+      expect([...list].sort(byStartedAt).map((r) => r.instance_id)).toEqual([early, late]);
+      expect(sortByStartedAt([...list], (r) => r).map((r) => r.instance_id)).toEqual([early, late]);
+    }
+    // Nanoseconds too, and a millisecond still outweighs any fraction below it.
+    const fine = [
+      rec({ instance_id: 'c', started_at: '2026-11-21T12:00:00.124+00:00' }),
+      rec({ instance_id: 'b', started_at: '2026-11-21T12:00:00.123999999Z' }),
+      rec({ instance_id: 'a', started_at: '2026-11-21T12:00:00.123999998Z' }),
+    ];
+    expect(sortByStartedAt([...fine], (r) => r).map((r) => r.instance_id)).toEqual(['a', 'b', 'c']);
   });
 
   it('compareInstanceIds orders by code unit and is 0 for equal ids', () => {

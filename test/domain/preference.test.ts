@@ -213,3 +213,29 @@ describe('containmentDepth', () => {
     expect(ids(rankByPreference([newer, win], { cwd: 'c:\\users\\dev\\proj' }))).toEqual(['win', 'newer']);
   });
 });
+
+describe('newest tie-break below the millisecond', () => {
+  it('prefers the record 300 µs newer, whichever id it has (Python: services[-1] of the string sort)', () => {
+    for (const [older, newer] of [
+      ['marcus_a', 'marcus_b'],
+      ['marcus_b', 'marcus_a'],
+    ] as const) {
+      const ranked = rankByPreference([
+        cand(older, { started_at: '2026-11-21T12:00:00.123100+00:00' }),
+        cand(newer, { started_at: '2026-11-21T12:00:00.123400+00:00' }),
+      ]);
+      expect(ids(ranked)).toEqual([newer, older]);
+    }
+  });
+});
+
+describe('a probably reused pid (pid-started-later) ranks last', () => {
+  it('after every other unresponsive candidate, whatever its project, directory or age', () => {
+    const suspect: Candidate = { record: rec('marcus_suspect', { project_name: 'mine', started_at: formatTimestamp(BASE + 60_000) }), health: 'unresponsive', reason: 'pid-started-later' };
+    const missed: Candidate = { record: rec('marcus_missed', { project_name: 'other', started_at: formatTimestamp(BASE) }), health: 'unresponsive', reason: 'heartbeat-missed' };
+    const healthy = cand('marcus_ok', { project_name: 'other', started_at: formatTimestamp(BASE - 60_000) });
+    expect(ids(rankByPreference([suspect, missed, healthy], { project: 'mine' }))).toEqual(['marcus_ok', 'marcus_missed', 'marcus_suspect']);
+    // An explicit pin still wins.
+    expect(ids(rankByPreference([missed, suspect], { pin: 'marcus_suspect' }))).toEqual(['marcus_suspect', 'marcus_missed']);
+  });
+});

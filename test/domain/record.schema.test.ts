@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidRecordError, RegistryError, UnsupportedSchemaVersionError } from '../../src/domain/errors.js';
 import {
   assertRecord,
+  assertRecordUpdate,
   decodeRecord,
   encodeRecord,
   isUnparsable,
@@ -12,6 +13,7 @@ import {
   type ParseOutcome,
   type ServiceRecord,
 } from '../../src/domain/record.schema.js';
+import { carryForeignFields, foreignFieldsOf } from '../../src/domain/foreign-fields.js';
 
 /** What the Python server's register_service writes: naive local timestamps, python_version, no v1 extras. */
 const PYTHON_RECORD_TEXT = `{
@@ -183,36 +185,49 @@ describe('parseRecord: unknown keys', () => {
   });
 });
 
+const REQUIRED_WRONG: Array<[string, unknown]> = [
+  ['instance_id', 42],
+  ['instance_id', '../etc/passwd'],
+  ['pid', 'x'],
+  ['mcp_command', ['node']],
+  ['log_dir', null],
+  ['project_name', 5],
+  ['provider', false],
+  ['started_at', 'yesterday'],
+  ['last_heartbeat', 1_700_000_000],
+  ['platform', {}],
+  ['working_directory', undefined],
+];
+
+/** Wrong types for keys a reader may ignore (status and the optional keys). */
+const OPTIONAL_WRONG: Array<[string, unknown]> = [
+  ['mcp_args', 'node server.js'],
+  ['status', 1],
+  ['status', null],
+  ['runtime', 1],
+  ['hostname', 7],
+  ['process_start_time', 'soon'],
+  ['process_start_token', ''],
+  ['process_start_token', 'x'.repeat(129)],
+  ['process_start_token', 987654],
+  ['heartbeat_interval_ms', 0],
+  ['heartbeat_interval_ms', 1.5],
+  ['heartbeat_interval_ms', '1000'],
+  ['capabilities', [1, 2]],
+  ['capabilities', { board: true }],
+  ['supported_providers', 'github'],
+  ['load_metrics', [1, 2]],
+  ['api_version', 1],
+  ['transport', 'carrier-pigeon'],
+  ['transport', 'http'],
+  ['transport', 'multi'],
+  ['schema_version', 0],
+  ['schema_version', -1],
+  ['schema_version', 'one'],
+];
+
 describe('parseRecord: rejections', () => {
-  it.each([
-    ['instance_id', 42],
-    ['instance_id', '../etc/passwd'],
-    ['pid', 'x'],
-    ['mcp_command', ['node']],
-    ['mcp_args', 'node server.js'],
-    ['log_dir', null],
-    ['project_name', 5],
-    ['provider', false],
-    ['status', 1],
-    ['started_at', 'yesterday'],
-    ['last_heartbeat', 1_700_000_000],
-    ['platform', {}],
-    ['working_directory', undefined],
-    ['runtime', 1],
-    ['hostname', 7],
-    ['process_start_time', 'soon'],
-    ['process_start_token', ''],
-    ['process_start_token', 'x'.repeat(129)],
-    ['process_start_token', 987654],
-    ['heartbeat_interval_ms', 0],
-    ['heartbeat_interval_ms', 1.5],
-    ['heartbeat_interval_ms', '1000'],
-    ['capabilities', [1, 2]],
-    ['supported_providers', 'github'],
-    ['load_metrics', [1, 2]],
-    ['api_version', 1],
-    ['transport', 'carrier-pigeon'],
-  ])('rejects %s = %j with INVALID_RECORD naming the path', (key, value) => {
+  it.each(REQUIRED_WRONG)('rejects required %s = %j with INVALID_RECORD naming the path', (key, value) => {
     const error = expectInvalid(parseRecord(v1({ [key]: value })));
     expect(error.message).toContain(key);
     expect(error.details['issues']).toEqual(expect.arrayContaining([expect.stringContaining(key)]));
@@ -220,12 +235,20 @@ describe('parseRecord: rejections', () => {
     expect(isUnsupportedVersion(error)).toBe(false);
   });
 
-  it('names the nested path of a bad array element', () => {
-    const error = expectInvalid(parseRecord(v1({ mcp_args: ['node', 5] })));
-    expect(error.message).toContain('mcp_args.1');
+  it.each([...REQUIRED_WRONG, ...OPTIONAL_WRONG])('writes stay strict: assertRecord rejects %s = %j', (key, value) => {
+    expect(() => assertRecord(v1({ [key]: value }))).toThrow(InvalidRecordError);
   });
 
-  it.each(['instance_id', 'pid', 'mcp_command', 'log_dir', 'status', 'started_at', 'last_heartbeat', 'platform', 'working_directory'])(
+  it('a wrong optional key does not save a record whose required key is wrong', () => {
+    const error = expectInvalid(parseRecord(v1({ transport: 'http', pid: 0 })));
+    expect(error.message).toContain('pid');
+  });
+
+  it('names the nested path of a bad array element (writes)', () => {
+    expect(() => assertRecord(v1({ mcp_args: ['node', 5] }))).toThrow(/mcp_args\.1/);
+  });
+
+  it.each(['instance_id', 'pid', 'mcp_command', 'log_dir', 'started_at', 'last_heartbeat', 'platform', 'working_directory'])(
     'rejects a record missing required %s',
     (key) => {
       const input = v1();
@@ -268,10 +291,12 @@ describe('parseRecord: rejections', () => {
     expectUnsupported(parseRecord({ schema_version: 7, shape: 'from the future' }));
   });
 
-  it.each([[0], ['1'], [-1]])('rejects schema_version %j as invalid (not unsupported)', (schema_version) => {
-    const error = expectInvalid(parseRecord(v1({ schema_version })));
-    expect(isUnsupportedVersion(error)).toBe(false);
-    expect(error.message).toContain('schema_version');
+  it.each([[0], ['1'], [-1]])('writes reject schema_version %j as invalid (not unsupported)', (schema_version) => {
+    expect(() => assertRecord(v1({ schema_version }))).toThrow(/schema_version/);
+  });
+
+  it('reads schema_version "2" (digits) as 2: unsupported', () => {
+    expectUnsupported(parseRecord(v1({ schema_version: '2' })));
   });
 
   it.each([
@@ -368,10 +393,78 @@ describe('encodeRecord', () => {
     expect(JSON.parse(encodeRecord(record))).toEqual(JSON.parse(PYTHON_RECORD_TEXT));
   });
 
-  it('writes non-ASCII as UTF-8 text, not escapes, and reads it back', () => {
-    const record = expectOk(parseRecord(v1({ project_name: 'café ☕' })));
+  it('writes non-ASCII as \\uXXXX escapes (ASCII only, as Python\'s json.dump), and reads it back', () => {
+    const record = expectOk(parseRecord(v1({ project_name: 'café ☕ 🚀', 'clé': 'ü' })));
     const text = encodeRecord(record);
-    expect(text).toContain('café ☕');
-    expect(expectOk(decodeRecord(text)).project_name).toBe('café ☕');
+    expect([...text].every((c) => c.charCodeAt(0) < 0x80)).toBe(true);
+    // Byte for byte what Python's json.dumps writes (lowercase hex, astral characters as a surrogate pair).
+    expect(text).toContain('"project_name": "caf\\u00e9 \\u2615 \\ud83d\\ude80"');
+    expect(text).toContain('"cl\\u00e9": "\\u00fc"');
+    const back = expectOk(decodeRecord(text));
+    expect(back.project_name).toBe('café ☕ 🚀');
+    expect(back['clé']).toBe('ü');
+  });
+});
+
+describe('parseRecord: keys in shapes we do not use (Python **kwargs)', () => {
+  it.each(OPTIONAL_WRONG)('lists a record with %s = %j: ignored, noted, kept in its JSON', (key, value) => {
+    const input = v1({ [key]: value });
+    const record = expectOk(parseRecord(input));
+    expect(record[key]).toBeUndefined();
+    expect(foreignFieldsOf(record)).toEqual([{ key, original: value, used: undefined, reason: expect.any(String) }]);
+    // Written back (and printed) untouched, in the file's key order.
+    expect(JSON.parse(encodeRecord(record))).toEqual(input);
+    expect(Object.keys(JSON.parse(JSON.stringify(record)))).toEqual(Object.keys(input));
+    // The typed view is a plain record: nothing foreign in its own enumerable keys.
+    expect(Object.keys(record)).not.toContain(key);
+  });
+
+  it('all of Marcus\'s own shapes at once (issue 12): listed, every odd key kept', () => {
+    const text = PYTHON_RECORD_TEXT.replace(
+      '"python_version": "3.11.4"',
+      '"python_version": "3.11.4", "transport": "http", "capabilities": {"board": true}, "api_version": 1.0, "schema_version": "1", "status": null, "process_start_time": 1764410000.25',
+    );
+    const record = expectOk(decodeRecord(text));
+    expect(record.transport).toBeUndefined();
+    expect(record.capabilities).toBeUndefined();
+    expect(record.api_version).toBeUndefined();
+    expect(record.status).toBeUndefined();
+    // Meaning clear: read in our type.
+    expect(record.schema_version).toBe(1);
+    expect(record.process_start_time).toBe('2025-11-29T09:53:20.250000+00:00');
+    expect(foreignFieldsOf(record).filter((f) => f.used === undefined).map((f) => f.key).sort()).toEqual(['api_version', 'capabilities', 'status', 'transport']);
+    expect(JSON.parse(encodeRecord(record))).toEqual(JSON.parse(text));
+  });
+
+  it('carries the originals into an updated copy, unless the update set the key', () => {
+    const record = expectOk(parseRecord(v1({ transport: 'http', status: null, schema_version: '1' })));
+    const next = assertRecord({ ...record, status: 'busy', last_heartbeat: '2026-11-21T05:31:00.000000+00:00' });
+    const written = JSON.parse(encodeRecord(carryForeignFields(next, record)));
+    expect(written).toMatchObject({ transport: 'http', schema_version: '1', status: 'busy', last_heartbeat: '2026-11-21T05:31:00.000000+00:00' });
+    // A copy that set an ignored key writes its own value; one that left a converted value as read keeps the original.
+    const bumped = carryForeignFields(assertRecord({ ...record, status: 'x', schema_version: 1, transport: 'sse' }), record);
+    expect(JSON.parse(encodeRecord(bumped))).toMatchObject({ transport: 'sse', schema_version: '1' });
+  });
+
+  it('assertRecordUpdate: strict, except that a status ignored on read may stay absent; originals carried', () => {
+    const odd = expectOk(parseRecord(v1({ status: null, transport: 'http' })));
+    const next = assertRecordUpdate({ ...odd, project_name: 'renamed' }, odd);
+    expect(JSON.parse(encodeRecord(next))).toMatchObject({ status: null, transport: 'http', project_name: 'renamed' });
+    const plain = expectOk(parseRecord(v1()));
+    expect(() => assertRecordUpdate({ ...plain, status: undefined }, plain)).toThrow(/status/);
+    expect(() => assertRecordUpdate({ ...odd, transport: 'http' }, odd)).toThrow(/transport/);
+    expect(() => assertRecordUpdate({ ...odd, pid: 0 }, odd)).toThrow(InvalidRecordError);
+  });
+
+  it('a record with its own "toJSON" key keeps it; its ignored keys then read as absent', () => {
+    const record = expectOk(parseRecord(v1({ toJSON: 'x', transport: 'http' })));
+    expect(record.transport).toBeUndefined();
+    expect(JSON.parse(encodeRecord(record))['toJSON']).toBe('x');
+  });
+
+  it('process_start_time as epoch seconds is read as a timestamp; nonsense numbers are ignored', () => {
+    expect(expectOk(parseRecord(v1({ process_start_time: 1_700_000_000 }))).process_start_time).toBe('2023-11-14T22:13:20.000000+00:00');
+    expect(expectOk(parseRecord(v1({ process_start_time: -5 }))).process_start_time).toBeUndefined();
+    expect(expectOk(parseRecord(v1({ process_start_time: 1e15 }))).process_start_time).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ServiceRecord } from '../../src/domain/record.schema.js';
+import { parseRecord, type ServiceRecord } from '../../src/domain/record.schema.js';
 import {
   DEFAULT_STALENESS_POLICY,
   heartbeatTtlMs,
@@ -75,6 +75,21 @@ describe('isLocalRecord', () => {
     expect(isLocalRecord(record({ hostname: '' }), 'devbox')).toBe(true);
   });
 
+  it('a hostname in a type we do not use (ignored on read) is some other host; null is this one', () => {
+    const base = without(record(), 'hostname');
+    const parsed = (hostname: unknown) => {
+      const outcome = parseRecord({ ...base, hostname });
+      if (!outcome.ok) throw outcome.error;
+      return outcome.record;
+    };
+    expect(isLocalRecord(parsed(7), LOCAL)).toBe(false);
+    expect(isLocalRecord(parsed({ name: LOCAL }), LOCAL)).toBe(false);
+    expect(isLocalRecord(parsed(null), LOCAL)).toBe(true);
+    // So a dead pid here does not make it stale: it is judged by its heartbeat, as a remote record.
+    expect(judge(parsed(7), local(dead)).health).toBe('healthy');
+    expect(judge(parsed(null), local(dead))).toMatchObject({ health: 'stale', reason: 'process-exited' });
+  });
+
   it('is remote when the hostname differs', () => {
     expect(isLocalRecord(record({ hostname: 'devbox2' }), 'devbox')).toBe(false);
   });
@@ -138,8 +153,35 @@ describe('judge: local records', () => {
     expectVerdict(judge(r, local(alive(Date.UTC(2026, 10, 21, 16, 30, 0)))), 'stale', 'pid-reused');
   });
 
-  it('a record without process_start_time is never judged reused (no false positive)', () => {
-    expectVerdict(judge(without(record(), 'process_start_time'), local(alive(START + 86_400_000))), 'healthy');
+  it('a record without process_start_time is never judged stale by its start time (no false removal)', () => {
+    const r = without(record(), 'process_start_time');
+    expectVerdict(judge(r, local(alive(START - 86_400_000))), 'healthy');
+    expectVerdict(judge(r, local(alive(START + 86_400_000))), 'unresponsive', 'pid-started-later');
+  });
+
+  it('without a start time or token, a live pid whose process started after started_at is unresponsive: pid-started-later', () => {
+    // Every Python record: started_at only. The registrant starts before it registers.
+    const python = without(record(), 'process_start_time', 'heartbeat_interval_ms', 'schema_version', 'hostname');
+    const tolerance = DEFAULT_STALENESS_POLICY.clockSkewToleranceMs;
+    expectVerdict(judge(python, local(alive(START - 5_000))), 'healthy');
+    // A wall-clock step of up to the tolerance does not make it a stranger.
+    expectVerdict(judge(python, local(alive(START + tolerance))), 'healthy');
+    const verdict = judge(python, local(alive(START + tolerance + 1)));
+    expectVerdict(verdict, 'unresponsive', 'pid-started-later');
+    expect(verdict.health !== 'healthy' && verdict.detail).toMatch(/pid 4242 belongs to a process started at .* after the record's started_at/);
+    // It outranks a missed heartbeat (its own reason), and a dead pid is still stale.
+    const beating = without(record({ last_heartbeat: formatTimestamp(NOW - 3 * INTERVAL - 1) }), 'process_start_time');
+    expectVerdict(judge(beating, local(alive(START + 3_600_000))), 'unresponsive', 'pid-started-later');
+    expectVerdict(judge(python, local(dead)), 'stale', 'process-exited');
+    // Facts without a start time cannot tell.
+    expectVerdict(judge(python, local(alive())), 'healthy');
+    // Remote records: the pid means nothing here.
+    expectVerdict(judge(without(record({ hostname: 'otherbox' }), 'process_start_time', 'heartbeat_interval_ms'), local(alive(START + 86_400_000))), 'unresponsive', 'unverifiable');
+  });
+
+  it('a recorded start time that matches decides: no pid-started-later even if started_at is older', () => {
+    const r = record({ started_at: formatTimestamp(START - 600_000) });
+    expectVerdict(judge(r, local(alive(START))), 'healthy');
   });
 
   it('facts without a start time cannot show reuse', () => {
@@ -243,8 +285,9 @@ describe('judge: start tokens (pid reuse immune to clock steps)', () => {
     expectVerdict(judge(withToken(), local(aliveWith(undefined, START - tolerance - 1))), 'stale', 'pid-reused');
   });
 
-  it('neither a token nor a start time on one side: no reuse can be shown', () => {
-    expectVerdict(judge(without(withToken(), 'process_start_time'), local(aliveWith(undefined, START + 86_400_000))), 'healthy');
+  it('neither a token nor a start time on one side: no reuse can be shown (a younger process is only pid-started-later)', () => {
+    expectVerdict(judge(without(withToken(), 'process_start_time'), local(aliveWith(undefined, START - 86_400_000))), 'healthy');
+    expectVerdict(judge(without(withToken(), 'process_start_time'), local(aliveWith(undefined, START + 86_400_000))), 'unresponsive', 'pid-started-later');
     expectVerdict(judge(withToken(), local(aliveWith(undefined))), 'healthy');
   });
 
@@ -286,7 +329,8 @@ describe('judge: remote records', () => {
     const ancient = record({ last_heartbeat: '2001-01-01T00:00:00+00:00' });
     expectVerdict(judge(ancient, remote({ leaseBacked: true })), 'healthy');
     expectVerdict(judge(without(ancient, 'heartbeat_interval_ms'), remote({ leaseBacked: true })), 'healthy');
-    expectVerdict(judge(record({ last_heartbeat: formatTimestamp(NOW + 3_600_000) }), remote({ leaseBacked: true })), 'healthy');
+    // ...but not of a heartbeat in the future (see staleness-trust.test.ts).
+    expectVerdict(judge(record({ last_heartbeat: formatTimestamp(NOW + 3_600_000) }), remote({ leaseBacked: true })), 'unresponsive', 'clock-skew');
   });
 
   it('a heartbeat far in the future is unresponsive: clock-skew, not healthy and not stale', () => {

@@ -17,7 +17,7 @@ function runInBackground(dir: string, args: readonly string[]): Child {
 }
 
 async function listJson(dir: string, ...args: string[]): Promise<Array<Record<string, unknown>>> {
-  const result = await cli(['list', '--json', ...args], { MARCUS_REGISTRY_DIR: dir });
+  const result = await cli(['list', '--records', ...args], { MARCUS_REGISTRY_DIR: dir });
   expect(result.code, result.stderr).toBe(0);
   return JSON.parse(result.stdout) as Array<Record<string, unknown>>;
 }
@@ -94,7 +94,9 @@ describe('marcus-registry CLI', () => {
     await using tmp = await tempRegistryDir();
     const result = await cli(['run', '--instance-id', 'marcus_short', '--', 'sh', '-c', 'exit 7'], { MARCUS_REGISTRY_DIR: tmp.dir });
     expect(result.code).toBe(7);
-    expect(await readdir(tmp.dir)).toEqual([]);
+    // Only the note of the clean stop is left, in .departed/ (no entry a reader would list).
+    expect(await readdir(tmp.dir)).toEqual(['.departed']);
+    expect(await readdir(join(tmp.dir, '.departed'))).toEqual(['marcus_short.json']);
   });
 
   it('run forwards SIGTERM to the child and unregisters it', async () => {
@@ -125,15 +127,15 @@ describe('marcus-registry CLI', () => {
     const young = makeRecord({ instance_id: 'marcus_young', started_at: '2026-06-01T00:00:00.000000+00:00' });
     await writeFile(join(tmp.dir, 'marcus_old.json'), JSON.stringify(old, null, 2), { mode: 0o600 });
     await writeFile(join(tmp.dir, 'marcus_young.json'), JSON.stringify(young, null, 2), { mode: 0o600 });
-    const preferred = await cli(['preferred', '--json'], env);
+    const preferred = await cli(['preferred', '--records'], env);
     expect(preferred.code).toBe(0);
     expect(JSON.parse(preferred.stdout).instance_id).toBe('marcus_young');
-    const pinned = await cli(['preferred', '--json', '--instance', 'marcus_old'], env);
+    const pinned = await cli(['preferred', '--records', '--instance', 'marcus_old'], env);
     expect(JSON.parse(pinned.stdout).instance_id).toBe('marcus_old');
     expect((await cli(['preferred', '--instance', 'marcus_absent'], env)).code).toBe(3);
-    const pinnedByEnv = await cli(['preferred', '--json'], { ...env, MARCUS_INSTANCE_ID: 'marcus_old' });
+    const pinnedByEnv = await cli(['preferred', '--records'], { ...env, MARCUS_INSTANCE_ID: 'marcus_old' });
     expect(JSON.parse(pinnedByEnv.stdout).instance_id).toBe('marcus_old');
-    const shown = await cli(['show', 'marcus_old', '--json'], env);
+    const shown = await cli(['show', 'marcus_old', '--records'], env);
     expect(JSON.parse(shown.stdout)).toEqual(old);
     const listed = await listJson(tmp.dir);
     expect(listed.map((r) => r['instance_id'])).toEqual(['marcus_old', 'marcus_young']);
@@ -146,7 +148,7 @@ describe('marcus-registry CLI', () => {
     await dead.exited;
     const record = makeRecord({ instance_id: `marcus_${dead.pid}`, pid: dead.pid });
     await writeFile(join(tmp.dir, `marcus_${dead.pid}.json`), JSON.stringify(record, null, 2), { mode: 0o600 });
-    const listedAll = await cli(['list', '--all', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    const listedAll = await cli(['list', '--all', '--records'], { MARCUS_REGISTRY_DIR: tmp.dir });
     expect(JSON.parse(listedAll.stdout).map((r: { pid: number }) => r.pid)).toEqual([dead.pid]);
     const result = await cli(['prune', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir });
     expect(result.code).toBe(0);

@@ -48,7 +48,7 @@ function freePort(): Promise<number> {
 }
 
 async function listJson(dir: string): Promise<Array<Record<string, unknown>>> {
-  const result = await cli(['list', '--json'], { MARCUS_REGISTRY_DIR: dir });
+  const result = await cli(['list', '--records'], { MARCUS_REGISTRY_DIR: dir });
   expect(result.code, result.stderr).toBe(0);
   return JSON.parse(result.stdout) as Array<Record<string, unknown>>;
 }
@@ -353,7 +353,7 @@ describe('marcus-registry connect', () => {
         child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
         child.stdin.end();
       });
-    expect((await traced(['list', '--json'])).code).toBe(0);
+    expect((await traced(['list', '--records'])).code).toBe(0);
     expect((await traced(['preferred'])).code).toBe(3);
     expect(await readFile(trace, 'utf8')).toBe('');
     // The control: connect to an HTTP instance does load it (and then fails to reach the closed port).

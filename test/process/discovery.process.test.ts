@@ -147,7 +147,7 @@ describe('multi-process discovery on the JSON store', () => {
 
   it('heartbeats: last_heartbeat moves forward while the registrant lives', async () => {
     await using tmp = await tempRegistryDir();
-    const child = registrant(tmp.dir, 'marcus_beating', '50');
+    const child = registrant(tmp.dir, 'marcus_beating', '100');
     await child.line(/registered/);
     const file = join(tmp.dir, 'marcus_beating.json');
     const first = JSON.parse(await readFile(file, 'utf8')) as { last_heartbeat: string; started_at: string };
@@ -157,12 +157,12 @@ describe('multi-process discovery on the JSON store', () => {
     });
     const later = JSON.parse(await readFile(file, 'utf8')) as { started_at: string; heartbeat_interval_ms: number };
     expect(later.started_at).toBe(first.started_at);
-    expect(later.heartbeat_interval_ms).toBe(50);
+    expect(later.heartbeat_interval_ms).toBe(100);
   });
 
   it('re-creates its entry when someone deletes the file under it', async () => {
     await using tmp = await tempRegistryDir();
-    const child = registrant(tmp.dir, 'marcus_phoenix', '50');
+    const child = registrant(tmp.dir, 'marcus_phoenix', '100');
     await child.line(/registered/);
     const file = join(tmp.dir, 'marcus_phoenix.json');
     await writeFile(join(tmp.dir, 'unrelated.txt'), 'left alone');

@@ -18,16 +18,16 @@ afterEach(() => {
 
 type Mode = 'exit' | 'close' | 'signal';
 
-function registrant(uri: string, id: string, mode: Mode): Child {
-  const child = new Child(process.execPath, [join(FIXTURES, 'same-id-registrant.mjs'), uri, id, mode]);
+function registrant(uri: string, id: string, mode: Mode, replace = false): Child {
+  const child = new Child(process.execPath, [join(FIXTURES, 'same-id-registrant.mjs'), uri, id, mode, ...(replace ? ['replace'] : [])]);
   children.push(child);
   return child;
 }
 
 /** `marcus-registry run --instance-id <id> -- node <child that exits when stdin ends>` */
-function runWrapper(uri: string, id: string): Child {
+function runWrapper(uri: string, id: string, replace = false): Child {
   const script = "process.stdin.resume(); process.stdin.on('end', () => process.exit(0));";
-  const child = new Child(process.execPath, [CLI, 'run', '--store', uri, '--instance-id', id, '--heartbeat', '60000', '--', process.execPath, '-e', script]);
+  const child = new Child(process.execPath, [CLI, 'run', '--store', uri, '--instance-id', id, '--heartbeat', '60000', ...(replace ? ['--replace'] : []), '--', process.execPath, '-e', script]);
   children.push(child);
   return child;
 }
@@ -63,7 +63,8 @@ describe.each(stores)('an old registration leaving never removes a newer one of 
     const a = registrant(registryUri, id, mode);
     const [, , aPid] = await a.line(/registered (\S+) (\d+) (\S+)/);
     expect(Number(aPid)).toBe(a.pid);
-    const b = registrant(registryUri, id, 'close');
+    // B takes the id over deliberately (a live A would otherwise refuse it: INSTANCE_ID_TAKEN).
+    const b = registrant(registryUri, id, 'close', true);
     const [, , bPid, bStartedAt] = await b.line(/registered (\S+) (\d+) (\S+)/);
     expect(Number(bPid)).toBe(b.pid);
 
@@ -103,7 +104,7 @@ describe.each(stores)('an old registration leaving never removes a newer one of 
     };
     const a = runWrapper(registryUri, id);
     const aChildPid = await waitForPid((pid) => pid !== undefined);
-    const b = runWrapper(registryUri, id);
+    const b = runWrapper(registryUri, id, true);
     const bChildPid = await waitForPid((pid) => pid !== undefined && pid !== aChildPid);
     a.process.stdin?.end();
     expect(await a.exited).toEqual({ code: 0, signal: null });

@@ -41,7 +41,7 @@ describe('interoperability with the Python registry (python3, stdlib only)', () 
     const [, id] = await python.line(/registered (\S+)/);
     const onDisk = JSON.parse(await readFile(join(tmp.dir, `${id}.json`), 'utf8')) as Record<string, unknown>;
     expect(onDisk['started_at']).not.toMatch(/Z|[+-]\d\d:\d\d$/);
-    const result = await cli(['list', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    const result = await cli(['list', '--records'], { MARCUS_REGISTRY_DIR: tmp.dir });
     expect(result.code, result.stderr).toBe(0);
     const listed = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
     expect(listed).toEqual([onDisk]);
@@ -51,7 +51,7 @@ describe('interoperability with the Python registry (python3, stdlib only)', () 
     expect(JSON.parse(back.stdout)).toEqual([onDisk]);
     python.kill('SIGKILL');
     await python.exited;
-    const afterDeath = await cli(['list', '--json'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    const afterDeath = await cli(['list', '--records'], { MARCUS_REGISTRY_DIR: tmp.dir });
     expect(JSON.parse(afterDeath.stdout)).toEqual([]);
   });
 });

@@ -54,7 +54,7 @@ for (const flavour of flavours) {
       return pythonJson(result.stdout) as Json[];
     };
     const listOurs = async (homeDir: string): Promise<Json[]> => {
-      const result = await ours(homeDir, ['list', '--json']);
+      const result = await ours(homeDir, ['list', '--records']);
       expect(result.code, result.stderr).toBe(0);
       return JSON.parse(result.stdout) as Json[];
     };
@@ -85,10 +85,10 @@ for (const flavour of flavours) {
       const listed = await listOurs(tmp.home);
       expect(listed.map((r) => r['instance_id'])).toEqual([id]);
       expect(listed[0]).toMatchObject({ pid: child.pid, load_metrics: { active_agents: 2 } });
-      const shown = await ours(tmp.home, ['show', id, '--json']);
+      const shown = await ours(tmp.home, ['show', id, '--records']);
       expect(shown.code, shown.stderr).toBe(0);
       expect(JSON.parse(shown.stdout)).toMatchObject({ instance_id: id });
-      const preferred = await ours(tmp.home, ['preferred', '--json']);
+      const preferred = await ours(tmp.home, ['preferred', '--records']);
       expect(preferred.code, preferred.stderr).toBe(0);
       expect(JSON.parse(preferred.stdout)).toMatchObject({ instance_id: id });
       // Never moved aside: the file is where Python left it, and Python still lists it.
@@ -123,7 +123,7 @@ for (const flavour of flavours) {
       const listed = await listOurs(tmp.home);
       expect(listed.map((r) => r['instance_id']).sort()).toEqual(['marcus_a:b', 'marcus_my project']);
       expect(listed.find((r) => r['instance_id'] === 'marcus_a:b')).toMatchObject({ pid: colon.child.pid });
-      const shown = await ours(tmp.home, ['show', 'marcus_my project', '--json']);
+      const shown = await ours(tmp.home, ['show', 'marcus_my project', '--records']);
       expect(shown.code, shown.stderr).toBe(0);
       expect(JSON.parse(shown.stdout)).toMatchObject({ instance_id: 'marcus_my project', pid: spaced.child.pid });
       expect((await discoverPy(tmp.home)).map((r) => r['instance_id']).sort()).toEqual(['marcus_a:b', 'marcus_my project']);
@@ -174,7 +174,7 @@ describe('Python heartbeating in a tight loop (open "w" + json.dump, not atomic)
     })();
     const viaCli = (async () => {
       while (!finished) {
-        const result = await runToEnd(process.execPath, [CLI, 'preferred', '--json'], { env: { ...env, MARCUS_REGISTRY_DIR: tmp.dir } });
+        const result = await runToEnd(process.execPath, [CLI, 'preferred', '--records'], { env: { ...env, MARCUS_REGISTRY_DIR: tmp.dir } });
         cliRuns++;
         if (result.code !== 0 || (JSON.parse(result.stdout) as Json)['instance_id'] !== id) cliMissed++;
       }
@@ -201,6 +201,6 @@ describe('Python heartbeating in a tight loop (open "w" + json.dump, not atomic)
 });
 
 async function listOursOnce(dir: string): Promise<string | undefined> {
-  const result = await runToEnd(process.execPath, [CLI, 'preferred', '--json'], { env: { ...process.env, MARCUS_REGISTRY_DIR: dir } });
+  const result = await runToEnd(process.execPath, [CLI, 'preferred', '--records'], { env: { ...process.env, MARCUS_REGISTRY_DIR: dir } });
   return result.code === 0 ? ((JSON.parse(result.stdout) as Json)['instance_id'] as string) : undefined;
 }

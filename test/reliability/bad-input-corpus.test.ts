@@ -262,9 +262,10 @@ const CASES: Case[] = [
     expect: { problems: [{ entry: 'marcus_31.json', code: 'INVALID_RECORD', action: 'skipped' }] },
   },
   {
+    // Decision (issue 12): an optional key in another type does not hide the record: listed, noted, ignored, kept.
     kind: 'capabilities as a string',
     setup: async ({ dir }) => write(join(dir, 'marcus_32.json'), withRaw('marcus_32', 'capabilities', '"kanban"'), true),
-    expect: { problems: [{ entry: 'marcus_32.json', code: 'INVALID_RECORD', action: 'skipped' }] },
+    expect: { listed: ['marcus_32'], problems: [{ entry: 'marcus_32.json', code: 'IGNORED_FIELD', action: 'noted' }] },
   },
   invalid(33, { pid: 0 }),
   invalid(34, { pid: -1 }),
@@ -280,10 +281,11 @@ const CASES: Case[] = [
     expect: { listed: ['marcus_40'], health: { marcus_40: 'unresponsive:clock-skew' } },
   },
   {
-    // Decision: an old started_at is fine (a long-running server); the pid and its start time decide.
+    // Decision: an old started_at is fine (a long-running server): listed. Without a process_start_time the pid cannot
+    // be checked exactly, and its process started long after: unresponsive (pid-started-later), never removed (ADR 0017).
     kind: 'a far-past started_at (1970-01-02)',
     setup: async ({ dir }) => write(join(dir, 'marcus_41.json'), rec('marcus_41', { started_at: '1970-01-02T00:00:00+00:00' })),
-    expect: { listed: ['marcus_41'], health: { marcus_41: 'healthy' } },
+    expect: { listed: ['marcus_41'], health: { marcus_41: 'unresponsive:pid-started-later' } },
   },
   // --- hostile keys and structure
   {

@@ -9,6 +9,7 @@ import { RegistryError } from '../../src/domain/errors.js';
 import { runNode } from '../adapters/json-dir/children.js';
 import { compiledModule } from '../adapters/json-dir/compiled.js';
 import { makeTempDir } from '../adapters/json-dir/temp-dir.js';
+import { CLI, runToEnd } from '../support/processes.js';
 import { makeRecord } from '../support/records.js';
 
 /**
@@ -81,7 +82,7 @@ describe('facade: a registry directory other users can write is refused', () => 
     await temp.remove();
   });
 
-  it.each(['777', '775', '757', '1777'])('mode %s: createRegistry, register() and discover() fail with INSECURE_DIRECTORY; nothing is changed', async (octal) => {
+  it.each(['777', '757', '773', '1777'])('mode %s: createRegistry, register() and discover() fail with INSECURE_DIRECTORY; nothing is changed', async (octal) => {
     const mode = parseInt(octal, 8);
     const dir = join(temp.path, 'services');
     await using before = await open(`json:${dir}`); // opened while the directory was private
@@ -95,6 +96,55 @@ describe('facade: a registry directory other users can write is refused', () => 
     // register() first unregisters marcus_early, which is refused too: the directory is left exactly as it was.
     expect(await readdir(dir)).toEqual(['marcus_early.json']);
     await chmod(dir, 0o700);
+  });
+});
+
+describe('facade: a group-writable directory of this user (Python under umask 002) is tightened, not refused (ADR 0016)', () => {
+  let temp: Awaited<ReturnType<typeof makeTempDir>>;
+  beforeEach(async () => {
+    temp = await makeTempDir('marcus-perm-');
+  });
+  afterEach(async () => {
+    await temp.remove();
+  });
+
+  it.each(['775', '770'])('mode %s: createRegistry, register() and discover() work; it is made owner-only with a warning', async (octal) => {
+    const mode = parseInt(octal, 8);
+    const dir = join(temp.path, 'services');
+    await mkdir(dir);
+    await chmod(dir, mode);
+    const warnings: string[] = [];
+    const logger = { debug() {}, warn: (m: string) => void warnings.push(m), error() {} };
+    await using registry = await createRegistry({ store: `json:${dir}`, exitHooks: new ExitHooks(), logger });
+    expect((await stat(dir)).mode & 0o7777).toBe(0o700);
+    expect(warnings.join('\n')).toContain('was writable by its group');
+    const record = await registry.register({ ...REGISTER, instanceId: 'marcus_umask' });
+    expect((await registry.discover()).map((r) => r.instance_id)).toEqual([record.instance_id]);
+    await chmod(dir, mode); // again, behind its back: the next read repairs it too
+    expect((await registry.discover()).map((r) => r.instance_id)).toEqual([record.instance_id]);
+    expect((await stat(dir)).mode & 0o7777).toBe(0o700);
+  });
+
+  it(isRoot ? 'as a real non-root user (nobody): its own 0775 directory works and is made 0700; root’s 0775 one is refused and left' : 'as this (non-root) user: its own 0775 directory works and is made 0700', async () => {
+    const as = isRoot ? { uid: NOBODY, gid: NOBODY } : {};
+    await chmod(temp.path, 0o711); // nobody may traverse to the directories, nothing more
+    const own = join(temp.path, 'own');
+    await mkdir(own);
+    if (isRoot) await chown(own, NOBODY, NOBODY);
+    await chmod(own, 0o775);
+    const listed = await runToEnd(process.execPath, [CLI, 'list', '--json'], { ...as, env: { ...process.env, MARCUS_REGISTRY_DIR: own } });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout.trim()).toBe('[]');
+    expect(listed.stderr).toContain(`registry directory ${own} was writable by its group (mode 775); made it owner-only (now 700)`);
+    expect((await stat(own)).mode & 0o7777).toBe(0o700);
+    if (!isRoot) return;
+    const roots = join(temp.path, 'roots');
+    await mkdir(roots);
+    await chmod(roots, 0o775);
+    const refused = await runToEnd(process.execPath, [CLI, 'list', '--json'], { ...as, env: { ...process.env, MARCUS_REGISTRY_DIR: roots } });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('[INSECURE_DIRECTORY]');
+    expect((await stat(roots)).mode & 0o7777).toBe(0o775);
   });
 });
 

@@ -1,8 +1,18 @@
-import type { Etcd3, Lease } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import type { RegistryError } from '../../domain/errors.js';
 import { isOwnedBy } from '../../domain/entry-owner.js';
 import { decodeRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
 import type { Logger } from '../../ports/logger.port.js';
+import { keepaliveIntervalMs, keepaliveTimeoutMs, type MemberKeepalive } from './etcd-keepalive.js';
+
+/** A lease granted to one registration, kept alive by our own keepalive loop. */
+interface HeldLease {
+  readonly id: string;
+  readonly ttlS: number;
+  /** Set once it is released or revoked: its loop stops and nothing reuses it. */
+  released: boolean;
+  timer: NodeJS.Timeout | undefined;
+}
 
 /** One entry this store put itself: the heartbeat is its lease's keepalive. */
 interface Registration {
@@ -14,7 +24,7 @@ interface Registration {
   revision: bigint;
   ttlS: number;
   /** The live lease the key is attached to; undefined while re-registering. */
-  lease: Lease | undefined;
+  lease: HeldLease | undefined;
   leaseId: string | undefined;
   failures: number;
   retryTimer: NodeJS.Timeout | undefined;
@@ -22,6 +32,10 @@ interface Registration {
 
 export interface OwnLeasesDeps {
   readonly client: Etcd3;
+  /** Sends each keepalive to one member, with a deadline, moving on when a member does not answer. */
+  readonly keepalive: MemberKeepalive;
+  /** Upper bound of one keepalive's deadline (see keepaliveTimeoutMs). */
+  readonly memberTimeoutMs: number;
   readonly logger: Logger;
   readonly translate: (error: unknown) => RegistryError;
   readonly isLeaseInvalid: (error: unknown) => boolean;
@@ -34,7 +48,11 @@ export interface WriteResult {
 }
 
 /**
- * The registrations this store made, each on its own lease kept alive by etcd3.
+ * The registrations this store made, each on its own lease. The keepalive is
+ * ours, not etcd3's (whose stream has no deadline and stays on a hung member
+ * until the lease is gone): every third of the TTL one keepalive with a
+ * deadline well under the TTL, on one member; a failed or late one is retried
+ * at once on the next member (docs/adr/0021-etcd-hung-member-failover.md).
  * When a lease is lost (etcd restarted without its data, a partition longer than
  * the TTL) the entry is granted a new lease and put back, with back-off, until
  * it succeeds or the entry is deleted or the store closed. Nothing of this ever
@@ -80,7 +98,7 @@ export class OwnLeases {
   put(key: string, record: ServiceRecord, ttlS: number): Promise<WriteResult> {
     return this.serial(record.instance_id, async () => {
       const existing = this.registrations.get(record.instance_id);
-      const reusable = existing?.lease && !existing.lease.revoked() && existing.ttlS === ttlS ? existing : undefined;
+      const reusable = existing?.lease && !existing.lease.released && existing.ttlS === ttlS ? existing : undefined;
       if (reusable?.leaseId !== undefined) {
         try {
           const revision = await this.write(key, record, reusable.leaseId);
@@ -135,7 +153,7 @@ export class OwnLeases {
     this.closed = true;
     for (const registration of this.registrations.values()) {
       this.stopRetrying(registration);
-      registration.lease?.release();
+      if (registration.lease) this.release(registration.lease);
     }
     this.registrations.clear();
   }
@@ -143,7 +161,7 @@ export class OwnLeases {
   private bind(
     existing: Registration | undefined,
     fields: Pick<Registration, 'instanceId' | 'key' | 'record' | 'ttlS' | 'revision'>,
-    lease: Lease,
+    lease: HeldLease,
     leaseId: string,
   ): void {
     const registration: Registration = existing ?? { ...fields, lease: undefined, leaseId: undefined, failures: 0, retryTimer: undefined };
@@ -151,24 +169,65 @@ export class OwnLeases {
     Object.assign(registration, fields, { lease, leaseId, failures: 0 });
     this.stopRetrying(registration);
     this.registrations.set(fields.instanceId, registration);
-    lease.on('lost', (error) => this.onLost(registration, lease, error));
+    this.scheduleBeat(registration, lease, keepaliveIntervalMs(lease.ttlS));
     if (previous && previous !== lease) this.revokeQuietly(previous, fields.instanceId);
   }
 
-  private async grant(ttlS: number): Promise<{ lease: Lease; leaseId: string }> {
-    const lease = this.deps.client.lease(ttlS);
-    // A failed grant also emits 'lost'; listen so it is never an unhandled event.
-    const ignoreEarlyLoss = () => {};
-    lease.on('lost', ignoreEarlyLoss);
+  private async grant(ttlS: number): Promise<{ lease: HeldLease; leaseId: string }> {
     try {
-      const leaseId = await lease.grant();
-      return { lease, leaseId };
+      const { ID } = await this.deps.client.leaseClient.leaseGrant({ TTL: ttlS });
+      return { lease: { id: ID, ttlS, released: false, timer: undefined }, leaseId: ID };
     } catch (error) {
-      lease.release();
       throw this.deps.translate(error);
-    } finally {
-      lease.off('lost', ignoreEarlyLoss);
     }
+  }
+
+  private scheduleBeat(registration: Registration, lease: HeldLease, delayMs: number): void {
+    if (lease.released) return;
+    if (lease.timer) clearTimeout(lease.timer);
+    lease.timer = setTimeout(() => {
+      lease.timer = undefined;
+      this.beat(registration, lease);
+    }, delayMs);
+    // Not unref()'d: as etcd3's own keepalive did, a live registration keeps its process up.
+  }
+
+  /**
+   * One keepalive. Answered: the next one a third of the TTL later; the lease
+   * is gone (TTL 0): re-register; failed or late: the next member at once, and
+   * once every member failed in a row, again after one deadline (the cluster is
+   * down or electing a leader). Never throws: it runs on a timer.
+   */
+  private beat(registration: Registration, lease: HeldLease): void {
+    if (this.closed || lease.released) return;
+    const timeoutMs = keepaliveTimeoutMs(lease.ttlS, this.deps.memberTimeoutMs);
+    let failuresInRow = 0;
+    const attempt = (): void => {
+      this.deps.keepalive.renew(lease.id, timeoutMs).then(
+        (ttl) => {
+          if (this.closed || lease.released) return;
+          if (ttl > 0) return this.scheduleBeat(registration, lease, keepaliveIntervalMs(lease.ttlS));
+          this.onLost(registration, lease, new Error(`lease ${lease.id} expired or was revoked`));
+        },
+        () => {
+          if (this.closed || lease.released) return;
+          failuresInRow += 1;
+          if (failuresInRow % this.deps.keepalive.memberCount !== 0) return attempt();
+          if (lease.timer) clearTimeout(lease.timer);
+          lease.timer = setTimeout(() => {
+            lease.timer = undefined;
+            if (!this.closed && !lease.released) attempt();
+          }, timeoutMs);
+        },
+      );
+    };
+    attempt();
+  }
+
+  private release(lease: HeldLease): void {
+    lease.released = true;
+    if (lease.timer) clearTimeout(lease.timer);
+    lease.timer = undefined;
   }
 
   private async write(key: string, record: ServiceRecord, leaseId: string): Promise<string> {
@@ -195,7 +254,8 @@ export class OwnLeases {
     }
   }
 
-  private onLost(registration: Registration, lease: Lease, error: Error): void {
+  private onLost(registration: Registration, lease: HeldLease, error: Error): void {
+    this.release(lease);
     if (this.closed || registration.lease !== lease || this.registrations.get(registration.instanceId) !== registration) return;
     registration.lease = undefined;
     registration.leaseId = undefined;
@@ -270,8 +330,9 @@ export class OwnLeases {
     registration.retryTimer = undefined;
   }
 
-  private revokeQuietly(lease: Lease, instanceId: string): void {
-    lease.revoke().catch((error: unknown) => {
+  private revokeQuietly(lease: HeldLease, instanceId: string): void {
+    this.release(lease);
+    this.deps.client.leaseClient.leaseRevoke({ ID: lease.id }).catch((error: unknown) => {
       // It expires by itself after its TTL; nothing is lost by failing here.
       this.deps.logger.debug(`etcd store: revoking an old lease of ${instanceId} failed: ${(error as Error).message}`);
     });

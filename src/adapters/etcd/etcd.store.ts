@@ -3,7 +3,8 @@ import type { Etcd3, IKeyValue } from 'etcd3';
 import { ConflictError, DriverMissingError, InvalidRecordError, NotFoundError, RegistryClosedError, type RegistryError } from '../../domain/errors.js';
 import { isOwnedBy, type EntryOwner } from '../../domain/entry-owner.js';
 import { assertInstanceId, isValidInstanceId } from '../../domain/instance-id.js';
-import { assertRecord, decodeRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
+import { assertRecord, assertRecordUpdate, decodeRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
+import { foreignFieldNotes } from '../shared/foreign-field-notes.js';
 import type {
   DeleteOutcome,
   EntryVersion,
@@ -16,9 +17,13 @@ import type {
   StoreWatch,
   StoreWatchOptions,
 } from '../../ports/store.port.js';
+import { DEPARTURE_NOTE_MS } from '../../ports/store.port.js';
 import { makeTranslator } from './etcd.errors.js';
-import { leaseTtlSeconds, resolveEtcdOptions, type EtcdStoreOptions, type ResolvedEtcdOptions } from './etcd.options.js';
+import { DEPARTURE_NOTES, leaseTtlSeconds, resolveEtcdOptions, type EtcdStoreOptions, type ResolvedEtcdOptions } from './etcd.options.js';
 import { OwnLeases } from './etcd-leases.js';
+import { MemberKeepalive } from './etcd-keepalive.js';
+import { MemberClients } from './etcd-members.js';
+import { LeaseTtls } from './etcd-lease-ttls.js';
 import { RecordCache } from '../shared/record-cache.js';
 import { PrefixWatch, watchBackoff } from './etcd.watch.js';
 
@@ -41,16 +46,25 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Registry
   } catch (cause) {
     throw new DriverMissingError('etcd3', 'etcd', cause);
   }
-  const client = new etcd.Etcd3({
-    hosts: [...resolved.endpoints],
-    dialTimeout: resolved.dialTimeoutMs,
-    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + resolved.callTimeoutMs }),
-    faultHandling: { watchBackoff: watchBackoff(resolved.maxWatchRetryDelayMs) },
-    // list() reads the prefix in one range: gRPC's default 4 MiB cap on a reply
-    // failed it from about 5 000 entries (RESOURCE_EXHAUSTED). etcd's own limit applies.
-    grpcOptions: { 'grpc.max_receive_message_length': -1 },
-  });
-  return new EtcdStore(etcd, client, resolved);
+  const open = (hosts: string[]) =>
+    new etcd.Etcd3({
+      hosts,
+      dialTimeout: resolved.dialTimeoutMs,
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + resolved.callTimeoutMs }),
+      faultHandling: { watchBackoff: watchBackoff(resolved.maxWatchRetryDelayMs) },
+      // list() reads the prefix in one range: gRPC's default 4 MiB cap on a reply
+      // failed it from about 5 000 entries (RESOURCE_EXHAUSTED). etcd's own limit applies.
+      grpcOptions: { 'grpc.max_receive_message_length': -1 },
+      ...(resolved.auth && { auth: { username: resolved.auth.username, password: resolved.auth.password } }),
+      // etcd3 types rootCertificate as required; grpc's createSsl takes none as "the system's roots".
+      ...(resolved.tls && { credentials: { rootCertificate: resolved.tls.ca as Buffer, privateKey: resolved.tls.key, certChain: resolved.tls.cert } }),
+    });
+  // Single calls go through one client over every member (etcd3 picks one per
+  // call and retries a failed one on another); the lease keepalive and the
+  // watch choose their member themselves (see etcd-members.ts). Every client
+  // gets the same credentials and TLS.
+  const members = new MemberClients(resolved.endpoints, (endpoint) => open([endpoint]));
+  return new EtcdStore(etcd, open([...resolved.endpoints]), resolved, members);
 }
 
 /**
@@ -58,7 +72,10 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Registry
  * attached to a lease whose TTL is the heartbeat TTL; the lease's keepalive is
  * the heartbeat, so a crashed host's entries expire by themselves. An entry's
  * version is its key's mod revision, which makes update() and deleteIfUnchanged()
- * single transactions. See docs/adr/0008-network-discovery-etcd.md.
+ * single transactions. Entries report the granted TTL of their live lease
+ * (leaseTtlMs): a key without one, or with a far longer one, is judged by its
+ * heartbeat. See docs/adr/0008-network-discovery-etcd.md and
+ * docs/adr/0020-trust-across-hosts-etcd.md.
  */
 export class EtcdStore implements RegistryStore {
   readonly kind = 'etcd';
@@ -71,17 +88,23 @@ export class EtcdStore implements RegistryStore {
   private closed = false;
   /** Records decoded by earlier listings, by instance id and mod revision. */
   private readonly cache = new RecordCache();
+  /** Granted TTLs of the leases entries are attached to (StoredEntry.leaseTtlMs). */
+  private readonly leaseTtls: LeaseTtls;
 
   constructor(
     etcd: typeof Etcd3Module,
     private readonly client: Etcd3,
     private readonly options: ResolvedEtcdOptions,
+    private readonly members: MemberClients,
   ) {
     this.location = options.location;
     this.translate = makeTranslator(etcd, options.location);
     this.isLeaseInvalid = (error) => error instanceof etcd.EtcdLeaseInvalidError;
+    this.leaseTtls = new LeaseTtls(client);
     this.leases = new OwnLeases({
       client,
+      keepalive: new MemberKeepalive(this.members, options.logger),
+      memberTimeoutMs: options.memberTimeoutMs,
       logger: options.logger,
       translate: this.translate,
       isLeaseInvalid: this.isLeaseInvalid,
@@ -94,6 +117,7 @@ export class EtcdStore implements RegistryStore {
     const valid = assertRecord(record);
     const ttlS = leaseTtlSeconds(positiveOr(options.ttlMs, this.options.defaultTtlMs));
     const { revision } = await this.leases.put(this.keyOf(valid.instance_id), valid, ttlS);
+    this.leaseTtls.remember(this.leases.leaseIdOf(valid.instance_id), ttlS);
     return { record: structuredClone(valid), version: revision };
   }
 
@@ -111,7 +135,7 @@ export class EtcdStore implements RegistryStore {
           details: { instanceId, problem: current.error.code },
         });
       }
-      const next = assertRecord(mutate(structuredClone(current.record)));
+      const next = assertRecordUpdate(mutate(structuredClone(current.record)), current.record);
       if (next.instance_id !== instanceId) {
         throw new InvalidRecordError(`update may not change instance_id (${instanceId} → ${next.instance_id})`);
       }
@@ -141,7 +165,7 @@ export class EtcdStore implements RegistryStore {
     const kv = await this.readKey(this.keyOf(instanceId));
     if (!kv) return undefined;
     const outcome = this.decode(kv, instanceId);
-    if (outcome.ok) return { record: outcome.record, version: kv.mod_revision };
+    if (outcome.ok) return withLease({ record: outcome.record, version: kv.mod_revision }, (await this.leaseTtls.of([kv.lease])).get(kv.lease));
     // As the other stores: what cannot be read as a record is not an entry (list() reports it).
     this.options.logger.debug(`etcd store: entry ${instanceId} is not readable as a record: ${outcome.error.message}`, { code: outcome.error.code });
     return undefined;
@@ -157,24 +181,27 @@ export class EtcdStore implements RegistryStore {
     }
     const entries: StoredEntry[] = [];
     const problems: StoreProblem[] = [];
+    const leaseTtls = await this.leaseTtls.of(kvs.map((kv) => kv.lease), true);
     // A key's mod revision names one write of it: an unchanged key reuses the record decoded before.
     const listing = this.cache.begin();
     for (const kv of kvs) {
       const name = kv.key.toString('utf8').slice(this.options.prefix.length);
+      if (name.startsWith(DEPARTURE_NOTES)) continue;
       if (!isValidInstanceId(name)) {
         problems.push({ code: 'INVALID_INSTANCE_ID', entry: name, message: `key ${kv.key.toString('utf8')} does not name an instance`, action: 'skipped' });
         continue;
       }
       const known = listing.keep(name, kv.mod_revision);
       if (known) {
-        entries.push({ record: known, version: kv.mod_revision });
+        entries.push(withLease({ record: known, version: kv.mod_revision }, leaseTtls.get(kv.lease)));
         continue;
       }
       const outcome = this.decode(kv, name);
-      if (outcome.ok) entries.push({ record: listing.add(name, kv.mod_revision, outcome.record), version: kv.mod_revision });
+      if (outcome.ok) entries.push(withLease({ record: listing.add(name, kv.mod_revision, outcome.record), version: kv.mod_revision }, leaseTtls.get(kv.lease)));
       else problems.push({ code: outcome.error.code, entry: name, message: outcome.error.message, action: 'skipped' });
     }
     listing.commit();
+    for (const entry of entries) problems.push(...foreignFieldNotes(entry.record, entry.record.instance_id));
     return { entries, problems };
   }
 
@@ -240,12 +267,16 @@ export class EtcdStore implements RegistryStore {
 
   /**
    * A prefix watch (see etcd.watch.ts): puts and deletes under the prefix are
-   * changes; a lost stream is resumed by etcd3 and reported as a resync.
+   * changes; a lost stream, or a member that stops answering, is resumed (on
+   * the next member when there are several) and reported as a resync.
    */
   async watch(onChange: (change: StoreChange) => void, options: StoreWatchOptions = {}): Promise<StoreWatch> {
     this.assertOpen();
     const watch = new PrefixWatch({
-      client: this.client,
+      members: this.members,
+      checkIntervalMs: this.options.watchCheckIntervalMs,
+      checkTimeoutMs: this.options.memberTimeoutMs,
+      maxRetryDelayMs: this.options.maxWatchRetryDelayMs,
       prefix: this.options.prefix,
       logger: this.options.logger,
       translate: this.translate,
@@ -274,8 +305,10 @@ export class EtcdStore implements RegistryStore {
     if (this.closed) return;
     this.closed = true;
     this.cache.clear();
+    this.leaseTtls.clear();
     await Promise.all([...this.watches].map((w) => w.close()));
     this.leases.close();
+    this.members.close();
     this.client.close();
   }
 
@@ -287,7 +320,9 @@ export class EtcdStore implements RegistryStore {
       const current = this.decode(kv, instanceId);
       if (!current.ok || !isOwnedBy(current.record, owner)) return { deleted: false, keyLease: kv.lease };
       try {
-        const response = await this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.delete().key(key)).commit();
+        // The note of a clean stop goes in the same transaction as the delete (see departedCleanly).
+        const note = this.client.put(this.departureKeyOf(instanceId)).value(JSON.stringify({ pid: owner.pid, started_at: owner.started_at })).lease(await this.departureLease());
+        const response = await this.client.if(key, 'Mod', '==', kv.mod_revision).then(this.client.delete().key(key), note).commit();
         if (response.succeeded) return { deleted: true };
       } catch (error) {
         throw this.translate(error);
@@ -295,6 +330,38 @@ export class EtcdStore implements RegistryStore {
       // Written (a heartbeat, a re-registration) between the read and the delete: judge it again.
     }
     throw new ConflictError(instanceId);
+  }
+
+  /**
+   * Whether the owner's own delete removed this entry: its note lives under the
+   * prefix (`<prefix>.departed/<id>`, where a user whose role grants only the
+   * prefix may write it; no instance id starts with a dot, and listings and
+   * watches skip it) on a lease of DEPARTURE_NOTE_MS.
+   */
+  async departedCleanly(instanceId: string, owner: EntryOwner): Promise<boolean> {
+    this.assertOpen();
+    const kv = await this.readKey(this.departureKeyOf(instanceId));
+    if (!kv) return false;
+    try {
+      const note = JSON.parse(kv.value.toString('utf8')) as { pid?: unknown; started_at?: unknown };
+      return note.pid === owner.pid && note.started_at === owner.started_at;
+    } catch {
+      return false;
+    }
+  }
+
+  private departureKeyOf(instanceId: string): string {
+    return `${this.options.prefix}${DEPARTURE_NOTES}${assertInstanceId(instanceId)}`;
+  }
+
+  /** A fresh lease for a departure note: it expires by itself after DEPARTURE_NOTE_MS. */
+  private async departureLease(): Promise<string> {
+    const lease = this.client.lease(Math.ceil(DEPARTURE_NOTE_MS / 1000), { autoKeepAlive: false });
+    try {
+      return String(await lease.grant());
+    } finally {
+      lease.release();
+    }
   }
 
   private keyOf(instanceId: string): string {
@@ -325,6 +392,10 @@ export class EtcdStore implements RegistryStore {
   private assertOpen(): void {
     if (this.closed) throw new RegistryClosedError();
   }
+}
+
+function withLease(entry: StoredEntry, leaseTtlMs: number | undefined): StoredEntry {
+  return leaseTtlMs === undefined ? entry : { ...entry, leaseTtlMs };
 }
 
 function positiveOr(value: number | undefined, fallback: number): number {

@@ -1,5 +1,6 @@
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { InsecureDirectoryError, NotARegistryError } from '../../domain/errors.js';
+import type { Logger } from '../../ports/logger.port.js';
 import { errnoOf, translateFsError, type FsOperation } from './fs-errors.js';
 
 /** Owner-only, as Jupyter's secure_write: records hold commands that clients run. */
@@ -25,20 +26,64 @@ export async function ensureDirectory(dir: string): Promise<boolean> {
  * (a symlink to one is fine: stat, not lstat), belong to this user or to root,
  * and no one but its owner may write into it — or someone else could plant a
  * record whose command a client runs. Returns false when it does not exist.
+ *
+ * One exception is repaired rather than refused (ADR 0016): a directory of this
+ * user that only its group may write — what Python's `mkdir` makes under the
+ * common umask 002 — is made owner-only (0700), with a warning, and used.
+ * Writable by others, or another user's: refused, untouched.
  */
-export async function checkDirectory(dir: string, op: FsOperation, platform: NodeJS.Platform = process.platform): Promise<boolean> {
-  let info: { mode: number; uid: number };
-  try {
-    const found = await stat(dir);
-    if (!found.isDirectory()) throw new NotARegistryError(dir, 'it is not a directory');
-    info = found;
-  } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return false;
-    throw translateFsError(error, { op, location: dir });
+export async function checkDirectory(
+  dir: string,
+  op: FsOperation,
+  platform: NodeJS.Platform = process.platform,
+  logger?: Logger,
+): Promise<boolean> {
+  let info = await statDirectory(dir, op);
+  if (info === undefined) return false;
+  if (isOwnGroupWritable(info, platform)) {
+    await tightenGroupWrite(dir, info.mode, op, logger);
+    info = await statDirectory(dir, op);
+    if (info === undefined) return false;
   }
   assertPrivateMode(dir, info.mode, platform);
   assertTrustedOwner(dir, info, platform);
   return true;
+}
+
+async function statDirectory(dir: string, op: FsOperation): Promise<{ mode: number; uid: number } | undefined> {
+  try {
+    const found = await stat(dir);
+    if (!found.isDirectory()) throw new NotARegistryError(dir, 'it is not a directory');
+    return found;
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return undefined;
+    throw translateFsError(error, { op, location: dir });
+  }
+}
+
+/** Group-writable, not writable by others, and this user's own (not root's, unless we are root). */
+function isOwnGroupWritable(info: { mode: number; uid: number }, platform: NodeJS.Platform, euid: number | undefined = process.geteuid?.()): boolean {
+  return platform !== 'win32' && euid !== undefined && info.uid === euid && (info.mode & 0o020) !== 0 && (info.mode & 0o002) === 0;
+}
+
+/**
+ * Makes a directory this user owns owner-only, as one we create (DIRECTORY_MODE;
+ * setuid/setgid/sticky kept). Not just the group write bit: files the Python
+ * writer leaves 0664 under umask 002 could still be rewritten in place by the
+ * group while it may search the directory. A failure leaves the directory as it
+ * was, and the check that follows refuses it as before.
+ */
+async function tightenGroupWrite(dir: string, mode: number, op: FsOperation, logger: Logger | undefined): Promise<void> {
+  const next = (mode & 0o7000) | DIRECTORY_MODE;
+  try {
+    await chmod(dir, next);
+  } catch (error) {
+    logger?.debug(`could not remove group write from registry directory ${dir}`, { error: translateFsError(error, { op, location: dir }).message });
+    return;
+  }
+  logger?.warn(
+    `registry directory ${dir} was writable by its group (mode ${(mode & 0o7777).toString(8)}); made it owner-only (now ${next.toString(8)}) so that no one else can plant a record there. Python clients of this user are not affected`,
+  );
 }
 
 /**

@@ -1,10 +1,18 @@
-import { stat } from 'node:fs/promises';
+import { rmdir, stat } from 'node:fs/promises';
 import type lockfileModule from 'proper-lockfile';
 import type { Logger } from '../../ports/logger.port.js';
 import { LockBusyError } from '../../domain/errors.js';
 import { errnoOf, translateFsError } from './fs-errors.js';
 
 export type ReleaseLock = () => Promise<void>;
+
+/**
+ * A lock directory whose mtime lies further ahead than this is stale. A holder
+ * refreshes its lock's mtime to its own now, so a future mtime beyond clock
+ * jitter means a holder that crashed before the clock stepped back; judged by
+ * mtime alone it would stay "held" until that time plus staleMs.
+ */
+export const FUTURE_LOCK_TOLERANCE_MS = 2000;
 
 export interface EntryLockOptions {
   /** A lock whose holder stopped refreshing it for this long is taken over (proper-lockfile `stale`). */
@@ -88,11 +96,36 @@ export class EntryLocks {
         });
       } catch (error) {
         if (!(await isContention(error, this.dir))) throw translateFsError(error, { op: 'write', location: this.dir, instanceId });
+        if (await this.removeIfFromFuture(instanceId, lockfilePath)) continue;
         if (!wait || Date.now() >= deadline) return undefined;
         await sleep(delay * (1 + Math.random()));
         delay = Math.min(delay * 2, 50);
       }
     }
+  }
+
+  /**
+   * Removes a lock directory from the future (see FUTURE_LOCK_TOLERANCE_MS) the
+   * way proper-lockfile removes one whose mtime is too old: stat, then rmdir.
+   * Says whether it removed one, so the caller tries to take the lock at once.
+   */
+  private async removeIfFromFuture(instanceId: string, lockfilePath: string): Promise<boolean> {
+    const mtimeMs = await stat(lockfilePath).then(
+      (info) => info.mtimeMs,
+      () => undefined,
+    );
+    const ahead = mtimeMs === undefined ? 0 : mtimeMs - Date.now();
+    if (ahead <= FUTURE_LOCK_TOLERANCE_MS) return false;
+    this.options.logger.warn(`lock of registry entry ${instanceId} has an mtime ${Math.round(ahead / 1000)} s in the future; removing it as stale`, {
+      lock: lockfilePath,
+    });
+    try {
+      await rmdir(lockfilePath);
+    } catch (error) {
+      // Gone already (another process removed it), or not an empty directory: not ours to force.
+      if (errnoOf(error) !== 'ENOENT') return false;
+    }
+    return true;
   }
 }
 

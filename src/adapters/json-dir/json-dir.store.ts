@@ -1,4 +1,4 @@
-import { readdir, unlink, lstat } from 'node:fs/promises';
+import { readdir, unlink, lstat, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { unlinkSync, type Dirent } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
@@ -14,10 +14,12 @@ import { isOwnedBy, type EntryOwner } from '../../domain/entry-owner.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
 import { assertReadableInstanceId } from '../../domain/python-instance-id.js';
 import { stringifyPythonJson } from '../../domain/python-json.js';
-import { assertRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
+import { assertRecord, assertRecordUpdate, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
 import type { Logger } from '../../ports/logger.port.js';
 import type { DeleteOutcome, ListResult, RegistryStore, StoreChange, StoreProblem, StoredEntry, StoreWatch, StoreWatchOptions } from '../../ports/store.port.js';
 import { writeAtomically } from './atomic-write.js';
+import { foreignFieldNotes } from '../shared/foreign-field-notes.js';
+import { departedCleanly, departSync, sweepDepartures } from './departures.js';
 import { checkDirectory, ensureDirectory } from './directory-guard.js';
 import { DirectoryWatch } from './directory-watch.js';
 import {
@@ -42,8 +44,10 @@ import { deepFreeze, RecordCache, type RecordCacheListing } from '../shared/reco
 
 /** Options of the JSON-directory store. Only `dir` is required. */
 export interface JsonDirStoreOptions {
-  /** The registry directory, an absolute path. Created with mode 0700 when missing. */
+  /** The registry directory, an absolute path. Created with mode 0700 when missing (on open, or on the first write). */
   readonly dir: string;
+  /** Create a missing directory when the store opens. Default: true. false (readers): a missing one lists as empty until a write creates it. */
+  readonly createDirectory?: boolean;
   /** Told about what the store handles by itself (quarantined files, compromised locks). Default: silent. */
   readonly logger?: Logger;
   /**
@@ -140,7 +144,7 @@ export async function openJsonDirStore(options: JsonDirStoreOptions): Promise<Js
     midWriteRetryMs: Math.max(0, options.midWriteRetryMs ?? 250),
   };
   const store = new JsonDirStore(settings);
-  if (!(await checkDirectory(settings.dir, 'read'))) {
+  if (!(await checkDirectory(settings.dir, 'read', undefined, settings.logger)) && options.createDirectory !== false) {
     try {
       await ensureDirectory(settings.dir);
     } catch (error) {
@@ -198,7 +202,7 @@ export class JsonDirStore implements RegistryStore {
     const id = assertInstanceId(instanceId);
     const path = entryPath(this.location, id);
     return this.guard('write', id, async () => {
-      if (!(await checkDirectory(this.location, 'write'))) throw new NotFoundError(id);
+      if (!(await checkDirectory(this.location, 'write', undefined, this.settings.logger))) throw new NotFoundError(id);
       const release = await this.locks.acquire(id, path);
       try {
         const current = await this.readThroughRewrite(path, id);
@@ -206,7 +210,7 @@ export class JsonDirStore implements RegistryStore {
         if (current.kind === 'problem') {
           throw new InvalidRecordError(`entry ${id} cannot be updated: ${current.message}`, { details: { instanceId: id, problem: current.code } });
         }
-        const next = assertRecord(mutate(current.record));
+        const next = assertRecordUpdate(mutate(current.record), current.record);
         if (next.instance_id !== id) throw new InvalidRecordError(`update may not change instance_id (${id} → ${next.instance_id})`);
         return await this.write(path, next);
       } finally {
@@ -219,7 +223,7 @@ export class JsonDirStore implements RegistryStore {
     const id = assertReadableInstanceId(instanceId);
     const path = readableEntryPath(this.location, id);
     return this.guard('read', id, async () => {
-      if (!(await checkDirectory(this.location, 'read'))) return undefined;
+      if (!(await checkDirectory(this.location, 'read', undefined, this.settings.logger))) return undefined;
       const read = await this.readThroughRewrite(path, id);
       if (read.kind === 'entry') return { record: read.record, version: read.version };
       const known = this.lastGood.get(id);
@@ -232,7 +236,7 @@ export class JsonDirStore implements RegistryStore {
   async list(): Promise<ListResult> {
     const dir = this.location;
     const dirents = await this.guard('read', undefined, async () => {
-      if (!(await checkDirectory(dir, 'read'))) return [];
+      if (!(await checkDirectory(dir, 'read', undefined, this.settings.logger))) return [];
       return readdir(dir, { withFileTypes: true });
     });
     const candidates: Array<{ dirent: Dirent; id: string }> = [];
@@ -267,11 +271,13 @@ export class JsonDirStore implements RegistryStore {
     for (const id of this.lastGood.keys()) if (!listed.has(id)) this.lastGood.delete(id);
     const entries: StoredEntry[] = [];
     const problems: StoreProblem[] = [];
-    for (const outcome of outcomes) {
-      if (outcome === undefined) continue;
-      if ('record' in outcome) entries.push(outcome);
-      else problems.push(outcome);
-    }
+    outcomes.forEach((outcome, i) => {
+      if (outcome === undefined) return;
+      if ('record' in outcome) {
+        entries.push(outcome);
+        problems.push(...foreignFieldNotes(outcome.record, (candidates[i] as { dirent: Dirent }).dirent.name));
+      } else problems.push(outcome);
+    });
     return { entries, problems };
   }
 
@@ -279,7 +285,7 @@ export class JsonDirStore implements RegistryStore {
     const id = assertReadableInstanceId(instanceId);
     const path = readableEntryPath(this.location, id);
     return this.guard('write', id, async () => {
-      if (!(await checkDirectory(this.location, 'write'))) return 'missing';
+      if (!(await checkDirectory(this.location, 'write', undefined, this.settings.logger))) return 'missing';
       // Cheap answers first, without the lock; the lock-held check below is the one that counts.
       const before = await this.compare(path, version);
       if (before !== 'same') return before;
@@ -304,7 +310,7 @@ export class JsonDirStore implements RegistryStore {
     const id = assertReadableInstanceId(instanceId);
     const path = readableEntryPath(this.location, id);
     return this.guard('write', id, async () => {
-      if (!(await checkDirectory(this.location, 'write'))) return false;
+      if (!(await checkDirectory(this.location, 'write', undefined, this.settings.logger))) return false;
       const release = await this.locks.acquire(id, path);
       try {
         const existing = await pathKind(path);
@@ -315,12 +321,26 @@ export class JsonDirStore implements RegistryStore {
         if (owner) {
           const current = await readEntryFile(path, id, this.settings.maxFileBytes);
           if (current.kind !== 'entry' || !isOwnedBy(current.record, owner)) return false;
+          // The owner's own removal: moved into the departures, which is the note of a clean stop.
+          try {
+            departSync(this.location, id, path);
+          } catch (error) {
+            if (errnoOf(error) === 'ENOENT') return false;
+            throw error;
+          }
+          void sweepDepartures(this.location, this.settings.now());
+          return true;
         }
         return await unlinkIfPresent(path);
       } finally {
         await release();
       }
     });
+  }
+
+  async departedCleanly(instanceId: string, owner: EntryOwner): Promise<boolean> {
+    const id = assertInstanceId(instanceId);
+    return this.guard('read', id, () => departedCleanly(this.location, id, owner, this.settings.maxFileBytes, this.settings.now()));
   }
 
   /**
@@ -337,6 +357,8 @@ export class JsonDirStore implements RegistryStore {
         if (!current || !isOwnedBy(current.record, owner)) return false;
         // A newer registration renamed in since the read has another inode: leave it.
         if (statEntryVersionSync(path) !== current.version) return false;
+        departSync(this.location, instanceId, path);
+        return true;
       }
       unlinkSync(path);
       return true;
@@ -368,8 +390,16 @@ export class JsonDirStore implements RegistryStore {
    * Checked again now: throws InsecureDirectoryError when that no longer holds.
    */
   async untrustedWriters(): Promise<string | undefined> {
-    await checkDirectory(this.location, 'read');
+    await checkDirectory(this.location, 'read', undefined, this.settings.logger);
     return undefined;
+  }
+
+  /** The registry directory's `dev:ino`; undefined when it is not there (a watcher tells an outage from removals by it). */
+  async identity(): Promise<string | undefined> {
+    return stat(this.location).then(
+      (info) => (info.isDirectory() ? `${info.dev}:${info.ino}` : undefined),
+      () => undefined,
+    );
   }
 
   /** Holds no handles, timers or global state between calls (watches are closed by their owners), only the listing caches: safe to call twice. */
@@ -516,7 +546,7 @@ export class JsonDirStore implements RegistryStore {
   }
 
   private async prepareWrite(): Promise<void> {
-    if (!(await checkDirectory(this.location, 'write'))) await ensureDirectory(this.location);
+    if (!(await checkDirectory(this.location, 'write', undefined, this.settings.logger))) await ensureDirectory(this.location);
   }
 
   private async write(path: string, record: ServiceRecord): Promise<StoredEntry> {

@@ -2,7 +2,7 @@ import { isOwnedBy, type EntryOwner } from '../../domain/entry-owner.js';
 import { InvalidRecordError, NotFoundError } from '../../domain/errors.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
 import { assertRecord, type ServiceRecord } from '../../domain/record.schema.js';
-import type { DeleteOutcome, ListResult, RegistryStore, StoreChange, StoredEntry, StoreWatch } from '../../ports/store.port.js';
+import { DEPARTURE_NOTE_MS, type DeleteOutcome, type ListResult, type RegistryStore, type StoreChange, type StoredEntry, type StoreWatch } from '../../ports/store.port.js';
 
 /**
  * A store in this process's memory: for tests, embedding, and to keep the store
@@ -15,6 +15,8 @@ export class MemoryStore implements RegistryStore {
   private readonly entries = new Map<string, StoredEntry>();
   private nextVersion = 1;
   private readonly watchers = new Set<(change: StoreChange) => void>();
+  /** Owner deletes, by instance id: who left and when (see departedCleanly). */
+  private readonly departures = new Map<string, { readonly owner: EntryOwner; readonly at: number }>();
 
   async put(record: ServiceRecord): Promise<StoredEntry> {
     return this.store(assertRecord(record));
@@ -60,9 +62,22 @@ export class MemoryStore implements RegistryStore {
     assertInstanceId(instanceId);
     const entry = this.entries.get(instanceId);
     if (!entry || (owner && !isOwnedBy(entry.record, owner))) return false;
+    if (owner) this.noteDeparture(instanceId, owner);
     this.entries.delete(instanceId);
     this.notify(instanceId);
     return true;
+  }
+
+  async departedCleanly(instanceId: string, owner: EntryOwner): Promise<boolean> {
+    assertInstanceId(instanceId);
+    const note = this.departures.get(instanceId);
+    return note !== undefined && isOwnedBy(note.owner, owner) && Date.now() - note.at <= DEPARTURE_NOTE_MS;
+  }
+
+  private noteDeparture(instanceId: string, owner: EntryOwner): void {
+    const now = Date.now();
+    for (const [id, note] of this.departures) if (now - note.at > DEPARTURE_NOTE_MS) this.departures.delete(id);
+    this.departures.set(instanceId, { owner: { pid: owner.pid, started_at: owner.started_at }, at: now });
   }
 
   /** Every write of this store is reported as it happens: nothing else can write its memory. */

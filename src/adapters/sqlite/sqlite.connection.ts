@@ -2,9 +2,12 @@ import { readFileSync, statSync } from 'node:fs';
 import { StoreUnavailableError } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.port.js';
 import { openConnection, type SqliteDatabase, type SqliteDriver } from './sqlite.driver.js';
-import { isBusy, needsWalFiles, translateSqliteError } from './sqlite.errors.js';
+import { needsWalFiles, translateSqliteError } from './sqlite.errors.js';
 import { createDatabaseFile, inspectDatabaseFile, isWritable, isWritableByOthers } from './sqlite.file.js';
-import { checkIntegrity, inspectSchema, migrate, type SchemaState } from './sqlite.migrations.js';
+import { checkIntegrity, inspectSchema, LATEST_SCHEMA_VERSION, migrate, type SchemaState } from './sqlite.migrations.js';
+import { isConnectedFile } from './sqlite.identity.js';
+import { STATEMENT_BUSY_TIMEOUT_MS } from './sqlite.options.js';
+import { retryWhileBusy } from './sqlite.retry.js';
 
 export interface OpenRequest {
   readonly location: string;
@@ -46,27 +49,24 @@ export function isInitializedNow(access: Exclude<Access, { mode: 'write' }>, loc
 /**
  * Opens, identifies and (when writable) migrates the database. Nothing writes to
  * an existing file before a read-only connection has recognised it as a registry.
- * A first open racing other processes retries on SQLITE_BUSY until busyTimeoutMs.
+ * A registry already at the newest schema is opened without the write lock, so
+ * another process holding it does not keep readers out. A first open racing
+ * other processes retries on SQLITE_BUSY, asynchronously, until busyTimeoutMs.
  */
 export async function openAccess(Driver: SqliteDriver, request: OpenRequest): Promise<Access> {
-  const deadline = Date.now() + request.busyTimeoutMs;
-  for (;;) {
-    try {
-      return openOnce(Driver, request);
-    } catch (error) {
-      if (isBusy(error) && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
-        continue;
-      }
-      throw translateSqliteError(error, { location: request.location, writing: !request.readonly });
-    }
+  try {
+    return await retryWhileBusy(() => openOnce(Driver, request), request.busyTimeoutMs);
+  } catch (error) {
+    throw translateSqliteError(error, { location: request.location, writing: !request.readonly });
   }
 }
 
 function openOnce(Driver: SqliteDriver, request: OpenRequest): Access {
   const { location, logger } = request;
-  const timeout = request.busyTimeoutMs;
-  let file = inspectDatabaseFile(location);
+  const timeout = STATEMENT_BUSY_TIMEOUT_MS;
+  // A file this process already has connections to is a registry, and must not be read through an fd of our own.
+  const connected = isConnectedFile(location);
+  let file = connected ? ({ kind: 'sqlite' } as const) : inspectDatabaseFile(location);
   if (file.kind === 'absent') {
     if (request.readonly) throw new StoreUnavailableError(location, new Error('the database file does not exist'));
     createDatabaseFile(location);
@@ -75,7 +75,7 @@ function openOnce(Driver: SqliteDriver, request: OpenRequest): Access {
     logger.warn('sqlite registry file is writable by other users; not changing it', { location });
   }
 
-  const state: SchemaState = file.kind === 'sqlite' ? identify(Driver, request) : { kind: 'fresh' };
+  const state: SchemaState = file.kind === 'sqlite' ? identify(Driver, request, connected) : { kind: 'fresh' };
 
   if (request.readonly || !isWritable(location)) {
     if (!request.readonly) logger.debug('sqlite registry is not writable here; opened read-only', { location });
@@ -87,6 +87,8 @@ function openOnce(Driver: SqliteDriver, request: OpenRequest): Access {
     const journal = db.pragma('journal_mode = WAL', { simple: true });
     if (journal !== 'wal') logger.warn('sqlite registry could not switch to WAL mode', { location, journal });
     db.pragma('synchronous = NORMAL');
+    // Already current: no transaction (it would need the write lock another process may hold).
+    if (state.kind === 'registry' && state.version === LATEST_SCHEMA_VERSION) return { mode: 'write', db };
     const { from, to } = migrate(db, location);
     if (from !== to) logger.debug('sqlite registry schema migrated', { location, from, to });
     return { mode: 'write', db };
@@ -103,12 +105,12 @@ function openOnce(Driver: SqliteDriver, request: OpenRequest): Access {
  * database. Otherwise a read-only connection reads through the WAL. A fresh
  * verdict is re-checked inside the migration transaction.
  */
-function identify(Driver: SqliteDriver, request: OpenRequest): SchemaState {
+function identify(Driver: SqliteDriver, request: OpenRequest, connected: boolean): SchemaState {
   const { location } = request;
-  if (fileSize(`${location}-wal`) === 0) return identifyOn(openSnapshot(Driver, location, request.logger), location);
+  if (!connected && fileSize(`${location}-wal`) === 0) return identifyOn(openSnapshot(Driver, location, request.logger), location);
   let probe: SqliteDatabase | undefined;
   try {
-    probe = openConnection(Driver, location, { readonly: true, fileMustExist: true, timeout: request.busyTimeoutMs });
+    probe = openConnection(Driver, location, { readonly: true, fileMustExist: true, timeout: STATEMENT_BUSY_TIMEOUT_MS });
     return identifyOn(probe, location);
   } catch (error) {
     if (!needsWalFiles(error)) throw error;
@@ -132,7 +134,7 @@ function identifyOn(db: SqliteDatabase, location: string): SchemaState {
 /** A read-only connection, or per-read snapshots when the WAL files cannot be created here. */
 function openReader(Driver: SqliteDriver, request: OpenRequest, initialized: boolean): Access {
   const { location, logger } = request;
-  const db = openConnection(Driver, location, { readonly: true, fileMustExist: true, timeout: request.busyTimeoutMs });
+  const db = openConnection(Driver, location, { readonly: true, fileMustExist: true, timeout: STATEMENT_BUSY_TIMEOUT_MS });
   try {
     db.pragma('user_version'); // the first read is what needs the -shm file
     return { mode: 'read', db, initialized };

@@ -51,6 +51,18 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO write_clock (id, version) VALUES (1, 0);
     `,
   },
+  {
+    version: 2,
+    description: 'departures: a note of each owner delete (a clean stop), for watchers',
+    sql: `
+      CREATE TABLE departures (
+        instance_id    TEXT PRIMARY KEY NOT NULL,
+        pid            INTEGER NOT NULL,
+        started_at     TEXT NOT NULL,
+        departed_at_ms INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

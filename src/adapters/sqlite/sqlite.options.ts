@@ -10,7 +10,12 @@ export interface SqliteStoreOptions {
    * read-only anyway.
    */
   readonly readonly?: boolean;
-  /** How long a statement waits for another process's lock before failing (SQLite busy_timeout). Default 5000 ms. */
+  /**
+   * How long an operation keeps retrying while another process holds the
+   * database's lock before it fails with STORE_UNAVAILABLE. Default 5000 ms.
+   * The wait is asynchronous (timers with back-off): one statement blocks the
+   * event loop for at most STATEMENT_BUSY_TIMEOUT_MS. Cleanup (prune) never waits.
+   */
   readonly busyTimeoutMs?: number;
   /** Where to report what the store handled by itself (read-only fallbacks, skipped rows). Default: silent. */
   readonly logger?: Logger;
@@ -19,6 +24,14 @@ export interface SqliteStoreOptions {
 }
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+/**
+ * SQLite's own busy_timeout on every connection: how long one synchronous
+ * statement may wait for a lock, blocking the host's event loop meanwhile.
+ * Longer waits are asynchronous retries (see sqlite.retry.ts).
+ */
+export const STATEMENT_BUSY_TIMEOUT_MS = 5;
+/** deleteSync (a process 'exit' handler): the process is ending, so it may wait this long for the lock. */
+export const EXIT_BUSY_TIMEOUT_MS = 50;
 export const DEFAULT_WATCH_POLL_MS = 100;
 
 export const SILENT_LOGGER: Logger = {

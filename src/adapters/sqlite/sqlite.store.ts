@@ -1,14 +1,16 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   InvalidRecordError,
   NotFoundError,
   ReadOnlyStoreError,
   RegistryClosedError,
+  StoreUnavailableError,
 } from '../../domain/errors.js';
 import type { EntryOwner } from '../../domain/entry-owner.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
-import { assertRecord, decodeRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
+import { assertRecord, assertRecordUpdate, decodeRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
+import { foreignFieldNotes } from '../shared/foreign-field-notes.js';
 import { parseTimestamp } from '../../domain/timestamp.js';
 import type { Logger } from '../../ports/logger.port.js';
 import type {
@@ -22,11 +24,21 @@ import type {
   StoreWatch,
   StoreWatchOptions,
 } from '../../ports/store.port.js';
-import { isInitializedNow, openAccess, type Access } from './sqlite.connection.js';
 import { foreignWriters } from './sqlite.trust.js';
+import { isInitializedNow, openAccess, type Access, type OpenRequest } from './sqlite.connection.js';
+import { DatabaseIdentity, holdConnectedFile } from './sqlite.identity.js';
+import { isBusyAnswer, retryWhileBusy } from './sqlite.retry.js';
+import { DEPARTURE_NOTE_MS } from '../../ports/store.port.js';
 import { loadSqliteDriver, type SqliteDatabase, type SqliteStatement } from './sqlite.driver.js';
-import { errorCode, isBusy, translateSqliteError } from './sqlite.errors.js';
-import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_WATCH_POLL_MS, SILENT_LOGGER, type SqliteStoreOptions } from './sqlite.options.js';
+import { errorCode, translateSqliteError } from './sqlite.errors.js';
+import {
+  DEFAULT_BUSY_TIMEOUT_MS,
+  DEFAULT_WATCH_POLL_MS,
+  EXIT_BUSY_TIMEOUT_MS,
+  SILENT_LOGGER,
+  STATEMENT_BUSY_TIMEOUT_MS,
+  type SqliteStoreOptions,
+} from './sqlite.options.js';
 import { CommitPoll } from './sqlite.watch.js';
 import { deepFreeze, RecordCache, type RecordCacheListing } from '../shared/record-cache.js';
 
@@ -41,13 +53,20 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Regi
   const location = resolve(options.path);
   const logger = options.logger ?? SILENT_LOGGER;
   const Driver = await loadSqliteDriver();
-  const access = await openAccess(Driver, {
+  const request: OpenRequest = {
     location,
     readonly: options.readonly ?? false,
     busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
     logger,
-  });
-  return new SqliteStore(location, access, logger, options.watchPollMs ?? DEFAULT_WATCH_POLL_MS);
+  };
+  const access = await openAccess(Driver, request);
+  return new SqliteStore(location, { access, identity: DatabaseIdentity.now(location) }, logger, options.watchPollMs ?? DEFAULT_WATCH_POLL_MS, request, () => openAccess(Driver, request));
+}
+
+/** The open database and which file it is (undefined for snapshot reads, which open the path each time). */
+interface Opened {
+  readonly access: Access;
+  readonly identity: DatabaseIdentity | undefined;
 }
 
 interface Row {
@@ -89,6 +108,16 @@ const DELETE_IF_OWNER = `
   DELETE FROM services WHERE instance_id = ? AND pid = ?
     AND CASE WHEN json_valid(record) THEN json_extract(record, '$.started_at') END = ?`;
 const EXISTS = 'SELECT 1 FROM services WHERE instance_id = ?';
+// The note of an owner's delete, written in the same transaction as the DELETE (see departedCleanly).
+const NOTE_DEPARTURE = `
+  INSERT OR REPLACE INTO departures (instance_id, pid, started_at, departed_at_ms)
+    SELECT instance_id, pid, json_extract(record, '$.started_at'), ? FROM services WHERE instance_id = ? AND pid = ?
+      AND CASE WHEN json_valid(record) THEN json_extract(record, '$.started_at') END = ?`;
+const EXPIRE_DEPARTURES = 'DELETE FROM departures WHERE departed_at_ms < ?';
+const SELECT_DEPARTURE = 'SELECT 1 FROM departures WHERE instance_id = ? AND pid = ? AND started_at = ? AND departed_at_ms >= ?';
+
+/** The open stores of this process, by database path (see SqliteStore.current). */
+const OPEN_STORES = new Map<string, Set<SqliteStore>>();
 
 /** Versions this store hands out: decimal integers from the database's write clock. */
 const VERSION_PATTERN = /^[1-9][0-9]{0,15}$/;
@@ -110,45 +139,62 @@ class SqliteStore implements RegistryStore {
   private problemsByVersion = new Map<string, StoreProblem>();
   /** The highest row version the last listing read: rows above it are new or changed. */
   private listedUpTo = 0;
+  private access: Access;
+  private fileIdentity: DatabaseIdentity | undefined;
+  /** The path must be opened again: its file changed, and opening it failed last time. */
+  private mustReopen = false;
+  private reopening: Promise<void> | undefined;
+  /** Ends this store's count of its connection's file (see holdConnectedFile). */
+  private unholdFile: () => void = () => {};
+  /** A cleanup met the lock held: the others after the same listing answer busy without trying. */
+  private cleanupPaused = false;
 
   constructor(
     readonly location: string,
-    private readonly access: Access,
+    opened: Opened,
     private readonly logger: Logger,
     private readonly watchPollMs: number,
-  ) {}
+    private readonly request: OpenRequest,
+    private readonly open: () => Promise<Access>,
+  ) {
+    this.access = opened.access;
+    this.fileIdentity = opened.access.mode === 'snapshot' ? undefined : opened.identity;
+    if (opened.access.mode !== 'snapshot') this.unholdFile = holdConnectedFile(location);
+    const siblings = OPEN_STORES.get(location) ?? new Set<SqliteStore>();
+    siblings.add(this);
+    OPEN_STORES.set(location, siblings);
+  }
 
   async put(record: ServiceRecord): Promise<StoredEntry> {
     const valid = assertRecord(record);
-    const stored = this.write((db) =>
-      db.transaction(() => this.store(valid)).immediate(),
-    );
+    const stored = await this.retrying(() => this.write((db) => db.transaction(() => this.store(valid)).immediate()));
     this.notify(valid.instance_id);
     return stored;
   }
 
   async update(instanceId: string, mutate: (current: ServiceRecord) => ServiceRecord): Promise<StoredEntry> {
     assertInstanceId(instanceId);
-    const stored = this.write((db) =>
+    const stored = await this.retrying(() => this.write((db) =>
       db
         .transaction(() => {
           const row = this.statement(SELECT_ONE).get(instanceId) as Row | undefined;
           if (!row) throw new NotFoundError(instanceId);
-          const next = assertRecord(mutate(decodeRow(row)));
+          const current = decodeRow(row);
+          const next = assertRecordUpdate(mutate(current), current);
           if (next.instance_id !== instanceId) {
             throw new InvalidRecordError(`update may not change instance_id (${instanceId} → ${next.instance_id})`);
           }
           return this.store(next);
         })
         .immediate(),
-    );
+    ));
     this.notify(instanceId);
     return stored;
   }
 
   async get(instanceId: string): Promise<StoredEntry | undefined> {
     assertInstanceId(instanceId);
-    return this.read(
+    return this.reading(() => this.read(
       (db) => {
         const row = db.prepare(SELECT_ONE).get(instanceId) as Row | undefined;
         // An unusable row reads as absent, as in every store; list() says why.
@@ -156,16 +202,19 @@ class SqliteStore implements RegistryStore {
         return row && record && { record, version: String(row.version) };
       },
       undefined,
-    );
+    ));
   }
 
   async list(): Promise<ListResult> {
-    // Snapshot reads open the file anew each time (perhaps another database by now): no cache.
-    if (this.access.mode === 'snapshot') return this.listRows(EVERY_ROW, undefined) as ListResult;
-    const listed = this.listRows(this.listedUpTo, this.cache.begin());
-    // A version at or below what was listed that the cache does not know: the write
-    // clock went back (the file was replaced by an older copy). Read everything again.
-    return listed ?? (this.listRows(EVERY_ROW, this.cache.begin()) as ListResult);
+    this.cleanupPaused = false;
+    return this.reading(() => {
+      // Snapshot reads open the file anew each time (perhaps another database by now): no cache.
+      if (this.access.mode === 'snapshot') return this.listRows(EVERY_ROW, undefined) as ListResult;
+      const listed = this.listRows(this.listedUpTo, this.cache.begin());
+      // A version at or below what was listed that the cache does not know: the write
+      // clock went back (the file was replaced by an older copy). Read everything again.
+      return listed ?? (this.listRows(EVERY_ROW, this.cache.begin()) as ListResult);
+    });
   }
 
   /**
@@ -222,11 +271,19 @@ class SqliteStore implements RegistryStore {
     }
     const { entries, problems } = listed;
     if (problems.length) this.logger.warn('sqlite registry rows skipped', { location: this.location, problems });
-    return { entries, problems };
+    return { entries, problems: [...problems, ...entries.flatMap((e) => foreignFieldNotes(e.record, e.record.instance_id))] };
   }
 
+  /**
+   * Never waits for the lock: one attempt (the connection's short busy_timeout).
+   * The lock is the whole database's, so after a busy answer the cleanups that
+   * follow answer busy without trying until the next list(): a discovery over
+   * many stale rows asks once.
+   */
   async deleteIfUnchanged(instanceId: string, version: EntryVersion): Promise<DeleteOutcome> {
     assertInstanceId(instanceId);
+    await this.current(true);
+    if (this.cleanupPaused) return 'busy';
     try {
       return this.write(() => {
         // A token this store never issued matches no row; the entry then only "changed".
@@ -237,20 +294,42 @@ class SqliteStore implements RegistryStore {
         return this.statement(EXISTS).get(instanceId) ? 'changed' : 'missing';
       });
     } catch (error) {
-      // Held past busy_timeout: skip this cleanup rather than fail discovery.
-      if (isBusy(error) || isBusy((error as Error).cause)) return 'busy';
-      throw error;
+      // Held by another process: skip this cleanup rather than fail discovery or wait.
+      if (!isBusyAnswer(error)) throw error;
+      this.cleanupPaused = true;
+      return 'busy';
     }
   }
 
   /** With `owner`, one conditional DELETE: only the row whose pid and started_at are the owner's. */
   async delete(instanceId: string, owner?: EntryOwner): Promise<boolean> {
-    return this.deleteNow(instanceId, owner);
+    return this.retrying(() => this.deleteNow(instanceId, owner));
   }
 
-  /** better-sqlite3 is synchronous, so this works in a process 'exit' handler. */
+  /** The database file's `dev:ino`; undefined when it is not there (a watcher tells an outage from removals by it). */
+  async identity(): Promise<string | undefined> {
+    const stats = statSync(this.location, { throwIfNoEntry: false });
+    return stats && `${stats.dev}:${stats.ino}`;
+  }
+
+  /**
+   * better-sqlite3 is synchronous, so this works in a process 'exit' handler.
+   * The process is ending: it may wait up to EXIT_BUSY_TIMEOUT_MS for the lock.
+   */
   deleteSync(instanceId: string, owner?: EntryOwner): boolean {
-    return this.deleteNow(instanceId, owner);
+    const access = this.access;
+    if (this.closed || access.mode !== 'write' || !access.db.open) return this.deleteNow(instanceId, owner);
+    try {
+      access.db.pragma(`busy_timeout = ${EXIT_BUSY_TIMEOUT_MS}`);
+      return this.deleteNow(instanceId, owner);
+    } finally {
+      if (access.db.open) access.db.pragma(`busy_timeout = ${STATEMENT_BUSY_TIMEOUT_MS}`);
+    }
+  }
+
+  async departedCleanly(instanceId: string, owner: EntryOwner): Promise<boolean> {
+    assertInstanceId(instanceId);
+    return this.read((db) => db.prepare(SELECT_DEPARTURE).get(instanceId, owner.pid, owner.started_at, Date.now() - DEPARTURE_NOTE_MS) !== undefined, false);
   }
 
   /**
@@ -286,13 +365,90 @@ class SqliteStore implements RegistryStore {
     this.cache.clear();
     this.problemsByVersion.clear();
     if (this.access.mode !== 'snapshot') this.access.db.close();
+    this.unholdFile();
+    const siblings = OPEN_STORES.get(this.location);
+    siblings?.delete(this);
+    if (siblings?.size === 0) OPEN_STORES.delete(this.location);
+  }
+
+  /**
+   * One operation: the database file checked, then `attempt`, retried on timers
+   * while another process holds the lock (never a long synchronous wait).
+   */
+  private retrying<T>(attempt: () => T, writing = true): Promise<T> {
+    return retryWhileBusy(async () => {
+      await this.current(writing);
+      return attempt();
+    }, this.request.busyTimeoutMs);
+  }
+
+  /** A read never creates the database: while its file is gone, reads fail (an outage), writes create it anew. */
+  private reading<T>(attempt: () => T): Promise<T> {
+    return this.retrying(attempt, false);
+  }
+
+  /**
+   * Makes sure the connection uses the file at the path now: after the file (or
+   * its -wal) was removed or replaced, the old connection is closed and the path
+   * opened again — created anew by a writer (see DatabaseIdentity). A failed
+   * reopening is tried again by the next operation.
+   */
+  private async current(writing: boolean): Promise<void> {
+    if (this.closed || this.access.mode === 'snapshot') return;
+    if (!this.mustReopen) {
+      const change = this.fileIdentity?.change();
+      if (change === undefined) return;
+      this.logger.warn(`sqlite registry file was ${change === 'wal-removed' ? 'left without its -wal file' : change}; opening it again`, {
+        location: this.location,
+      });
+      // Every connection of this process to the path goes first: SQLite shares one -shm
+      // mapping per database file in a process, and a new connection must not get the old one.
+      for (const store of OPEN_STORES.get(this.location) ?? [this]) store.release();
+    }
+    // A read never creates the database: while the file is gone, reads fail (an outage).
+    if (!writing && !existsSync(this.location)) throw this.gone();
+    this.reopening ??= this.reopen().finally(() => (this.reopening = undefined));
+    await this.reopening;
+  }
+
+  /** Closes the connection to a file that is not at the path any more; the next operation opens the path again. */
+  private release(): void {
+    this.mustReopen = true;
+    this.statements.clear();
+    const old = this.access;
+    if (old.mode !== 'snapshot' && old.db.open) old.db.close();
+    this.unholdFile();
+    this.cache.clear();
+    this.problemsByVersion = new Map();
+    this.listedUpTo = 0;
+  }
+
+  private async reopen(): Promise<void> {
+    const access = await this.open(); // throws (translated) while it cannot be opened, e.g. a reader's file is gone
+    if (this.closed) {
+      if (access.mode !== 'snapshot') access.db.close();
+      return;
+    }
+    this.access = access;
+    this.fileIdentity = access.mode === 'snapshot' ? undefined : DatabaseIdentity.now(this.location);
+    if (access.mode !== 'snapshot') this.unholdFile = holdConnectedFile(this.location);
+    this.mustReopen = false;
+    this.logger.warn('sqlite registry opened again', { location: this.location });
+    for (const watch of this.watches) watch.resync();
   }
 
   private deleteNow(instanceId: string, owner: EntryOwner | undefined): boolean {
     assertInstanceId(instanceId);
-    const deleted = this.write(() =>
+    const deleted = this.write((db) =>
       owner
-        ? this.statement(DELETE_IF_OWNER).run(instanceId, owner.pid, owner.started_at).changes > 0
+        ? db
+            .transaction(() => {
+              const now = Date.now();
+              this.statement(EXPIRE_DEPARTURES).run(now - DEPARTURE_NOTE_MS);
+              this.statement(NOTE_DEPARTURE).run(now, instanceId, owner.pid, owner.started_at);
+              return this.statement(DELETE_IF_OWNER).run(instanceId, owner.pid, owner.started_at).changes > 0;
+            })
+            .immediate()
         : this.statement(DELETE_ANY).run(instanceId).changes > 0,
     );
     if (deleted) this.notify(instanceId);
@@ -304,10 +460,14 @@ class SqliteStore implements RegistryStore {
     for (const watch of this.watches) watch.notify(instanceId);
   }
 
-  /** What CommitPoll compares: data_version on a connection, the files' stat for snapshot access. */
+  /**
+   * What CommitPoll compares: data_version on a connection (and which file it
+   * is, so a removed or replaced file is noticed), the files' stat for snapshot access.
+   */
   private commitToken(): string {
     const access = this.access;
-    if (access.mode !== 'snapshot') return String(access.db.pragma('data_version', { simple: true }));
+    // Closed while the path is opened again: a token of its own, so the watch lists (and the listing reopens).
+    if (access.mode !== 'snapshot') return access.db.open ? `${String(access.db.pragma('data_version', { simple: true }))}@${this.fileIdentity?.token() ?? '-'}` : 'reopening';
     return [this.location, `${this.location}-wal`]
       .map((path) => {
         const stats = statSync(path, { throwIfNoEntry: false });
@@ -325,7 +485,7 @@ class SqliteStore implements RegistryStore {
       hostname: record.hostname ?? null,
       project_name: record.project_name,
       provider: record.provider,
-      status: record.status,
+      status: record.status ?? '', // NOT NULL column; absent only when an update kept another writer's non-string status (the record column has it)
       started_at_ms: parseTimestamp(record.started_at) ?? null,
       last_heartbeat_ms: parseTimestamp(record.last_heartbeat) ?? null,
       version,
@@ -337,6 +497,7 @@ class SqliteStore implements RegistryStore {
   private write<T>(run: (db: SqliteDatabase) => T): T {
     if (this.closed) throw new RegistryClosedError();
     if (this.access.mode !== 'write') throw new ReadOnlyStoreError(this.location);
+    if (!this.access.db.open) throw this.gone();
     try {
       return run(this.access.db);
     } catch (error) {
@@ -347,6 +508,7 @@ class SqliteStore implements RegistryStore {
   private read<T>(run: (db: SqliteDatabase) => T, empty: T): T {
     if (this.closed) throw new RegistryClosedError();
     const access = this.access;
+    if (access.mode !== 'snapshot' && !access.db.open) throw this.gone();
     try {
       if (access.mode !== 'write' && !isInitializedNow(access, this.location)) return empty;
       if (access.mode !== 'snapshot') return run(access.db);
@@ -359,6 +521,11 @@ class SqliteStore implements RegistryStore {
     } catch (error) {
       throw this.translate(error, false);
     }
+  }
+
+  /** The database file is gone (a write creates it anew), or opening it again failed (the next operation tries again). */
+  private gone(): StoreUnavailableError {
+    return new StoreUnavailableError(this.location, new Error('the database file was removed or replaced and is not open again yet'));
   }
 
   /** Driver and file-system errors (they carry a code) become RegistryErrors; a throwing mutate function's own error passes through. */

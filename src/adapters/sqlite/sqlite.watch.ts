@@ -44,6 +44,11 @@ export class CommitPoll implements StoreWatch {
     if (!this.closed) this.options.onChange({ instanceIds: [instanceId] });
   }
 
+  /** The store opened its file again: anything may have changed. */
+  resync(): void {
+    if (!this.closed) this.options.onChange({});
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

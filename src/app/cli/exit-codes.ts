@@ -11,4 +11,11 @@ export const EXIT = {
 
 export class UsageError extends Error {
   override name = 'UsageError';
+  /** A RegistryError code the message ends with (`[INVALID_INSTANCE_ID]`), when the bad input has one. */
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
 }

@@ -1,47 +1,7 @@
 #!/usr/bin/env node
 import { isRegistryError } from '../../domain/errors.js';
 import { EXIT, UsageError } from './exit-codes.js';
-
-const USAGE = `Usage: marcus-registry [--store URI] <command> [options]
-
-Commands:
-  list [--json] [--all] [--provider P] [--project P] [--capability C] [--status S]
-                       live instances, oldest first (--all: stale ones too, nothing removed)
-  show ID [--json]     one instance (exit 3 when absent)
-  preferred [--json] [filters] [--instance ID]
-                       the instance a client should use (exit 3 when none)
-  prune [--json]       remove stale entries and print what was removed
-  watch [--json] [filters] [--sweep MS]
-                       the live instances, then a line (NDJSON with --json) per
-                       change: + added, ~ updated, - removed (reason); until ^C
-  run [--instance-id ID] [--project P] [--provider X] [--mcp-command C]
-      [--mcp-url URL] [--transport streamable-http|sse|stdio] [--log-dir D]
-      [--capability C]... [--heartbeat MS] -- CMD ARGS...
-                       start CMD, register it while it runs, exit with its code
-  connect [filters] [--instance ID] [--wait SECONDS]
-                       be the preferred instance's MCP server on stdio: bridge to
-                       its mcp_url, or start its command (exit 3 when none)
-  serve [--host 127.0.0.1] [--port 7321] [--allow-remote] [--token T] [--sweep MS]
-                       health, metrics, JSON API and a live page over HTTP
-                       (loopback only unless --allow-remote and a token;
-                       --port 0: any free port; MARCUS_REGISTRY_TOKEN = --token)
-
-Options for every command:
-  --store URI   json:<dir> | sqlite:<file> | etcd://host:port[,host:port][/prefix] | memory:
-                (default: $MARCUS_REGISTRY_STORE, else json:$MARCUS_REGISTRY_DIR,
-                else json:~/.marcus/services)
-  --json        machine-readable output
-  --debug       log what the registry does to stderr
-  -h, --help    this text
-  --version     the package version
-
-Filters: --provider P --project P --capability C --status S; --instance ID
-(preferred, connect) means that instance or none, while $MARCUS_INSTANCE_ID
-only ranks an instance first.
-
-Exit codes: 0 ok, 1 error, 2 usage, 3 no matching instance; run, and connect to
-a stdio instance: the child's (127: cannot start it).
-`;
+import { closestCommand, COMMAND_HELP, USAGE } from './help.js';
 
 export interface Command {
   run(argv: readonly string[]): Promise<number>;
@@ -57,38 +17,52 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   run: () => import('./commands/run.command.js'),
   connect: () => import('./commands/connect.command.js'),
   serve: () => import('./commands/serve.command.js'),
+  stop: () => import('./commands/stop.command.js'),
+  logs: () => import('./commands/logs.command.js'),
 };
 
 export async function main(argv: readonly string[]): Promise<number> {
   const index = commandIndex(argv);
   const name = index === -1 ? undefined : argv[index];
-  if (name === undefined || name === 'help') {
-    const wanted = argv.includes('--help') || argv.includes('-h') || name === 'help';
-    (wanted ? process.stdout : process.stderr).write(USAGE);
-    return wanted ? EXIT.OK : EXIT.USAGE;
-  }
-  if (name === '--version' || name === 'version') {
+  if (name === '--version' || name === '-V' || name === 'version') {
     const { createRequire } = await import('node:module');
     process.stdout.write(`${(createRequire(import.meta.url)('../../../package.json') as { version: string }).version}\n`);
     return EXIT.OK;
   }
-  const load = COMMANDS[name];
-  if (!load) {
-    process.stderr.write(`marcus-registry: unknown command '${name}'\n\n${USAGE}`);
-    return EXIT.USAGE;
+  if (name === undefined || name === 'help') {
+    const topic = name === 'help' ? argv[index + 1] : undefined;
+    if (topic !== undefined) {
+      const text = COMMAND_HELP[topic];
+      if (text === undefined) return unknownCommand(topic);
+      process.stdout.write(text);
+      return EXIT.OK;
+    }
+    const wanted = argv.includes('--help') || argv.includes('-h') || name === 'help';
+    (wanted ? process.stdout : process.stderr).write(USAGE);
+    return wanted ? EXIT.OK : EXIT.USAGE;
   }
+  const load = COMMANDS[name];
+  if (!load) return unknownCommand(name);
   const rest = [...argv.slice(0, index), ...argv.slice(index + 1)];
   if (rest.includes('--help') || rest.includes('-h')) {
-    if (name !== 'run' || rest.indexOf('--') === -1 || rest.indexOf('--help') < rest.indexOf('--')) {
-      process.stdout.write(USAGE);
+    const dashDash = rest.indexOf('--');
+    const helpAt = Math.max(rest.indexOf('--help'), rest.indexOf('-h'));
+    if (name !== 'run' || dashDash === -1 || (helpAt !== -1 && helpAt < dashDash)) {
+      process.stdout.write(COMMAND_HELP[name] ?? USAGE);
       return EXIT.OK;
     }
   }
   try {
     return await (await load()).run(rest);
   } catch (error) {
-    return report(error);
+    return report(error, name);
   }
+}
+
+function unknownCommand(name: string): number {
+  const guess = closestCommand(name);
+  process.stderr.write(`marcus-registry: unknown command '${name}'${guess ? ` — did you mean \`${guess}\`?` : ''}\n(see marcus-registry --help)\n`);
+  return EXIT.USAGE;
 }
 
 /** The command is the first word that is not a global option or its value. */
@@ -96,15 +70,15 @@ function commandIndex(argv: readonly string[]): number {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--store') i++;
-    else if (arg === '--version') return i;
+    else if (arg === '--version' || arg === '-V') return i;
     else if (!arg.startsWith('-')) return i;
   }
   return -1;
 }
 
-function report(error: unknown): number {
+function report(error: unknown, command?: string): number {
   if (error instanceof UsageError) {
-    process.stderr.write(`marcus-registry: ${error.message}\n(see marcus-registry --help)\n`);
+    process.stderr.write(`marcus-registry: ${error.message}${error.code ? ` [${error.code}]` : ''}\n(see marcus-registry ${command ? `${command} --help` : '--help'})\n`);
     return EXIT.USAGE;
   }
   if (isRegistryError(error)) {

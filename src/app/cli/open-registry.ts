@@ -8,9 +8,12 @@ export interface CliGlobals {
 }
 
 /** The registry a CLI command works on: --store, else the environment's, else the default. */
-export function openRegistry(globals: CliGlobals, extra: Omit<RegistryOptions, 'store' | 'logger'> = {}): Promise<ServiceRegistry> {
+export function openRegistry(globals: CliGlobals, extra: Omit<RegistryOptions, 'store' | 'logger'> & { readonly readOnly?: boolean } = {}): Promise<ServiceRegistry> {
+  const { readOnly, ...rest } = extra;
   return createRegistry({
-    ...extra,
+    ...rest,
+    // A command that only reads creates nothing (no json: directory).
+    ...(readOnly && { createDirectory: false }),
     store: typeof globals.store === 'string' ? globals.store : undefined,
     // Warnings go to stderr; --debug (or MARCUS_REGISTRY_DEBUG=1) adds the details.
     logger: stderrLogger({ debug: globals.debug === true || Boolean(process.env['MARCUS_REGISTRY_DEBUG']) }),

@@ -11,4 +11,6 @@ export interface MonitorContext {
   readonly closing: AbortSignal;
   /** Event streams open now. */
   readonly streams: Set<Promise<void>>;
+  /** Event streams open now, by client address. */
+  readonly streamsByClient: Map<string, number>;
 }

@@ -3,7 +3,8 @@ import { performance } from 'node:perf_hooks';
 import { isRegistryError } from '../../domain/errors.js';
 import { matchesFilters } from '../../domain/filters.js';
 import { rankByPreference, type Candidate } from '../../domain/preference.js';
-import type { DiscoverOptions, DiscoveryReport, JudgedEntry } from '../discovery.service.js';
+import type { DiscoverOptions, DiscoveryReport } from '../discovery.service.js';
+import { entryJson } from '../entry-json.js';
 import type { MonitorContext } from './context.js';
 import { FILTER_PARAMS, filtersOf, flagOf, instanceIdOf, queryOf } from './query.js';
 import { HttpError, send, sendJson, errorBody } from './responses.js';
@@ -11,13 +12,7 @@ import { HttpError, send, sendJson, errorBody } from './responses.js';
 /** An id no record can have been given by mistake: healthz reads it to touch the store cheaply. */
 const HEALTH_PROBE_ID = 'marcus-registry-healthz-probe';
 
-/**
- * The JSON form of one entry: the record exactly as the store holds it (the
- * on-disk keys and values) under `record`, and what discovery judged beside it.
- */
-export function entryJson(entry: JudgedEntry): Record<string, unknown> {
-  return { health: entry.health, ...(entry.reason !== undefined && { reason: entry.reason }), ...(entry.detail !== undefined && { detail: entry.detail }), record: entry.record };
-}
+export { entryJson };
 
 /** GET /healthz: 200 when a cheap store read works, 503 with the error's code when it does not. */
 export async function healthz(ctx: MonitorContext, res: ServerResponse, url: URL): Promise<number> {
@@ -69,7 +64,7 @@ export async function preferred(ctx: MonitorContext, res: ServerResponse, url: U
   const pin = ctx.registry.settings.pinnedInstanceId;
   const filters = { ...filtersOf(query), ...(instance !== undefined && { instanceId: instanceIdOf(instance) }) };
   const report = await discover(ctx, { filters });
-  const candidates = report.services.map((entry) => ({ record: entry.record, health: entry.health as Candidate['health'], entry }));
+  const candidates = report.services.map((entry) => ({ record: entry.record, health: entry.health as Candidate['health'], reason: entry.reason, entry }));
   const best = rankByPreference(candidates, { pin, project: filters.project, cwd: query.get('cwd') })[0];
   if (!best) throw new HttpError(404, 'NO_MATCHING_INSTANCE', 'no running instance matches');
   sendJson(res, 200, entryJson(best.entry));

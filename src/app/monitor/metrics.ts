@@ -53,7 +53,7 @@ export class MonitorMetrics {
     if (report.removed.length > 0) this.pruned.inc(report.removed.length);
     if (!complete) return;
     this.instances.reset();
-    for (const { record, health } of report.services) this.instances.inc({ status: record.status, provider: record.provider ?? '', health });
+    for (const { record, health } of report.services) this.instances.inc({ status: record.status ?? '', provider: record.provider ?? '', health });
     this.problems.reset();
     for (const problem of report.problems) this.problems.inc({ code: problem.code });
   }

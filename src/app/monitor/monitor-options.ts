@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { InvalidMonitorOptionsError } from '../../domain/errors.js';
+import type { ProbeOptions } from '../probe/endpoint-probe.js';
 
 /** What startMonitor() and `marcus-registry serve` accept. Every field is optional. */
 export interface MonitorOptions {
@@ -23,8 +24,16 @@ export interface MonitorOptions {
   readonly streamHeartbeatMs?: number;
   /** The watch sweep of each event stream (see WatchOptions.sweepIntervalMs). Default: the watch's (1 000 ms). */
   readonly sweepIntervalMs?: number;
+  /** Endpoint probes on each event stream's watch (see WatchOptions.probe). Default: off. */
+  readonly probe?: ProbeOptions;
   /** Event streams open at once; more are refused with 503. Default: 64. */
   readonly maxStreams?: number;
+  /**
+   * Event streams one client address may hold at once; more are refused with
+   * 503. Besides, a client that already holds a stream never takes the last free
+   * slot: it stays for a client that holds none. Default: 8 (at most maxStreams).
+   */
+  readonly maxStreamsPerClient?: number;
   /** Add prom-client's process metrics (CPU, memory, event loop, GC) to /metrics. Default: false (the CLI turns them on). */
   readonly processMetrics?: boolean;
 }
@@ -32,6 +41,7 @@ export interface MonitorOptions {
 export const DEFAULT_MONITOR_HOST = '127.0.0.1';
 export const DEFAULT_STREAM_HEARTBEAT_MS = 15_000;
 export const DEFAULT_MAX_STREAMS = 64;
+export const DEFAULT_MAX_STREAMS_PER_CLIENT = 8;
 export const MIN_TOKEN_LENGTH = 16;
 
 /** Where the server listens, as decided from the options. */
@@ -49,7 +59,9 @@ export interface MonitorConfig {
   readonly token: string | undefined;
   readonly streamHeartbeatMs: number;
   readonly sweepIntervalMs: number | undefined;
+  readonly probe?: ProbeOptions;
   readonly maxStreams: number;
+  readonly maxStreamsPerClient: number;
   readonly processMetrics: boolean;
 }
 
@@ -72,16 +84,19 @@ export function resolveMonitorConfig(options: MonitorOptions = {}): MonitorConfi
       throw new InvalidMonitorOptionsError('host', `${bind.address} is not a loopback address: serving the registry to other machines needs --allow-remote and a token`);
     }
     if (token === undefined) {
-      throw new InvalidMonitorOptionsError('token', `a non-loopback host (${bind.address}) needs a token (--token or MARCUS_REGISTRY_TOKEN): every request must then send it`);
+      throw new InvalidMonitorOptionsError('token', `a non-loopback host (${bind.address}) needs a token (MARCUS_REGISTRY_TOKEN or --token-file): every request must then send it`);
     }
   }
+  const maxStreams = positive(options.maxStreams, 'maxStreams') ?? DEFAULT_MAX_STREAMS;
   return {
     bind,
     port,
     token,
     streamHeartbeatMs: positive(options.streamHeartbeatMs, 'streamHeartbeatMs') ?? DEFAULT_STREAM_HEARTBEAT_MS,
     sweepIntervalMs: positive(options.sweepIntervalMs, 'sweepIntervalMs'),
-    maxStreams: positive(options.maxStreams, 'maxStreams') ?? DEFAULT_MAX_STREAMS,
+    ...(options.probe !== undefined && { probe: options.probe }),
+    maxStreams,
+    maxStreamsPerClient: Math.min(maxStreams, positive(options.maxStreamsPerClient, 'maxStreamsPerClient') ?? DEFAULT_MAX_STREAMS_PER_CLIENT),
     processMetrics: options.processMetrics === true,
   };
 }

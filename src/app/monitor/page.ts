@@ -2,8 +2,10 @@
  * The live page: static HTML, one script (/app.js) and one stylesheet
  * (/app.css), no framework and no build step. Nothing of a record is ever put
  * into markup: the script builds rows with textContent only, and the CSP
- * allows no inline script or style. The rows follow /v1/events (EventSource);
- * ages tick in the browser.
+ * allows no inline script or style. The rows come from /v1/services (so the
+ * page says "Loading…", never "No running instances", until it knows) and
+ * then follow /v1/events (EventSource); ages tick in the browser. Below 1200 px
+ * each instance is a card instead of a table row, so nothing scrolls sideways.
  */
 export const PAGE_HTML = `<!doctype html>
 <html lang="en">
@@ -19,7 +21,7 @@ export const PAGE_HTML = `<!doctype html>
 <header>
   <h1>marcus-registry</h1>
   <span id="store" class="muted"></span>
-  <span id="count" class="pill">0 instances</span>
+  <span id="count" class="pill">…</span>
   <span id="state" class="state connecting">connecting…</span>
 </header>
 <main>
@@ -27,12 +29,13 @@ export const PAGE_HTML = `<!doctype html>
     <thead>
       <tr>
         <th>Instance</th><th>Project</th><th>Provider</th><th>Status</th><th>Health</th>
-        <th class="num">PID</th><th>Host</th><th class="num">Up</th><th class="num">Last beat</th><th>Connect</th>
+        <th class="num">PID</th><th>Host</th><th class="num">Up</th><th class="num">Last beat</th><th>MCP</th><th>Capabilities</th><th>Connect</th>
       </tr>
     </thead>
     <tbody id="rows"></tbody>
   </table>
-  <p id="empty">No running instances.</p>
+  <p id="loading">Loading instances…</p>
+  <p id="empty" hidden>No running instances.</p>
 </main>
 <footer class="muted">
   Live from <a href="/v1/events">/v1/events</a> · <a href="/v1/services">/v1/services</a> · <a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a>
@@ -60,7 +63,7 @@ h1 { font-size: 20px; margin: 0; }
 .state.connecting { color: var(--warn); }
 .state.down { color: var(--bad); }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: 8px 10px; border-bottom: 1px solid var(--line); white-space: nowrap; }
+th, td { text-align: left; padding: 8px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
 thead th { background: var(--head); font-weight: 600; position: sticky; top: 0; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.id, td.cmd code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; }
@@ -72,8 +75,27 @@ td.cmd .connect { display: flex; align-items: center; gap: 8px; }
 td.cmd code { background: var(--head); border: 1px solid var(--line); border-radius: 4px; padding: 1px 6px; }
 button.copy { font: inherit; font-size: 12px; padding: 2px 10px; border: 1px solid var(--line); border-radius: 6px; background: var(--head); color: var(--fg); cursor: pointer; }
 button.copy:hover { border-color: var(--accent); }
-#empty { color: var(--muted); padding: 12px 10px; }
-#empty[hidden] { display: none; }
+#empty, #loading { color: var(--muted); padding: 12px 10px; }
+#empty[hidden], #loading[hidden] { display: none; }
+.why { display: block; font-weight: 400; font-size: 12px; color: var(--muted); white-space: normal; max-width: 30ch; }
+td.mcp, td.caps { white-space: normal; overflow-wrap: anywhere; max-width: 32ch; font-size: 13px; }
+td.cmd { white-space: normal; }
+td.cmd code { white-space: normal; overflow-wrap: anywhere; }
+td.mcp .transport { display: inline-block; margin-left: 6px; font-size: 12px; color: var(--muted); }
+.tag { display: inline-block; border: 1px solid var(--line); border-radius: 999px; padding: 0 8px; margin: 1px 4px 1px 0; font-size: 12px; }
+@media (max-width: 1200px) {
+  body { padding: 16px; }
+  table, tbody, tr, td { display: block; width: 100%; }
+  thead { display: none; }
+  tr { border: 1px solid var(--line); border-radius: 8px; margin-bottom: 12px; padding: 8px 12px; }
+  td { border: 0; padding: 3px 0 3px 9em; position: relative; white-space: normal; overflow-wrap: anywhere; max-width: none; text-align: left; }
+  td.num { text-align: left; }
+  td::before { content: attr(data-label); position: absolute; left: 0; width: 8.5em; color: var(--muted); font-weight: 400; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: 13px; }
+  td.project { max-width: none; }
+  td.cmd .connect { flex-wrap: wrap; min-width: 0; }
+  td.cmd code { overflow-wrap: anywhere; white-space: normal; min-width: 0; }
+  .why { max-width: none; }
+}
 footer { margin-top: 24px; font-size: 12px; }
 footer a { color: var(--accent); }
 `;
@@ -82,9 +104,16 @@ export const APP_JS = `'use strict';
 (function () {
   var rows = document.getElementById('rows');
   var empty = document.getElementById('empty');
+  var loading = document.getElementById('loading');
   var count = document.getElementById('count');
   var state = document.getElementById('state');
+  var LABELS = ['Instance', 'Project', 'Provider', 'Status', 'Health', 'PID', 'Host', 'Up', 'Last beat', 'MCP', 'Capabilities', 'Connect'];
+  /** id -> { view: {record, health, reason?, detail?}, tr } */
   var entries = new Map();
+  /** False until the first snapshot of /v1/services is shown: "Loading…", never a false "No running instances". */
+  var loaded = false;
+  /** While a snapshot is fetched after a (re)connect: ids the stream added or removed meanwhile win over it. */
+  var resync = null;
 
   function age(timestamp) {
     var at = Date.parse(timestamp);
@@ -100,9 +129,17 @@ export const APP_JS = `'use strict';
   function cell(tr, className, text) {
     var td = document.createElement('td');
     if (className) td.className = className;
+    td.dataset.label = LABELS[tr.children.length] || '';
     td.textContent = text;
     tr.appendChild(td);
     return td;
+  }
+
+  function span(className, text) {
+    var el = document.createElement('span');
+    el.className = className;
+    el.textContent = text;
+    return el;
   }
 
   function connectCommand(record) {
@@ -121,18 +158,38 @@ export const APP_JS = `'use strict';
     }
   }
 
-  function row(record, health) {
+  function row(view) {
+    var record = view.record;
+    var health = view.health;
     var tr = document.createElement('tr');
     tr.dataset.instanceId = record.instance_id;
     cell(tr, 'id', record.instance_id);
     cell(tr, 'project', record.project_name == null ? '–' : String(record.project_name)).title = record.project_name == null ? '' : String(record.project_name);
     cell(tr, 'provider', record.provider == null ? '–' : String(record.provider));
-    cell(tr, 'status', String(record.status));
-    cell(tr, 'health ' + (health === 'healthy' ? 'healthy' : 'unresponsive'), String(health));
+    cell(tr, 'status', typeof record.status === 'string' ? record.status : '–');
+    var h = cell(tr, 'health ' + (health === 'healthy' ? 'healthy' : 'unresponsive'), '');
+    h.appendChild(span('word', String(health)));
+    if (health !== 'healthy' && (view.reason || view.detail)) {
+      var why = span('why', (view.reason ? view.reason : '') + (view.detail ? ': ' + view.detail : ''));
+      h.appendChild(why);
+      h.title = why.textContent;
+    }
     cell(tr, 'num pid', String(record.pid));
     cell(tr, 'host', record.hostname == null ? '–' : String(record.hostname));
     cell(tr, 'num up', age(record.started_at)).dataset.since = record.started_at;
     cell(tr, 'num beat', age(record.last_heartbeat)).dataset.since = record.last_heartbeat;
+    var mcp = cell(tr, 'mcp', '');
+    if (typeof record.mcp_url === 'string') {
+      mcp.appendChild(span('url', record.mcp_url));
+      mcp.appendChild(span('transport', record.transport === 'sse' ? 'sse' : 'streamable-http'));
+    } else {
+      mcp.appendChild(span('url', 'stdio'));
+      mcp.appendChild(span('transport', 'started by connect'));
+    }
+    var caps = cell(tr, 'caps', '');
+    var list = Array.isArray(record.capabilities) ? record.capabilities : [];
+    if (list.length === 0) caps.textContent = '–';
+    for (var i = 0; i < list.length; i++) caps.appendChild(span('tag', String(list[i])));
     var td = cell(tr, 'cmd', '');
     var code = document.createElement('code');
     code.textContent = connectCommand(record);
@@ -155,43 +212,55 @@ export const APP_JS = `'use strict';
     return isNaN(at) ? 0 : at;
   }
 
-  function upsert(record, health) {
-    var id = record.instance_id;
+  function upsert(view) {
+    var id = view.record.instance_id;
     var old = entries.get(id);
-    var tr = row(record, health);
-    entries.set(id, { record: record, tr: tr });
+    // A stream event says healthy or unresponsive, not why: keep the reason we know while the health stands.
+    if (old && view.reason === undefined && old.view.health === view.health) {
+      view = { record: view.record, health: view.health, reason: old.view.reason, detail: old.view.detail };
+    }
+    var tr = row(view);
+    entries.set(id, { view: view, tr: tr });
     if (old) {
       rows.replaceChild(tr, old.tr);
     } else {
       var before = null;
       entries.forEach(function (other, otherId) {
         if (otherId === id || before) return;
-        var a = startedAt(other.record), b = startedAt(record);
+        var a = startedAt(other.view.record), b = startedAt(view.record);
         if (a > b || (a === b && otherId > id)) before = other.tr;
       });
       rows.insertBefore(tr, before);
     }
+    if (view.health !== 'healthy' && view.reason === undefined) explain(id);
     changed();
   }
 
-  function remove(record) {
-    var old = entries.get(record.instance_id);
+  /** Why an instance is unresponsive: the stream does not say, its entry does. */
+  function explain(id) {
+    fetch('/v1/services/id/' + encodeURIComponent(id), { headers: { accept: 'application/json' } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (view) {
+        var now = entries.get(id);
+        if (!view || !now || view.health !== now.view.health || view.health === 'healthy' || view.health === 'stale') return;
+        upsert({ record: now.view.record, health: now.view.health, reason: view.reason || '', detail: view.detail });
+      })
+      .catch(function () {});
+  }
+
+  function remove(id) {
+    var old = entries.get(id);
     if (!old) return;
-    entries.delete(record.instance_id);
+    entries.delete(id);
     old.tr.remove();
-    changed();
-  }
-
-  function clear() {
-    entries.forEach(function (e) { e.tr.remove(); });
-    entries.clear();
     changed();
   }
 
   function changed() {
     var n = entries.size;
-    count.textContent = n + (n === 1 ? ' instance' : ' instances');
-    empty.hidden = n > 0;
+    count.textContent = loaded ? n + (n === 1 ? ' instance' : ' instances') : '…';
+    loading.hidden = loaded;
+    empty.hidden = !loaded || n > 0;
   }
 
   function tick() {
@@ -204,6 +273,31 @@ export const APP_JS = `'use strict';
     state.textContent = text;
   }
 
+  /** The current state from /v1/services, reconciled with what the stream said since the fetch began. */
+  function snapshot() {
+    var mine = { added: new Set(), removed: new Set() };
+    resync = mine;
+    fetch('/v1/services', { headers: { accept: 'application/json' } })
+      .then(function (r) { if (!r.ok) throw new Error('HTTP ' + r.status); return r.json(); })
+      .then(function (body) {
+        if (resync !== mine) return;
+        resync = null;
+        var listed = new Set();
+        (body.services || []).forEach(function (view) {
+          var id = view.record.instance_id;
+          listed.add(id);
+          if (!mine.removed.has(id) && !mine.added.has(id)) upsert(view);
+        });
+        entries.forEach(function (_, id) { if (!listed.has(id) && !mine.added.has(id)) remove(id); });
+        loaded = true;
+        changed();
+      })
+      .catch(function () {
+        if (resync === mine) resync = null;
+        setState('down', 'cannot read /v1/services');
+      });
+  }
+
   fetch('/healthz', { headers: { accept: 'application/json' } })
     .then(function (r) { return r.json(); })
     .then(function (h) { document.getElementById('store').textContent = h.store + ' · ' + h.location; })
@@ -211,14 +305,20 @@ export const APP_JS = `'use strict';
 
   var source = new EventSource('/v1/events');
   source.addEventListener('open', function () {
-    // A (re)connected stream starts with the whole current state.
-    clear();
+    // A (re)connected stream re-sends the whole state; the snapshot drops what went meanwhile.
     setState('live', 'live');
+    snapshot();
   });
   function handle(event) {
     var data = JSON.parse(event.data);
-    if (data.type === 'removed') remove(data.record);
-    else upsert(data.record, data.health);
+    var id = data.record.instance_id;
+    if (data.type === 'removed') {
+      if (resync) { resync.removed.add(id); resync.added.delete(id); }
+      remove(id);
+    } else {
+      if (resync) { resync.added.add(id); resync.removed.delete(id); }
+      upsert({ record: data.record, health: data.health });
+    }
   }
   source.addEventListener('added', handle);
   source.addEventListener('updated', handle);

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CARD_PREFIX, CATALOG_PATH, card, catalog } from './catalog.js';
 import type { MonitorContext } from './context.js';
 import { healthz, metrics, preferred, service, services } from './handlers.js';
 import { APP_CSS, APP_JS, PAGE_HTML } from './page.js';
@@ -17,6 +18,8 @@ interface Route {
 
 const exact = (path: string) => (p: string) => (p === path ? '' : undefined);
 const SERVICE_PREFIX = '/v1/services/';
+/** `/v1/services/id/<id>`: always the instance of that id, even one named `preferred` (ids never hold a `/`). */
+const SERVICE_BY_ID_PREFIX = '/v1/services/id/';
 
 const staticFile =
   (contentType: string, body: string): Handler =>
@@ -26,7 +29,10 @@ const staticFile =
     return Promise.resolve(200);
   };
 
-/** Read-only: GET (and HEAD) only. `/v1/services/preferred` comes before `/v1/services/:id`. */
+/**
+ * Read-only: GET (and HEAD) only. `/v1/services/preferred` comes before
+ * `/v1/services/:id`; `/v1/services/id/:id` names any instance, `preferred` included.
+ */
 const ROUTES: readonly Route[] = [
   { name: '/', match: exact('/'), handle: staticFile('text/html; charset=utf-8', PAGE_HTML) },
   { name: '/app.js', match: exact('/app.js'), handle: staticFile('text/javascript; charset=utf-8', APP_JS) },
@@ -36,11 +42,23 @@ const ROUTES: readonly Route[] = [
   { name: '/v1/services', match: exact('/v1/services'), handle: (ctx, _req, res, url) => services(ctx, res, url) },
   { name: '/v1/services/preferred', match: exact('/v1/services/preferred'), handle: (ctx, _req, res, url) => preferred(ctx, res, url) },
   {
+    name: '/v1/services/id/:id',
+    match: (p) => (p.startsWith(SERVICE_BY_ID_PREFIX) && p.length > SERVICE_BY_ID_PREFIX.length ? p.slice(SERVICE_BY_ID_PREFIX.length) : undefined),
+    handle: (ctx, _req, res, url, id) => service(ctx, res, url, decodePathSegment(id)),
+  },
+  {
     name: '/v1/services/:id',
     match: (p) => (p.startsWith(SERVICE_PREFIX) && p.length > SERVICE_PREFIX.length ? p.slice(SERVICE_PREFIX.length) : undefined),
     handle: (ctx, _req, res, url, id) => service(ctx, res, url, decodePathSegment(id)),
   },
   { name: '/v1/events', match: exact('/v1/events'), handle: (ctx, req, res, url) => events(ctx, req, res, url) },
+  // MCP catalog discovery (ADR 0023): the catalog at its well-known path, and the cards it points at.
+  { name: CATALOG_PATH, match: exact(CATALOG_PATH), handle: (ctx, req, res, url) => catalog(ctx, req, res, url) },
+  {
+    name: `${CARD_PREFIX}:id`,
+    match: (p) => (p.startsWith(CARD_PREFIX) && p.length > CARD_PREFIX.length ? p.slice(CARD_PREFIX.length) : undefined),
+    handle: (ctx, _req, res, url, id) => card(ctx, res, url, decodePathSegment(id)),
+  },
 ];
 
 /**

@@ -21,11 +21,15 @@ const RETRY_MS = 2_000;
  * - `: heartbeat` comments while idle; `event: failure` with an error body
  *   when the watch cannot start (the store is down), then the stream ends;
  * - the watch is closed when the client goes away, the monitor closes, or
- *   the client falls more than 1 MiB behind.
+ *   the client falls more than 1 MiB behind;
+ * - 503 TOO_MANY_STREAMS past maxStreams in all, past maxStreamsPerClient
+ *   from one client address, and for the last free slot when the client
+ *   already holds a stream (see admit).
  */
 export function events(ctx: MonitorContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<number> {
   const filters = filtersOf(queryOf(url, FILTER_PARAMS));
-  if (ctx.streams.size >= ctx.config.maxStreams) throw new HttpError(503, 'TOO_MANY_STREAMS', `already ${ctx.streams.size} event streams open`, { 'retry-after': '5' });
+  const client = req.socket.remoteAddress ?? '';
+  admit(ctx, client);
   res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'text/event-stream; charset=utf-8', 'x-accel-buffering': 'no' });
   if (req.method === 'HEAD') {
     res.end();
@@ -34,8 +38,30 @@ export function events(ctx: MonitorContext, req: IncomingMessage, res: ServerRes
   res.flushHeaders();
   const stream = pump(ctx, res, filters);
   ctx.streams.add(stream);
-  void stream.finally(() => ctx.streams.delete(stream));
+  ctx.streamsByClient.set(client, (ctx.streamsByClient.get(client) ?? 0) + 1);
+  void stream.finally(() => {
+    ctx.streams.delete(stream);
+    const left = (ctx.streamsByClient.get(client) ?? 1) - 1;
+    if (left > 0) ctx.streamsByClient.set(client, left);
+    else ctx.streamsByClient.delete(client);
+  });
   return stream.then(() => 200);
+}
+
+/**
+ * Refuses a stream (503) when all are taken, when this client address holds
+ * its share already, or when it holds any and only one slot is left: that one
+ * stays for a client that holds none, so one client cannot blind the others.
+ */
+function admit(ctx: MonitorContext, client: string): void {
+  const { maxStreams, maxStreamsPerClient } = ctx.config;
+  const held = ctx.streamsByClient.get(client) ?? 0;
+  const retry = { 'retry-after': '5' };
+  if (ctx.streams.size >= maxStreams) throw new HttpError(503, 'TOO_MANY_STREAMS', `already ${ctx.streams.size} event streams open`, retry);
+  if (held >= maxStreamsPerClient) throw new HttpError(503, 'TOO_MANY_STREAMS', `this client already has ${held} event streams open (at most ${maxStreamsPerClient})`, retry);
+  if (held > 0 && ctx.streams.size >= maxStreams - 1) {
+    throw new HttpError(503, 'TOO_MANY_STREAMS', `this client already has ${held} event streams open and the last free one is kept for another client`, retry);
+  }
 }
 
 async function pump(ctx: MonitorContext, res: ServerResponse, filters: ReturnType<typeof filtersOf>): Promise<void> {
@@ -49,7 +75,7 @@ async function pump(ctx: MonitorContext, res: ServerResponse, filters: ReturnTyp
   let id = 0;
   try {
     res.write(`retry: ${RETRY_MS}\n: marcus-registry events\n\n`);
-    const watch = ctx.registry.watch({ signal: controller.signal, filters, sweepIntervalMs: ctx.config.sweepIntervalMs });
+    const watch = ctx.registry.watch({ signal: controller.signal, filters, sweepIntervalMs: ctx.config.sweepIntervalMs, probe: ctx.config.probe });
     for await (const event of watch) {
       id += 1;
       res.write(`id: ${id}\nevent: ${event.type}\ndata: ${safeJson(event)}\n\n`);

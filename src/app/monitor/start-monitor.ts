@@ -31,7 +31,7 @@ export async function startMonitor(registry: ServiceRegistry, options: MonitorOp
   const config = resolveMonitorConfig(options);
   const metrics = await MonitorMetrics.create(registry.store.kind, config.processMetrics);
   const closing = new AbortController();
-  const ctx: MonitorContext = { registry, metrics, config, closing: closing.signal, streams: new Set() };
+  const ctx: MonitorContext = { registry, metrics, config, closing: closing.signal, streams: new Set(), streamsByClient: new Map() };
   // The Host check needs the actual port: the handler is attached once it is known.
   const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 });
   const port = await listen(server, config.bind.address, config.port);

@@ -1,4 +1,5 @@
 import type { ServiceFilters } from '../../domain/filters.js';
+import type { ProbeOptions } from '../probe/endpoint-probe.js';
 
 /** What ServiceRegistry.watch() and watchEvents() accept. Every field is optional. */
 export interface WatchOptions {
@@ -13,6 +14,13 @@ export interface WatchOptions {
    * POLL_INTERVAL_MS. Default: 1000 ms; values below 10 ms are raised to 10 ms.
    */
   readonly sweepIntervalMs?: number;
+  /**
+   * Endpoint probes (ADR 0023), opt-in: each live instance's mcp_url is probed
+   * every `intervalMs` (default 5000); after `failures` (default 3) failed
+   * probes in a row it is reported `unresponsive` with reason `endpoint-down`
+   * (never removed for it), and healthy again once it answers. Default: off.
+   */
+  readonly probe?: ProbeOptions;
 }
 
 export const DEFAULT_SWEEP_INTERVAL_MS = 1_000;

@@ -52,7 +52,7 @@ describe('json-dir store: permissions', () => {
     expect((await stat(join(dir, 'marcus_3.json'))).mode & 0o777).toBe(0o600);
   });
 
-  it.each([0o777, 0o770, 0o707, 0o720, 0o702, 0o1777])('refuses a directory of mode %o for reading and writing', async (mode) => {
+  it.each([0o777, 0o707, 0o702, 0o1777, 0o1757])('refuses a directory other users may write (mode %o) for reading and writing', async (mode) => {
     const dir = join(temp.path, 'services');
     const store = await openJsonDirStore({ dir });
     await store.put(makeRecord({ instance_id: 'marcus_4' }));
@@ -67,6 +67,50 @@ describe('json-dir store: permissions', () => {
     // Refused, not "fixed": the mode and the entries stay as they were.
     expect((await stat(dir)).mode & 0o7777).toBe(mode);
     expect(await readdir(dir)).toEqual(['marcus_4.json']);
+  });
+
+  it.each([
+    ['775', '700'],
+    ['770', '700'],
+    ['720', '700'],
+    ['2775', '2700'],
+  ])('tightens a group-writable directory of this user (mode %s, Python under umask 002) to %s with a warning; reads and writes work', async (modeOctal, tightenedOctal) => {
+    const mode = parseInt(modeOctal, 8), tightened = parseInt(tightenedOctal, 8);
+    const dir = join(temp.path, 'services');
+    await mkdir(dir);
+    await writeFile(join(dir, 'marcus_6.json'), JSON.stringify(makeRecord({ instance_id: 'marcus_6' })), { mode: 0o664 });
+    await chmod(dir, mode);
+    const warnings: string[] = [];
+    const logger = { debug() {}, warn: (m: string) => void warnings.push(m), error() {} };
+    const store = await openJsonDirStore({ dir, logger });
+    expect((await stat(dir)).mode & 0o7777).toBe(tightened);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`registry directory ${dir} was writable by its group (mode ${mode.toString(8)}); made it owner-only (now ${tightened.toString(8)})`);
+    expect((await store.list()).entries.map((e) => e.record.instance_id)).toEqual(['marcus_6']);
+    await store.put(makeRecord({ instance_id: 'marcus_7' }));
+    expect((await store.get('marcus_7'))?.record.instance_id).toBe('marcus_7');
+    // Tightened once: no warning on later operations.
+    expect(warnings).toHaveLength(1);
+    // If it becomes group-writable again (a Python process never chmods, but a user might), any operation tightens it again, reads included.
+    await chmod(dir, mode);
+    expect((await store.list()).entries).toHaveLength(2);
+    expect((await stat(dir)).mode & 0o7777).toBe(tightened);
+    expect(warnings).toHaveLength(2);
+  });
+
+  it('refuses, and leaves alone, a group-writable directory of another user', async () => {
+    const theirs = join(temp.path, 'theirs-shared');
+    await mkdir(theirs);
+    const euid = process.geteuid?.() ?? 0;
+    const other = euid === 65534 ? 65533 : 65534;
+    await chown(theirs, other, other);
+    await chmod(theirs, 0o775);
+    const error = await openJsonDirStore({ dir: theirs }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error, 'a non-root run cannot chown; this test needs root (CI runs as root)').toMatchObject({ code: 'INSECURE_DIRECTORY' });
+    expect((await stat(theirs)).mode & 0o7777).toBe(0o775);
   });
 
   it('explains how to fix an insecure directory', async () => {

@@ -45,7 +45,7 @@ describe('sqlite store: schema marker and forward migrations', () => {
       applicationId: REGISTRY_APPLICATION_ID,
       userVersion: LATEST_SCHEMA_VERSION,
       journalMode: 'wal',
-      tables: ['services', 'write_clock'],
+      tables: ['departures', 'services', 'write_clock'],
     });
   });
 
@@ -70,13 +70,14 @@ describe('sqlite store: schema marker and forward migrations', () => {
   });
 
   describe('the migration runner, on a real database', () => {
+    // Migrations after the real ones (LATEST + 1, + 2): what a later release would append.
     const v2: Migration = {
-      version: 2,
+      version: LATEST_SCHEMA_VERSION + 1,
       description: 'a later column',
       sql: "ALTER TABLE services ADD COLUMN region TEXT; CREATE INDEX services_region ON services (region);",
     };
     const broken: Migration = {
-      version: 3,
+      version: LATEST_SCHEMA_VERSION + 2,
       description: 'fails half way',
       sql: 'CREATE TABLE half_done (x); INSERT INTO no_such_table VALUES (1);',
     };
@@ -89,11 +90,11 @@ describe('sqlite store: schema marker and forward migrations', () => {
 
       const db = new Database(path);
       try {
-        expect(migrate(db, path, [...MIGRATIONS, v2])).toEqual({ from: 1, to: 2 });
-        expect(db.pragma('user_version', { simple: true })).toBe(2);
+        expect(migrate(db, path, [...MIGRATIONS, v2])).toEqual({ from: LATEST_SCHEMA_VERSION, to: v2.version });
+        expect(db.pragma('user_version', { simple: true })).toBe(v2.version);
         expect(db.prepare("SELECT count(*) FROM pragma_table_info('services') WHERE name = 'region'").pluck().get()).toBe(1);
         expect(db.prepare('SELECT instance_id FROM services').pluck().all()).toEqual(['marcus_old']);
-        expect(migrate(db, path, [...MIGRATIONS, v2])).toEqual({ from: 2, to: 2 });
+        expect(migrate(db, path, [...MIGRATIONS, v2])).toEqual({ from: v2.version, to: v2.version });
       } finally {
         db.close();
       }
@@ -105,7 +106,7 @@ describe('sqlite store: schema marker and forward migrations', () => {
       const db = new Database(path);
       try {
         expect(() => migrate(db, path, [...MIGRATIONS, v2, broken])).toThrow(/no such table/);
-        expect(db.pragma('user_version', { simple: true })).toBe(1);
+        expect(db.pragma('user_version', { simple: true })).toBe(LATEST_SCHEMA_VERSION);
         const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all();
         expect(tables).not.toContain('half_done');
         expect(db.prepare("SELECT count(*) FROM pragma_table_info('services') WHERE name = 'region'").pluck().get()).toBe(0);
@@ -125,7 +126,7 @@ describe('sqlite store: schema marker and forward migrations', () => {
       expect(error).toBeInstanceOf(RegistryError);
       expect((error as RegistryError).code).toBe('UNSUPPORTED_SCHEMA_VERSION');
       expect(sha256(path)).toBe(before);
-      expect(inspect(path).userVersion).toBe(2);
+      expect(inspect(path).userVersion).toBe(v2.version);
     });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { age, problemLines, recordDetails, servicesTable, table } from '../../../src/app/cli/format.js';
+import { parseRecord } from '../../../src/domain/record.schema.js';
 import type { JudgedEntry } from '../../../src/app/discovery.service.js';
 import type { ServiceRecord } from '../../../src/domain/record.schema.js';
 import { formatTimestamp } from '../../../src/domain/timestamp.js';
@@ -106,5 +107,15 @@ describe('problemLines', () => {
 
   it('prints nothing for no problems', () => {
     expect(problemLines([])).toBe('');
+  });
+});
+
+describe('recordDetails of a record with keys in types we do not use', () => {
+  it('shows their original values, marked ignored', () => {
+    const outcome = parseRecord({ ...fixedRecord(), transport: 'http', status: null });
+    if (!outcome.ok) throw outcome.error;
+    const text = recordDetails(outcome.record);
+    expect(text).toMatch(/^transport +http \(ignored: not the type this reader uses\)$/m);
+    expect(text).toMatch(/^status +null \(ignored/m);
   });
 });

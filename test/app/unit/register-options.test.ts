@@ -195,6 +195,9 @@ describe('buildRecord: invalid input', () => {
 
   it('rejects a zero heartbeat interval', () => {
     expect(() => buildRecord({ mcpCommand: 'x', heartbeatIntervalMs: 0 }, facts)).toThrow(RegistryError);
+    // A floor: every beat is a store write.
+    expect(() => buildRecord({ mcpCommand: 'x', heartbeatIntervalMs: 10 }, facts)).toThrow(/at least 100 ms/);
+    expect(buildRecord({ mcpCommand: 'x', heartbeatIntervalMs: 100 }, facts).heartbeat_interval_ms).toBe(100);
   });
 
   it('rejects an unknown transport', () => {

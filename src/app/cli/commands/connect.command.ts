@@ -1,14 +1,19 @@
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { constants } from 'node:os';
 import type { Connection } from '../../../domain/connection.js';
 import type { ServiceFilters } from '../../../domain/filters.js';
 import type { ServiceRecord } from '../../../domain/record.schema.js';
+import { RegistryError } from '../../../domain/errors.js';
 import type { ServiceRegistry } from '../../service-registry.js';
-import { FILTER_OPTIONS, filtersFrom, parse } from '../args.js';
+import type { ChildStdioTransport } from '../child-stdio.transport.js';
+import { SpawnFailedError } from '../child-stdio.transport.js';
+import type { BridgeResult, Leg } from '../failover-bridge.js';
+import { HttpFallbackTransport, httpTransport, type TransportMemory } from '../http-fallback.transport.js';
+import { FILTER_OPTIONS, filtersFrom, instanceIdArgument, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { openRegistry } from '../open-registry.js';
+import { probeEndpoint } from '../../probe/endpoint-probe.js';
 
 
 /**
@@ -25,35 +30,36 @@ const FORWARDED: readonly NodeJS.Signals[] =
  * `marcus-registry connect [filters] [--instance ID] [--wait SECONDS]`: an MCP
  * server on stdio that is the preferred running Marcus. An instance with an
  * mcp_url is bridged to over Streamable HTTP (or SSE); a stdio-only one is
- * started from its argv. stdout carries MCP traffic and nothing else.
+ * started from its argv, behind pipes. When the instance goes away, connect
+ * fails over to the next one (ADR 0023). stdout carries MCP traffic and nothing else.
  */
 export async function run(argv: readonly string[]): Promise<number> {
   const { values } = parse(argv, { ...FILTER_OPTIONS, instance: { type: 'string' }, wait: { type: 'string' } });
   const waitMs = seconds(values.wait);
   const debug = values.debug === true || Boolean(process.env['MARCUS_REGISTRY_DEBUG']);
   keepStdoutForMcp();
+  const log = (line: string) => process.stderr.write(`${line}\n`);
 
-  // An explicit --instance is strict: that instance or none (and --wait waits for it).
-  const filters = { ...filtersFrom(values), instanceId: values.instance };
-  const waitDeadline = Date.now() + waitMs;
-  let record: ServiceRecord | undefined;
-  let connection: Connection;
-  {
-    await using registry = await openRegistry(values, { settings: { exitHooks: false } });
-    const find = () => registry.preferred({ filters, project: filters.project });
-    record = waitMs > 0 ? await waitForInstance(registry, filters, find, waitMs) : await find();
-    if (!record) {
-      const wanted = describeFilters(filters);
+  // An explicit --instance is strict: that instance or none (and --wait waits for it, also after a failure).
+  const filters = { ...filtersFrom(values), instanceId: instanceIdArgument(values.instance, '--instance') };
+  await using registry = await openRegistry(values, { settings: { exitHooks: false } });
+  const watching = new AbortController();
+  const picker = new InstancePicker(registry, filters, waitMs, log, debug);
+  picker.watch(watching.signal);
+  try {
+    const first = await picker.pick(Date.now() + waitMs);
+    if (!first) {
+      if (picker.lastError instanceof SpawnFailedError) return 127;
+      if (picker.lastError !== undefined) return EXIT.ERROR;
       const waited = waitMs > 0 ? ` after waiting ${waitMs / 1000} s` : '';
-      process.stderr.write(`marcus-registry: no running instance matches${wanted}${waited}\n`);
+      log(`marcus-registry: no running instance matches${describeFilters(filters)}${waited}`);
       return EXIT.NONE;
     }
-    connection = await registry.connection(record);
+    log(`marcus-registry: connecting to ${first.name}`);
+    return await bridgeLegs(first, picker, debug, () => `${describeFilters(filters)}${waitMs > 0 ? ` after waiting ${waitMs / 1000} s` : ''}`);
+  } finally {
+    watching.abort();
   }
-  if (connection.kind === 'http') await untilListening(new URL(connection.url), Math.max(waitDeadline - Date.now(), READY_GRACE_MS));
-  const to = connection.kind === 'http' ? `${connection.url} (${connection.transport})` : [connection.command, ...connection.args].join(' ');
-  process.stderr.write(`marcus-registry: connecting to ${record.instance_id}: ${to}\n`);
-  return connection.kind === 'http' ? bridgeHttp(connection, debug) : startStdio(connection);
 }
 
 /** Everything a library prints with console.log/info/debug goes to stderr: stdout is the MCP stream. */
@@ -64,93 +70,265 @@ function keepStdoutForMcp(): void {
   console.debug = toStderr;
 }
 
-async function bridgeHttp(connection: Extract<Connection, { kind: 'http' }>, debug: boolean): Promise<number> {
+async function bridgeLegs(first: Leg, picker: InstancePicker, debug: boolean, nothingLeft: () => string): Promise<number> {
   // The SDK loads only here: other commands never pay for it.
-  const [{ bridge }, { StdioServerTransport }] = await Promise.all([import('../mcp-bridge.js'), import('@modelcontextprotocol/sdk/server/stdio.js')]);
-  const url = new URL(connection.url);
-  const remote =
-    connection.transport === 'sse'
-      ? new (await import('@modelcontextprotocol/sdk/client/sse.js')).SSEClientTransport(url)
-      : new (await import('@modelcontextprotocol/sdk/client/streamableHttp.js')).StreamableHTTPClientTransport(url);
+  const [{ failoverBridge }, { StdioServerTransport }] = await Promise.all([import('../failover-bridge.js'), import('@modelcontextprotocol/sdk/server/stdio.js')]);
   const local = new StdioServerTransport(process.stdin, process.stdout);
-
+  let current = first;
   let signalled: NodeJS.Signals | undefined;
   const interrupted = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     signalled = signal;
+    // A child is sent the signal and its exit ends the bridge with its status; an HTTP bridge ends now.
+    current.child?.kill(signal);
     interrupted.abort();
   };
   for (const signal of FORWARDED) process.on(signal, onSignal);
+  let result: BridgeResult;
   try {
-    const code = await bridge(local, remote, {
-      target: connection.url,
+    result = await failoverBridge(local, first, {
       stdin: process.stdin,
       stdout: process.stdout,
       log: (line) => process.stderr.write(`${line}\n`),
       debug,
       signal: interrupted.signal,
+      next: (lost, why) => picker.next(lost, why),
+      onLeg: (leg) => {
+        current = leg;
+        picker.current = leg;
+      },
+      nothingLeft,
     });
-    return signalled ? 128 + (constants.signals[signalled] ?? 0) : code;
   } finally {
     for (const signal of FORWARDED) process.off(signal, onSignal);
     forceExitIfStuck();
   }
+  if (result.signal) {
+    // Die of the same signal, so our parent sees what the server did.
+    process.kill(process.pid, result.signal);
+    return result.code;
+  }
+  return signalled && !current.child ? 128 + (constants.signals[signalled] ?? 0) : result.code;
 }
 
-/** Starts the instance's argv with our stdio, forwards signals, exits as it does. */
-async function startStdio(connection: Extract<Connection, { kind: 'stdio' }>): Promise<number> {
+/** The key of one incarnation of an instance: the same id restarted (another pid or start) is another incarnation. */
+function incarnation(record: ServiceRecord): string {
+  return `${record.instance_id}\u0000${String(record.pid)}\u0000${record.started_at}`;
+}
+
+/** How long a candidate's endpoint may take to answer the preference probe. */
+const PREFER_PROBE_MS = 1_000;
+
+/** Tries of a failed HTTP instance whose endpoint answers again, per RESTART_WINDOW_MS. */
+const MAX_RETRIES = 3;
+/** While waiting for an instance, how often failed ones are looked at again (besides every registry change). */
+const RECHECK_MS = 500;
+
+/** Restarts of a child allowed within RESTART_WINDOW_MS before its record counts as failed. */
+const MAX_RESTARTS = 5;
+const RESTART_WINDOW_MS = 60_000;
+
+/**
+ * Picks and opens instances for the bridge (ADR 0023): the preferred one with
+ * the filters that is not known to have failed, else waits up to --wait for the
+ * registry to change. An HTTP instance that failed is skipped until it is
+ * registered again (another pid or start time: a restart under the same id);
+ * a child started from an argv is restarted with back-off (0.25 s doubling to
+ * 4 s), and after MAX_RESTARTS within a minute its record is skipped too.
+ * One registry watch wakes the waits and tells the bridge when the instance
+ * behind an HTTP leg leaves the registry.
+ */
+class InstancePicker {
+  /** The leg in use, told by the bridge. */
+  current: Leg | undefined;
+  /** Why the last instance could not be opened: a child that cannot start makes connect exit 127. */
+  lastError: unknown;
+  private readonly failed = new Set<string>();
+  /** When each failed incarnation was tried again because its endpoint answered. */
+  private readonly retries = new Map<string, number[]>();
+  private restarts: number[] = [];
+  private readonly waiters = new Set<() => void>();
+  /** The legs open now, for the watch to mark gone (a released leg leaves it). */
+  private readonly legs = new Map<Leg, { record: ServiceRecord; gone: AbortController }>();
+  /** The record behind every leg ever opened, released or not: what `next` counts a failure against. */
+  private readonly records = new WeakMap<Leg, ServiceRecord>();
+  private readonly transports: TransportMemory = new Map();
+
+  constructor(
+    private readonly registry: ServiceRegistry,
+    private readonly filters: ServiceFilters,
+    private readonly waitMs: number,
+    private readonly log: (line: string) => void,
+    private readonly debug: boolean,
+  ) {}
+
+  /** Follows the registry until `signal`: wakes waiting picks, and marks an HTTP leg gone when its instance leaves or is restarted. */
+  watch(signal: AbortSignal): void {
+    void (async () => {
+      try {
+        for await (const event of this.registry.watch({ signal, filters: this.filters })) {
+          for (const wake of [...this.waiters]) wake();
+          for (const [leg, { record, gone }] of this.legs) {
+            if (leg.child || event.record.instance_id !== record.instance_id) continue;
+            if (event.type === 'removed') gone.abort(`the registry saw it go: ${event.reason}`);
+            else if (incarnation(event.record) !== incarnation(record)) gone.abort('it was registered again by another process');
+          }
+        }
+      } catch (error) {
+        if (!signal.aborted) this.log(`marcus-registry: cannot watch the registry (failover will not see instances come and go): ${error instanceof Error ? error.message : String(error)}`);
+      }
+    })();
+  }
+
+  /** The next leg after `lost` failed: see the class comment. */
+  async next(lost: Leg, why: string): Promise<Leg | undefined> {
+    const record = this.records.get(lost);
+    if (record) {
+      if (lost.child) {
+        const now = Date.now();
+        this.restarts = [...this.restarts.filter((t) => now - t < RESTART_WINDOW_MS), now];
+        if (this.restarts.length > MAX_RESTARTS) this.failed.add(incarnation(record));
+        else await sleep(Math.min(250 * 2 ** (this.restarts.length - 1), 4_000));
+      } else {
+        this.failed.add(incarnation(record));
+      }
+    }
+    if (this.debug) this.log(`marcus-registry: ${lost.name}: ${why}; picking another instance`);
+    return this.pick(Date.now() + this.waitMs);
+  }
+
+  /** The most preferred instance not known to have failed, opened; waits for registry changes until `deadline`. */
+  async pick(deadline: number): Promise<Leg | undefined> {
+    for (;;) {
+      let wake: () => void = () => {};
+      const changed = new Promise<void>((resolve) => (wake = resolve));
+      this.waiters.add(wake);
+      try {
+        const ranked = await this.registry.ranked({ filters: this.filters, project: this.filters.project });
+        const fresh = await this.answeringFirst(ranked.filter((r) => !this.failed.has(incarnation(r))));
+        const opened = (await this.openFirst(fresh, deadline)) ?? (await this.openFirst(await this.answeringAgain(ranked), deadline));
+        if (opened) return opened;
+        const left = deadline - Date.now();
+        if (left <= 0) return undefined;
+        let timer: NodeJS.Timeout | undefined;
+        // A registry change wakes us; so does the recheck, for a failed instance whose endpoint answers again.
+        await Promise.race([changed, new Promise((resolve) => (timer = setTimeout(resolve, Math.min(left, RECHECK_MS))))]);
+        clearTimeout(timer);
+      } finally {
+        this.waiters.delete(wake);
+      }
+    }
+  }
+
+  /** The first of `records` that opens; each that does not is marked failed and said why on stderr. */
+  private async openFirst(records: readonly ServiceRecord[], deadline: number): Promise<Leg | undefined> {
+    for (const record of records) {
+      try {
+        return await this.open(record, deadline);
+      } catch (error) {
+        this.failed.add(incarnation(record));
+        this.lastError = error;
+        const message = error instanceof RegistryError ? `${error.message} [${error.code}]` : error instanceof Error ? error.message : String(error);
+        this.log(`marcus-registry: ${message}`);
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The failed HTTP incarnations of `ranked` whose endpoint answers again, each
+   * at most MAX_RETRIES times a minute: a server that lost our session (404)
+   * or was restarted at the same URL under the same record is reached again,
+   * with a fresh session, when nothing else is there.
+   */
+  private async answeringAgain(ranked: readonly ServiceRecord[]): Promise<ServiceRecord[]> {
+    const now = Date.now();
+    const candidates = ranked.filter((record) => {
+      const key = incarnation(record);
+      return this.failed.has(key) && (this.retries.get(key) ?? []).filter((t) => now - t < RESTART_WINDOW_MS).length < MAX_RETRIES;
+    });
+    const answering = await Promise.all(
+      candidates.map(async (record) => {
+        try {
+          const connection = this.registry.connectionFor(record);
+          return connection.kind === 'http' && (await probeEndpoint(connection.url, connection.transport, PREFER_PROBE_MS)) === undefined;
+        } catch {
+          return false;
+        }
+      }),
+    );
+    const again = candidates.filter((_, i) => answering[i]);
+    for (const record of again) {
+      const key = incarnation(record);
+      this.retries.set(key, [...(this.retries.get(key) ?? []).filter((t) => now - t < RESTART_WINDOW_MS), now]);
+    }
+    return again;
+  }
+
+  /**
+   * `records` with those whose HTTP endpoint answers a probe first (ADR 0023),
+   * in their order otherwise: a stopped or wedged server is tried last. With one
+   * candidate there is nothing to prefer, and nothing is probed.
+   */
+  private async answeringFirst(records: ServiceRecord[]): Promise<ServiceRecord[]> {
+    if (records.length < 2) return records;
+    const answers = await Promise.all(
+      records.map(async (record) => {
+        try {
+          const connection = this.registry.connectionFor(record);
+          return connection.kind === 'http' ? (await probeEndpoint(connection.url, connection.transport, PREFER_PROBE_MS)) === undefined : true;
+        } catch {
+          return true; // refused later, with the reason, when it is opened
+        }
+      }),
+    );
+    const down = records.filter((_, i) => !answers[i]);
+    if (this.debug && down.length > 0) this.log(`marcus-registry: endpoint not answering, tried last: ${down.map((r) => r.instance_id).join(', ')}`);
+    return [...records.filter((_, i) => answers[i]), ...down];
+  }
+
+  /** Opens (starts) a transport to `record`'s instance. */
+  private async open(record: ServiceRecord, deadline: number): Promise<Leg> {
+    const connection = await this.registry.connection(record);
+    const gone = new AbortController();
+    let leg: Leg;
+    if (connection.kind === 'http') {
+      // `run` registers a server as soon as it starts, before it listens.
+      await untilListening(new URL(connection.url), Math.max(deadline - Date.now(), READY_GRACE_MS));
+      const declared = (record as Record<string, unknown>)['transport'];
+      const transport = declared === undefined ? new HttpFallbackTransport(connection.url, this.transports, this.log) : httpTransport(connection.url, connection.transport);
+      await transport.start();
+      const kind = transport instanceof HttpFallbackTransport ? (this.transports.get(connection.url) ?? 'streamable-http, else sse') : connection.transport;
+      leg = { name: `${record.instance_id}: ${connection.url} (${kind})`, target: connection.url, transport, gone: gone.signal, release: () => this.legs.delete(leg) };
+    } else {
+      const child = await startChild(connection, this.log);
+      const target = [connection.command, ...connection.args].join(' ');
+      void child.exited.then((status) => gone.abort(`it exited ${status.signal ? `on ${status.signal}` : `with code ${String(status.code)}`}`));
+      leg = { name: `${record.instance_id}: ${target}`, target, transport: child, gone: gone.signal, child, release: () => this.legs.delete(leg) };
+    }
+    this.legs.set(leg, { record, gone });
+    this.records.set(leg, record);
+    return leg;
+  }
+}
+
+/** Starts the instance's argv behind pipes, in its working directory when that exists here. */
+async function startChild(connection: Extract<Connection, { kind: 'stdio' }>, log: (line: string) => void): Promise<ChildStdioTransport> {
   const { command, args, cwd } = connection;
   let where = cwd;
   if (where !== undefined && !existsSync(where)) {
     // A record of another host, or a directory since removed: absolute argv still works from here.
-    process.stderr.write(`marcus-registry: the instance's working directory ${where} does not exist here; starting ${command} in ${process.cwd()}\n`);
+    log(`marcus-registry: the instance's working directory ${where} does not exist here; starting ${command} in ${process.cwd()}`);
     where = undefined;
   }
-  const child = spawn(command, [...args], { stdio: 'inherit', cwd: where });
-  const forward = (signal: NodeJS.Signals) => child.kill(signal);
-  for (const signal of FORWARDED) process.on(signal, forward);
-  try {
-    const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | Error>((resolve) => {
-      child.once('error', resolve);
-      child.once('exit', (code, signal) => resolve({ code, signal }));
-    });
-    if (outcome instanceof Error) {
-      process.stderr.write(`marcus-registry: cannot start ${command}: ${outcome.message}\n`);
-      return 127;
-    }
-    if (outcome.signal) {
-      for (const signal of FORWARDED) process.off(signal, forward);
-      // Die of the same signal, so our parent sees what the server did.
-      process.kill(process.pid, outcome.signal);
-      return 128 + (constants.signals[outcome.signal] ?? 0);
-    }
-    return outcome.code ?? EXIT.ERROR;
-  } finally {
-    for (const signal of FORWARDED) process.off(signal, forward);
-  }
+  const { ChildStdioTransport } = await import('../child-stdio.transport.js');
+  const child = new ChildStdioTransport(command, args, where);
+  await child.start();
+  return child;
 }
 
-/**
- * The preferred instance, or the first that appears within `ms`: the registry's
- * watch wakes us on every change, so nothing is polled.
- */
-async function waitForInstance(
-  registry: ServiceRegistry,
-  filters: ServiceFilters,
-  find: () => Promise<ServiceRecord | undefined>,
-  ms: number,
-): Promise<ServiceRecord | undefined> {
-  const signal = AbortSignal.timeout(ms);
-  try {
-    for await (const event of registry.watch({ signal, filters })) {
-      if (event.type === 'removed') continue;
-      const found = await find();
-      if (found) return found;
-    }
-  } catch (error) {
-    if (!signal.aborted) throw error;
-  }
-  return undefined;
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function seconds(value: string | undefined): number {

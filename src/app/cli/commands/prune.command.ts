@@ -5,7 +5,7 @@ import { openRegistry } from '../open-registry.js';
 
 export async function run(argv: readonly string[]): Promise<number> {
   const { values } = parse(argv, {});
-  await using registry = await openRegistry(values);
+  await using registry = await openRegistry(values, { readOnly: true });
   const report = await registry.prune();
   if (values.json) {
     const removed = report.removed.map((r) => ({ instance_id: r.record.instance_id, pid: r.record.pid, reason: r.reason, detail: r.detail }));

@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+
+/** How a child ended: its code, or the signal that killed it. */
+export interface ExitStatus {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+/** The child could not be started at all (ENOENT, EACCES): `connect` exits 127, as a shell does. */
+export class SpawnFailedError extends Error {
+  override name = 'SpawnFailedError';
+}
+
+/**
+ * An MCP client transport over a child started from an argv (never a shell):
+ * its stdin and stdout are pipes carrying newline-delimited JSON-RPC, its
+ * stderr is ours. Unlike the SDK's StdioClientTransport it keeps the whole
+ * environment (the child is the user's server, started as `run` started it)
+ * and says how the child ended (`exited`), which `connect` needs for its exit code.
+ */
+export class ChildStdioTransport implements Transport {
+  onmessage?: (message: JSONRPCMessage) => void;
+  onerror?: (error: Error) => void;
+  onclose?: () => void;
+
+  private child?: ChildProcess;
+  private readonly buffer = new ReadBuffer();
+  private settleExit: (status: ExitStatus) => void = () => {};
+  /** Resolves when the child has exited (never rejects). */
+  readonly exited: Promise<ExitStatus> = new Promise((resolve) => (this.settleExit = resolve));
+  private status?: ExitStatus;
+
+  constructor(
+    private readonly command: string,
+    private readonly args: readonly string[],
+    private readonly cwd?: string,
+  ) {}
+
+  /** How the child ended, once it has. */
+  get exitStatus(): ExitStatus | undefined {
+    return this.status;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(this.command, [...this.args], { cwd: this.cwd, stdio: ['pipe', 'pipe', 'inherit'], windowsHide: true });
+    this.child = child;
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', () => resolve());
+      child.once('error', (error) => reject(new SpawnFailedError(`cannot start ${this.command}: ${error.message}`)));
+    });
+    child.on('error', (error) => this.onerror?.(error));
+    child.once('exit', (code, signal) => {
+      this.status = { code, signal };
+      this.settleExit(this.status);
+      this.onclose?.();
+    });
+    child.stdin?.on('error', () => {}); // EPIPE after the child exited: its exit says it all.
+    child.stdout?.on('data', (chunk: Buffer) => {
+      this.buffer.append(chunk);
+      for (;;) {
+        let message: JSONRPCMessage | null;
+        try {
+          message = this.buffer.readMessage();
+        } catch (error) {
+          this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+          continue;
+        }
+        if (message === null) break;
+        this.onmessage?.(message);
+      }
+    });
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    const stdin = this.child?.stdin;
+    if (!stdin || stdin.destroyed || stdin.writableEnded || this.status) return Promise.reject(new Error('the server process has exited'));
+    return new Promise((resolve) => {
+      if (stdin.write(serializeMessage(message))) resolve();
+      else stdin.once('drain', resolve);
+    });
+  }
+
+  /** Ends the child's stdin (an MCP stdio server exits on end of input); `exited` says when it did. */
+  async close(): Promise<void> {
+    this.child?.stdin?.end();
+  }
+
+  /** Sends `signal` to the child if it still runs. */
+  kill(signal: NodeJS.Signals): void {
+    if (!this.status) this.child?.kill(signal);
+  }
+}
