@@ -31,7 +31,7 @@ describe('marcus-registry bin: its code cache is an optimisation only', () => {
         const listed = await runToEnd(process.execPath, [join(bin, 'main.js'), '--store', `json:${tmp.dir}`, 'list', '--json', '--all']);
         expect(listed.stderr).toBe('');
         expect(listed.code).toBe(0);
-        expect((JSON.parse(listed.stdout) as Array<{ instance_id: string }>).map((r) => r.instance_id)).toEqual(['marcus_cache_test']);
+        expect((JSON.parse(listed.stdout) as Array<{ record: { instance_id: string } }>).map((e) => e.record.instance_id)).toEqual(['marcus_cache_test']);
       } finally {
         await rm(bin, { recursive: true, force: true });
       }
