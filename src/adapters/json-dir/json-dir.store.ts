@@ -80,7 +80,7 @@ export interface JsonDirStoreOptions {
    * non-atomic Python writer (`open(…, "w")` empties it, json.dump refills
    * it): it is read again, without blocking the event loop, for up to this
    * long. An entry this store has read before is read again only briefly and
-   * meanwhile keeps its last good record (see readThroughRewrite). Default: 250 ms.
+   * meanwhile keeps its last good record (see readThroughRewrite). Default: 500 ms (a writer descheduled on a busy machine can leave the file empty for a few hundred ms; discovery still answers within 1 s).
    */
   readonly midWriteRetryMs?: number;
 }
@@ -141,7 +141,7 @@ export async function openJsonDirStore(options: JsonDirStoreOptions): Promise<Js
     lockWaitMs: options.lockWaitMs ?? lockStaleMs + 5_000,
     watchDebounceMs: options.watchDebounceMs ?? 20,
     watchRescanIntervalMs: options.watchRescanIntervalMs ?? 5_000,
-    midWriteRetryMs: Math.max(0, options.midWriteRetryMs ?? 250),
+    midWriteRetryMs: Math.max(0, options.midWriteRetryMs ?? 500),
   };
   const store = new JsonDirStore(settings);
   if (!(await checkDirectory(settings.dir, 'read', undefined, settings.logger)) && options.createDirectory !== false) {
