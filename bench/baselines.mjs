@@ -7,10 +7,11 @@ import { eachBounded } from './stores.mjs';
 
 /**
  * The least a JSON-directory discovery can do: readdir, then readFile of every
- * file, 64 at a time as the store reads them. No parsing, no validation, no liveness.
+ * entry file (`*.json`), 64 at a time as the store reads them. No parsing, no validation, no liveness.
  */
 export async function rawReadAll(dir) {
-  const names = await readdir(dir);
+  // Entry files only, as discovery: unregister leaves its departure note in a .departed/ directory.
+  const names = (await readdir(dir)).filter((name) => name.endsWith('.json'));
   let bytes = 0;
   await eachBounded(names, 64, async (name) => {
     bytes += (await readFile(join(dir, name))).length;

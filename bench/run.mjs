@@ -5,7 +5,8 @@ import { performance } from 'node:perf_hooks';
 //   --stores json,sqlite,etcd   which stores (default: all three)
 //   --sizes 10,100,1000,10000   how many live entries discovery sees (default: these)
 //   --quick                     short budgets (a smoke run, not figures to quote)
-//   --no-cli  --no-prune  --no-watch   leave a part out
+//   --no-cli  --no-prune  --no-watch  --no-startup  --no-read-path  --no-connect   leave a part out
+//   --startup-sizes 0,10,1000   registries the whole-process cases list (default: these)
 //   --dir DIR                   scratch space (default: .tmp/ in the repository, on its disk)
 // Prints tables and writes bench/results/<timestamp>.json. See docs/benchmarks.md.
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
@@ -19,6 +20,9 @@ import { emptyRegistry, listArgs, nodeFloorArgs, runNode } from './cli.mjs';
 import { budget, FIGURE_HEADERS, figureRow, formatMs, measure, measurePair, summarize, table } from './harness.mjs';
 import { liveId, staleId } from './records.mjs';
 import { openFixture, openRegistry, removeScratch, STORE_KINDS } from './stores.mjs';
+import { benchConnect } from './connect.mjs';
+import { benchReadPath, compileReadLoop } from './read-path.mjs';
+import { measureRounds, pythonInfo, seedHome, startupCases } from './startup.mjs';
 import { evaluateTargets, ratios } from './targets.mjs';
 import { runWatchLatency } from './watch.mjs';
 
@@ -30,6 +34,10 @@ const { values } = parseArgs({
     'no-cli': { type: 'boolean', default: false },
     'no-prune': { type: 'boolean', default: false },
     'no-watch': { type: 'boolean', default: false },
+    'no-startup': { type: 'boolean', default: false },
+    'no-read-path': { type: 'boolean', default: false },
+    'no-connect': { type: 'boolean', default: false },
+    'startup-sizes': { type: 'string', default: '0,10,1000' },
     dir: { type: 'string' },
   },
 });
@@ -70,6 +78,9 @@ const startTimeMs = (await (await defaultLivenessProbe()).startOf(process.pid))?
 if (startTimeMs === undefined) throw new Error('cannot read this process start time: live records need it');
 
 try {
+  if (!values['no-startup']) await benchStartup();
+  if (!values['no-read-path']) await benchReads();
+  if (!values['no-connect']) (await benchConnect({ root, quick: values.quick, log, startTimeMs })).forEach(record);
   for (const kind of stores) await benchStore(kind);
   if (!values['no-cli']) await benchCli();
 } finally {
@@ -160,6 +171,32 @@ async function benchStore(kind) {
   } finally {
     await registry.close();
     await fixture.close();
+  }
+}
+
+/** Whole processes (bench/startup.mjs): node -e 0, import, a registrant, list and Python's discover at 0/10/1000. */
+async function benchStartup() {
+  const python = pythonInfo();
+  machine.python = python ?? 'not found: no Python baseline';
+  log(`\nwhole processes (python3 ${python ? `${python.python}, psutil ${python.psutil ?? 'not installed'}` : 'not found'})`);
+  const startupSizes = values['startup-sizes'].split(',').map(Number);
+  const homes = [];
+  for (const n of startupSizes) homes.push(await seedHome(join(root, 'startup'), n, startTimeMs));
+  const scratch = await emptyRegistry(join(root, 'registrant'));
+  const cases = startupCases({ homes, scratch, python });
+  (await measureRounds(cases, { rounds: values.quick ? 5 : 30, warmups: values.quick ? 1 : 3 })).forEach(record);
+}
+
+/** In-process discovery against the C read loop (bench/read-path.mjs), at every size. */
+async function benchReads() {
+  const compiled = compileReadLoop(root);
+  machine.cLoop = compiled.binary ? 'cc -O2 bench/read-loop.c' : `no C compiler (${compiled.why}): the synchronous Node loop is the floor`;
+  log(`\nread path (${machine.cLoop})`);
+  const python = pythonInfo() !== undefined;
+  for (const n of sizes) {
+    const seeded = await seedHome(join(root, 'read-path'), n, startTimeMs);
+    const rounds = values.quick ? 5 : n >= 10_000 ? 10 : 30;
+    (await benchReadPath(seeded, { rounds, warmups: values.quick ? 1 : 3, cLoop: compiled.binary, python })).forEach(record);
   }
 }
 

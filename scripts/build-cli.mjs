@@ -1,59 +1,110 @@
-// Bundles the CLI (`bin`: dist/app/cli/main.js) after tsc has compiled dist/.
-// A cold `marcus-registry list` otherwise spends most of its time resolving and
-// compiling a few hundred small modules (inversify's packages, zod and its 40+
-// locales); one bundle of the tsc output (so decorator metadata stays as tsc
-// emits it) starts in about half the time — docs/benchmarks.md has the figures.
-// - Only dist/app/cli/main.js is replaced; every other file of dist/ (the
-//   library's exports) stays as tsc wrote it.
-// - Commands and store adapters stay lazy: code splitting keeps each dynamic
-//   import() a chunk of its own (dist/app/cli/chunks/), loaded only when used.
-// - Drivers stay outside the bundle: better-sqlite3 (native), etcd3 (gRPC) and
-//   ps-list are imported at run time from node_modules, as before (ADR 0006).
-// - zod's `locales` namespace (every language but English, which zod imports
-//   directly) is replaced by an empty module: the registry never switches locale.
+// Bundles the CLI (`bin`: dist/app/cli/main.js) after tsc has compiled dist/,
+// into one CommonJS file run through V8's code cache (ADR 0011, ADR 0024):
+//   dist/app/cli/cli.bundle.cjs    every module the CLI uses, one file; each
+//                                  command and store adapter is initialised only
+//                                  when imported (esbuild's lazy module wrappers)
+//   dist/app/cli/cli.bundle.cache  V8's code cache for it, written here by
+//                                  running `list` over a small registry, so the
+//                                  functions a command runs are not compiled again
+//   dist/app/cli/main.js           the bin: a small loader (scripts/cli-loader.mjs)
+// A cold `marcus-registry list` otherwise spends most of its time resolving,
+// compiling and evaluating modules — docs/benchmarks.md has the figures. The
+// bundle is made from tsc's output (decorator metadata stays as tsc emits it).
+// V8 refuses a cache made by another V8 version or with other flags; the loader
+// then compiles the source as usual. Drivers stay outside the bundle (see
+// bundle-options.mjs, ADR 0006): they are import()ed from node_modules.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { bundleOptions, EXTERNAL } from './bundle-options.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/app/cli`;
+const bundle = `${outdir}/cli.bundle.cjs`;
+const cache = `${outdir}/cli.bundle.cache`;
 
-const withoutZodLocales = {
-  name: 'without-zod-locales',
+/**
+ * A script run from a code cache loses its dynamic-import hook (Node 20), and
+ * the hook itself is experimental there: our import() of what stays outside
+ * the bundle (a driver, a node: built-in, or a name computed at run time)
+ * becomes __marcusImport(), which the loader supplies (a real import() from the
+ * loader, in the same directory). The MCP SDK, which only `connect` needs, is
+ * bundled apart as ES modules (dist/app/cli/mcp-sdk/, one entry per SDK module
+ * the CLI imports): the other commands never read it. Every other import()
+ * stays: esbuild bundles its module, initialised when first imported.
+ */
+const SDK = '@modelcontextprotocol/sdk/';
+const sdkModules = new Set();
+const importsThroughLoader = {
+  name: 'imports-through-loader',
   setup(b) {
-    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) => (/[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: 'zod-locales', namespace: 'empty' } : undefined));
-    b.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'export {};', loader: 'js' }));
+    b.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, async (args) => ({
+      contents: readFileSync(args.path, 'utf8').replace(/\bimport\((\s*)(?:(['"])([^'"]*)\2)?/g, (call, space, quote, specifier) => {
+        if (specifier?.startsWith(SDK)) {
+          const name = specifier.slice(SDK.length).replace(/\.js$/, '');
+          sdkModules.add(name);
+          return `__marcusImport(${space}${quote}./mcp-sdk/${name}.js${quote}`;
+        }
+        const outside = specifier === undefined || specifier.startsWith('node:') || EXTERNAL.some((pkg) => specifier === pkg || specifier.startsWith(`${pkg}/`));
+        return outside ? `__marcusImport(${space}${quote ?? ''}${specifier ?? ''}${quote ?? ''}` : call;
+      }),
+      loader: 'js',
+    }));
   },
 };
 
 await rm(`${outdir}/chunks`, { recursive: true, force: true });
+await rm(`${outdir}/mcp-sdk`, { recursive: true, force: true });
+await rm(cache, { force: true });
+const options = bundleOptions(root);
 await build({
-  absWorkingDir: root,
-  entryPoints: { main: 'dist/app/cli/main.js' },
+  ...options,
+  entryPoints: { 'cli.bundle': 'dist/app/cli/main.js' },
   outdir,
-  allowOverwrite: true,
-  bundle: true,
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  external: ['better-sqlite3', 'etcd3', 'ps-list'],
-  // CommonJS dependencies (proper-lockfile, graceful-fs, write-file-atomic) call
-  // require(); write-file-atomic hashes __filename into its temp file names.
-  banner: {
-    js: [
-      "import { createRequire as __bundleRequire } from 'node:module';",
-      "import { fileURLToPath as __bundlePath } from 'node:url';",
-      'const require = __bundleRequire(import.meta.url);',
-      'const __filename = __bundlePath(import.meta.url);',
-      "const __dirname = __bundlePath(new URL('.', import.meta.url));",
-    ].join(' '),
-  },
-  minifySyntax: true,
-  minifyWhitespace: true,
-  sourcemap: 'linked',
-  legalComments: 'linked',
-  plugins: [withoutZodLocales],
-  logLevel: 'warning',
+  outExtension: { '.js': '.cjs' },
+  format: 'cjs',
+  splitting: false,
+  // The loader passes the bundle's own file URL; require, __filename and __dirname are the CommonJS ones.
+  define: { 'import.meta.url': '__importMetaUrl' },
+  banner: {},
+  plugins: [...options.plugins, importsThroughLoader],
 });
+if (/\bimport\(/.test(readFileSync(bundle, 'utf8').replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""'))) {
+  throw new Error('cli.bundle.cjs still calls import(): it would fail when run from the code cache');
+}
+// The SDK modules connect imports, as ES modules of their own (shared code in chunks).
+await build({
+  ...options,
+  entryPoints: Object.fromEntries([...sdkModules].map((name) => [name, `${SDK}${name}.js`])),
+  outdir: `${outdir}/mcp-sdk`,
+  chunkNames: 'chunks/[name]-[hash]',
+});
+// The bundle runs inside a function (the loader's wrapper): a hashbang line there is a syntax error.
+writeFileSync(bundle, readFileSync(bundle, 'utf8').replace(/^#!.*/, '//'));
+writeFileSync(`${outdir}/main.js`, readFileSync(`${root}scripts/cli-loader.mjs`, 'utf8'));
+chmodSync(`${outdir}/main.js`, 0o755);
+
+// The code cache: `list --json` over a registry of a few entries (reading,
+// validating, judging, printing), then V8 serialises what it compiled.
+const scratch = mkdtempSync(join(tmpdir(), 'marcus-cli-cache-'));
+try {
+  const dir = join(scratch, 'registry');
+  mkdirSync(dir, { mode: 0o700 });
+  const now = new Date().toISOString().replace('Z', '+00:00');
+  for (const i of [1, 2, 3]) {
+    const record = { instance_id: `marcus_cache_${i}`, pid: 1, mcp_command: 'node server.js', log_dir: '/tmp', project_name: null, provider: null, status: 'running', started_at: now, last_heartbeat: now, platform: 'Linux', working_directory: '/', schema_version: 1 };
+    writeFileSync(join(dir, `marcus_cache_${i}.json`), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  }
+  const run = spawnSync(process.execPath, [`${outdir}/main.js`, '--store', `json:${dir}`, 'list', '--all', '--json'], {
+    env: { ...process.env, NODE_OPTIONS: '', MARCUS_REGISTRY_CODE_CACHE_OUT: cache },
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) throw new Error(`writing the CLI code cache: list exited ${run.status}: ${run.stderr}`);
+  readFileSync(cache); // it was written
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}

@@ -50,7 +50,7 @@ export class Started {
 }
 
 export async function listJson(dir: string): Promise<Array<Record<string, unknown>>> {
-  const result = await cli(['list', '--json'], { MARCUS_REGISTRY_DIR: dir });
+  const result = await cli(['list', '--records'], { MARCUS_REGISTRY_DIR: dir });
   if (result.code !== 0) throw new Error(`list failed: ${result.stderr}`);
   return JSON.parse(result.stdout) as Array<Record<string, unknown>>;
 }

@@ -1,4 +1,4 @@
-import writeFileAtomic from 'write-file-atomic';
+import type writeFileAtomicModule from 'write-file-atomic';
 import { errnoOf } from './fs-errors.js';
 
 /** Owner-only, as Jupyter's secure_write. */
@@ -9,8 +9,17 @@ export const FILE_MODE = 0o600;
  * 0600 set by chmod so the umask does not matter.
  */
 export async function writeAtomically(path: string, text: string, platform: NodeJS.Platform = process.platform): Promise<void> {
+  const writeFileAtomic = await loadWriteFileAtomic();
   // A fresh options object each time: write-file-atomic fills in chown/mode on it.
   await retryWhileBusy(() => writeFileAtomic(path, text, { mode: FILE_MODE, fsync: true, encoding: 'utf8' }), platform);
+}
+
+let writerLoading: Promise<typeof writeFileAtomicModule> | undefined;
+
+/** write-file-atomic, loaded on the first write: a process that only reads never loads it (nor node:crypto, worker_threads). */
+function loadWriteFileAtomic(): Promise<typeof writeFileAtomicModule> {
+  writerLoading ??= import('write-file-atomic').then((m) => m.default);
+  return writerLoading;
 }
 
 const WINDOWS_BUSY = new Set(['EPERM', 'EBUSY', 'EACCES']);

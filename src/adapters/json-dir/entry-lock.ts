@@ -1,5 +1,5 @@
 import { rmdir, stat } from 'node:fs/promises';
-import lockfile from 'proper-lockfile';
+import type lockfileModule from 'proper-lockfile';
 import type { Logger } from '../../ports/logger.port.js';
 import { LockBusyError } from '../../domain/errors.js';
 import { errnoOf, translateFsError } from './fs-errors.js';
@@ -77,6 +77,7 @@ export class EntryLocks {
   }
 
   private async takeFile(instanceId: string, entryFile: string, lockfilePath: string, wait: boolean): Promise<ReleaseLock | undefined> {
+    const lockfile = await loadLockfile();
     const deadline = Date.now() + this.options.waitMs;
     let delay = 2;
     for (;;) {
@@ -126,6 +127,18 @@ export class EntryLocks {
     }
     return true;
   }
+}
+
+let lockfileLoading: Promise<typeof lockfileModule> | undefined;
+
+/**
+ * proper-lockfile, loaded when this process first takes a lock: one that only
+ * reads the registry never loads it (nor graceful-fs and signal-exit, whose
+ * exit and signal hooks it installs).
+ */
+function loadLockfile(): Promise<typeof lockfileModule> {
+  lockfileLoading ??= import('proper-lockfile').then((m) => m.default);
+  return lockfileLoading;
 }
 
 /** Tails of the in-process queues, by lock path: shared by every store of this process. */

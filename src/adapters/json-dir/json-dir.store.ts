@@ -29,6 +29,7 @@ import {
   readableEntryPath,
   pathKind,
   readEntryFile,
+  readEntryFileSync,
   readEntryRecordSync,
   statEntryVersion,
   statEntryVersionSync,
@@ -79,7 +80,7 @@ export interface JsonDirStoreOptions {
    * non-atomic Python writer (`open(…, "w")` empties it, json.dump refills
    * it): it is read again, without blocking the event loop, for up to this
    * long. An entry this store has read before is read again only briefly and
-   * meanwhile keeps its last good record (see readThroughRewrite). Default: 250 ms.
+   * meanwhile keeps its last good record (see readThroughRewrite). Default: 500 ms (a writer descheduled on a busy machine can leave the file empty for a few hundred ms; discovery still answers within 1 s).
    */
   readonly midWriteRetryMs?: number;
 }
@@ -107,6 +108,15 @@ interface Settings {
  */
 const SETTLED_MS = 2_000;
 
+/**
+ * A listing reads entries synchronously for at most this long before it yields
+ * to the event loop (setImmediate), so the host's loop is never held much longer.
+ */
+const LIST_SLICE_MS = 4;
+
+/** listOneNow's answer for an entry listOne must handle (it may wait). */
+const LATER = Symbol('later');
+
 /** How long an entry with a last good record is read again while it looks mid-rewrite. */
 const KNOWN_ENTRY_RETRY_MS = 5;
 
@@ -130,7 +140,7 @@ export async function openJsonDirStore(options: JsonDirStoreOptions): Promise<Js
     lockWaitMs: options.lockWaitMs ?? lockStaleMs + 5_000,
     watchDebounceMs: options.watchDebounceMs ?? 20,
     watchRescanIntervalMs: options.watchRescanIntervalMs ?? 5_000,
-    midWriteRetryMs: Math.max(0, options.midWriteRetryMs ?? 250),
+    midWriteRetryMs: Math.max(0, options.midWriteRetryMs ?? 500),
   };
   const store = new JsonDirStore(settings);
   if (!(await checkDirectory(settings.dir, 'read', undefined, settings.logger)) && options.createDirectory !== false) {
@@ -234,7 +244,27 @@ export class JsonDirStore implements RegistryStore {
       if (id !== undefined) candidates.push({ dirent, id });
     }
     const listing = this.cache.begin();
-    const outcomes = await mapBounded(candidates, this.settings.readConcurrency, ({ dirent, id }) => this.listOne(dirent, id, listing));
+    // Most entries are read right here, with synchronous system calls, in slices of
+    // at most LIST_SLICE_MS between yields to the event loop; an unparsable one
+    // (perhaps mid-rewrite, perhaps to quarantine) waits its turn in listOne.
+    const outcomes = new Array<StoredEntry | StoreProblem | undefined>(candidates.length);
+    const later: number[] = [];
+    let sliceStart = performance.now();
+    for (let index = 0; index < candidates.length; index++) {
+      if (performance.now() - sliceStart >= LIST_SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+      const { dirent, id } = candidates[index] as { dirent: Dirent; id: string };
+      const outcome = this.listOneNow(dirent, id, listing);
+      if (outcome === LATER) later.push(index);
+      else outcomes[index] = outcome;
+    }
+    const settled = await mapBounded(later, this.settings.readConcurrency, (index) => {
+      const { dirent, id } = candidates[index] as { dirent: Dirent; id: string };
+      return this.listOne(dirent, id, listing);
+    });
+    later.forEach((index, i) => (outcomes[index] = settled[i]));
     listing.commit();
     const listed = new Set(candidates.map((c) => c.id));
     for (const id of this.lastGood.keys()) if (!listed.has(id)) this.lastGood.delete(id);
@@ -377,6 +407,50 @@ export class JsonDirStore implements RegistryStore {
     this.lastGood.clear();
   }
 
+  /**
+   * listOne without waiting on anything: synchronous lstat (a cached entry) or
+   * open + fstat + read + close (readEntryFileSync, the same checks). An
+   * unparsable entry is left to listOne (LATER): it may be mid-rewrite (read
+   * again after yields) or due for quarantine (under its lock).
+   */
+  private listOneNow(dirent: Dirent, id: string, listing: RecordCacheListing): StoredEntry | StoreProblem | undefined | typeof LATER {
+    const name = dirent.name;
+    if (!dirent.isFile() && (dirent.isDirectory() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice())) {
+      return problem('NOT_REGULAR_FILE', name, `entry is ${describeType(dirent)}, not a regular file; left alone`, 'skipped');
+    }
+    const path = readableEntryPath(this.location, id);
+    if (listing.cachedVersion(id) !== undefined) {
+      const version = statEntryVersionSync(path);
+      const known = version === undefined ? undefined : listing.keep(id, version);
+      if (known && version !== undefined) return this.remember(id, { record: known, version });
+    }
+    let read: EntryRead;
+    try {
+      read = readEntryFileSync(path, id, this.settings.maxFileBytes);
+    } catch (error) {
+      return problem('UNREADABLE', name, `entry could not be read: ${translateFsError(error, { op: 'read', location: path }).message}`, 'skipped');
+    }
+    if (read.kind === 'problem' && read.code === 'UNPARSABLE') return LATER;
+    return this.settle(id, name, read, listing);
+  }
+
+  /** What a listing makes of a read entry, a vanished one, or a problem other than UNPARSABLE. */
+  private settle(id: string, name: string, read: EntryRead, listing: RecordCacheListing): StoredEntry | StoreProblem | undefined {
+    switch (read.kind) {
+      case 'entry':
+        // A file changed less than SETTLED_MS ago could change again within the same
+        // timestamp tick with the same size, in place, unseen by its version: not cached yet.
+        if (this.settings.now() - read.changedMs < SETTLED_MS) return this.remember(id, { record: deepFreeze(read.record), version: read.version });
+        return this.remember(id, { record: listing.add(id, read.version, read.record), version: read.version });
+      case 'missing':
+        this.lastGood.delete(id);
+        return undefined; // removed between readdir and open: it is gone
+      case 'problem':
+        this.lastGood.delete(id);
+        return problem(read.code, name, read.message, 'skipped');
+    }
+  }
+
   private async listOne(dirent: Dirent, id: string, listing: RecordCacheListing): Promise<StoredEntry | StoreProblem | undefined> {
     const name = dirent.name;
     // Dirent types are free (readdir returns them); an unknown type (some
@@ -397,24 +471,12 @@ export class JsonDirStore implements RegistryStore {
     } catch (error) {
       return problem('UNREADABLE', name, `entry could not be read: ${translateFsError(error, { op: 'read', location: path }).message}`, 'skipped');
     }
-    switch (read.kind) {
-      case 'entry':
-        // A file changed less than SETTLED_MS ago could change again within the same
-        // timestamp tick with the same size, in place, unseen by its version: not cached yet.
-        if (this.settings.now() - read.changedMs < SETTLED_MS) return this.remember(id, { record: deepFreeze(read.record), version: read.version });
-        return this.remember(id, { record: listing.add(id, read.version, read.record), version: read.version });
-      case 'missing':
-        this.lastGood.delete(id);
-        return undefined; // removed between readdir and open: it is gone
-      case 'problem': {
-        // Caught mid-rewrite (Python empties the file, then refills it): the entry is still there, as last read.
-        const known = this.lastGood.get(id);
-        if (known && this.midWrite(read)) return known;
-        this.lastGood.delete(id);
-        if (read.code === 'UNPARSABLE') return this.unparsable(id, name, path, read);
-        return problem(read.code, name, read.message, 'skipped');
-      }
-    }
+    if (read.kind !== 'problem' || read.code !== 'UNPARSABLE') return this.settle(id, name, read, listing);
+    // Caught mid-rewrite (Python empties the file, then refills it): the entry is still there, as last read.
+    const known = this.lastGood.get(id);
+    if (known && this.midWrite(read)) return known;
+    this.lastGood.delete(id);
+    return this.unparsable(id, name, path, read);
   }
 
   private remember(id: string, entry: StoredEntry): StoredEntry {

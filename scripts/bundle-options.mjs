@@ -1,0 +1,53 @@
+// What the CLI bundle (build-cli.mjs) and the library bundle (build-lib.mjs)
+// share: esbuild options for Node 20 ESM with code splitting, and zod's locales
+// left out (the registry never switches locale).
+
+/**
+ * zod's `locales` namespace (every language but English, which zod imports
+ * directly) is replaced by an empty module.
+ */
+export const withoutZodLocales = {
+  name: 'without-zod-locales',
+  setup(b) {
+    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) => (/[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: 'zod-locales', namespace: 'empty' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'export {};', loader: 'js' }));
+  },
+};
+
+/**
+ * Drivers stay outside every bundle: better-sqlite3 (native), etcd3 (gRPC) and
+ * ps-list are imported at run time from node_modules (ADR 0006), as is
+ * prom-client (the monitor's metrics, imported when first asked for).
+ */
+export const EXTERNAL = ['better-sqlite3', 'etcd3', 'ps-list', 'prom-client'];
+
+/** Options both bundles use; each adds entryPoints, outdir and chunkNames. */
+export function bundleOptions(root) {
+  return {
+    absWorkingDir: root,
+    allowOverwrite: true,
+    bundle: true,
+    splitting: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external: EXTERNAL,
+    // CommonJS dependencies (proper-lockfile, graceful-fs, write-file-atomic) call
+    // require(); write-file-atomic hashes __filename into its temp file names.
+    banner: {
+      js: [
+        "import { createRequire as __bundleRequire } from 'node:module';",
+        "import { fileURLToPath as __bundlePath } from 'node:url';",
+        'const require = __bundleRequire(import.meta.url);',
+        'const __filename = __bundlePath(import.meta.url);',
+        "const __dirname = __bundlePath(new URL('.', import.meta.url));",
+      ].join(' '),
+    },
+    minifySyntax: true,
+    minifyWhitespace: true,
+    sourcemap: 'linked',
+    legalComments: 'linked',
+    plugins: [withoutZodLocales],
+    logLevel: 'warning',
+  };
+}
