@@ -31,6 +31,14 @@ module.exports = {
       to: { path: '^src/adapters/', pathNot: ['^src/adapters/$1/', '^src/adapters/shared/'] },
     },
     {
+      name: 'front-ends-use-the-facade',
+      comment:
+        'The CLI and the HTTP monitor (src/app/cli, src/app/monitor; src/interfaces once moved) reach stores only through the ServiceRegistry facade: no adapters, no store factory, no DI wiring.',
+      severity: 'error',
+      from: { path: '^src/(app|interfaces)/(cli|monitor|http)/' },
+      to: { path: ['^src/adapters/', '^src/app/store-factory', '^src/app/tokens', 'node_modules/inversify'] },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

@@ -1,6 +1,6 @@
 // The public API: named re-exports only, deliberately flat.
 export { createRegistry, type RegistryOptions } from './app/create-registry.js';
-export { ServiceRegistry, type PreferredOptions, type SelectOptions, type PruneReport } from './app/service-registry.js';
+export { ServiceRegistry, type PreferredOptions, type SelectOptions, type PruneReport, type StoreInfo, type StoreHealth } from './app/service-registry.js';
 export type { DiscoveryReport, DiscoverOptions, JudgedEntry, RemovedEntry } from './app/discovery.service.js';
 export type { RegisterOptions, UpdatePatch } from './app/register-options.js';
 export type { RegistrySettings } from './app/settings.js';
@@ -10,7 +10,7 @@ export { withEndpointHealth, type EndpointFact } from './domain/endpoint-health.
 export { DEFAULT_SWEEP_INTERVAL_MS } from './app/watch/watch-options.js';
 export { WatchEmitter, type WatchEmitterEvents } from './app/watch/watch-emitter.js';
 export { diffSnapshots, reasonForVanished, type RegistryEvent, type RemovalReason, type LiveHealth, type SnapshotEntry, type RegistrySnapshot } from './domain/changes.js';
-export { parseStoreUri, resolveStoreConfig, defaultRegistryDir, DEFAULT_ETCD_PREFIX, type StoreConfig } from './app/store-uri.js';
+export { parseStoreUri, resolveStoreConfig, defaultRegistryDir, DEFAULT_ETCD_PREFIX, type StoreConfig, type JsonStoreTunables, type SqliteStoreTunables, type EtcdStoreTunables } from './app/store-uri.js';
 export { ETCD_ENV, type EtcdAuthConfig, type EtcdTlsConfig } from './app/store-uri.js';
 export { silentLogger, stderrLogger } from './app/logger.js';
 export { startMonitor, type Monitor } from './app/monitor/start-monitor.js';
@@ -62,15 +62,16 @@ export {
   RegistryClosedError,
   UnsafeCommandError,
   InvalidConnectionError,
-  ConnectionFailedError,
   NoEndpointError,
   UntrustedCommandError,
-  InvalidMonitorOptionsError,
-  ListenFailedError,
+  EntryTakenOverError,
   isRegistryError,
   isRetryable,
   type RegistryErrorCode,
 } from './domain/errors.js';
+
+export { InvalidMonitorOptionsError, ListenFailedError } from './app/monitor/monitor.errors.js';
+export { ConnectionFailedError } from './app/cli/cli.errors.js';
 
 export type { RegistryStore, StoredEntry, StoreProblem, ListResult, DeleteOutcome, EntryVersion, PutOptions, StoreCapabilities, StoreChange, StoreWatch, StoreWatchOptions } from './ports/store.port.js';
 export type { LivenessProbe, LivenessSnapshot } from './ports/liveness.port.js';

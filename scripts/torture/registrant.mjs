@@ -39,7 +39,7 @@ let stopping = false;
 async function check() {
   if (stopping) return;
   try {
-    const entry = await registry.store.get(id);
+    const entry = await registry.get(id);
     checks++;
     if (!stopping && entry === undefined) emit({ t: 'missing', at: Date.now() });
     else if (entry && entry.record.pid !== process.pid) emit({ t: 'error', at: Date.now(), m: `entry ${id} holds pid ${entry.record.pid}` });

@@ -28,12 +28,18 @@ export interface RemovedEntry {
 export interface DiscoveryReport {
   /** Healthy and unresponsive entries that match the filters, oldest started_at first. */
   readonly services: readonly JudgedEntry[];
-  /** Stale entries found (removed or not). */
+  /** Stale entries found that match the filters (removed or not), oldest started_at first. */
   readonly stale: readonly JudgedEntry[];
-  /** Stale entries this discovery removed (compare-and-delete succeeded). */
+  /** Stale entries this discovery removed (compare-and-delete succeeded), whatever the filters: pruning is never filtered. */
   readonly removed: readonly RemovedEntry[];
   /** What the store skipped, and removals that failed. */
   readonly problems: readonly StoreProblem[];
+}
+
+/** An entry and the verdict that called it stale. */
+export interface StaleEntry {
+  readonly entry: StoredEntry;
+  readonly verdict: Extract<Verdict, { health: 'stale' }>;
 }
 
 export interface DiscoverOptions {
@@ -59,35 +65,47 @@ export class DiscoveryService {
   async inspect(options: DiscoverOptions = {}): Promise<DiscoveryReport> {
     const listed = await this.store.list();
     const judged = await this.judgeAll(listed.entries);
-    const problems = [...listed.problems];
-    const removed: RemovedEntry[] = [];
     const stale: JudgedEntry[] = [];
     const services: JudgedEntry[] = [];
-    const removals: Promise<void>[] = [];
+    const toRemove: StaleEntry[] = [];
     for (const { entry, verdict } of judged) {
       const view = toJudged(entry.record, verdict);
       if (verdict.health !== 'stale') {
         if (matchesFilters(entry.record, options.filters)) services.push(view);
         continue;
       }
-      stale.push(view);
-      if (options.prune !== false) {
-        removals.push(
-          this.remove(entry).then((outcome) => {
-            if (outcome === 'deleted') removed.push({ record: entry.record, reason: verdict.reason, detail: verdict.detail });
-            else if (outcome === 'busy') problems.push(busyProblem(entry));
-            else if (outcome instanceof Error) problems.push(removalProblem(entry, outcome));
-          }),
-        );
-      }
+      if (matchesFilters(entry.record, options.filters)) stale.push(view);
+      toRemove.push({ entry, verdict });
     }
-    await Promise.all(removals);
+    const { removed, problems: removalProblems } = options.prune !== false ? await this.removeStale(toRemove) : { removed: [], problems: [] };
+    const problems = [...listed.problems, ...removalProblems];
     sortByStartedAt(services, (s) => s.record);
+    sortByStartedAt(stale, (s) => s.record);
     this.logger.debug(
       `discovery on ${this.store.kind} ${this.store.location}: ${listed.entries.length} entries, ${services.length} live, ${stale.length} stale, ${removed.length} removed, ${problems.length} problems`,
       removed.length > 0 ? { removed: removed.map((r) => `${r.record.instance_id} (${r.reason})`) } : undefined,
     );
     return { services, stale, removed, problems };
+  }
+
+  /**
+   * Compare-and-delete of entries judged stale (each only if still at the judged
+   * version): what was removed, and a problem for each that could not be (a held
+   * lock, a failed delete). Discovery and every watch remove stale entries here.
+   */
+  async removeStale(entries: readonly StaleEntry[]): Promise<{ removed: RemovedEntry[]; problems: StoreProblem[] }> {
+    const removed: RemovedEntry[] = [];
+    const problems: StoreProblem[] = [];
+    await Promise.all(
+      entries.map(({ entry, verdict }) =>
+        this.remove(entry).then((outcome) => {
+          if (outcome === 'deleted') removed.push({ record: entry.record, reason: verdict.reason, detail: verdict.detail });
+          else if (outcome === 'busy') problems.push(busyProblem(entry));
+          else if (outcome instanceof Error) problems.push(removalProblem(entry, outcome));
+        }),
+      ),
+    );
+    return { removed, problems };
   }
 
   /** Judges one entry the same way discovery does. */

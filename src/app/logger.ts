@@ -1,11 +1,7 @@
 import type { Logger } from '../ports/logger.port.js';
 
 /** The default: a library says nothing unless its host asks. */
-export const silentLogger: Logger = {
-  debug() {},
-  warn() {},
-  error() {},
-};
+export { silentLogger } from '../ports/logger.port.js';
 
 /** One line per message on stderr (stdout belongs to the CLI's output and to MCP traffic). */
 export function stderrLogger(options: { debug?: boolean } = {}): Logger {

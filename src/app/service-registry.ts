@@ -1,15 +1,17 @@
+import { performance } from 'node:perf_hooks';
 import { inject, injectable } from 'inversify';
 import type { RegistryEvent } from '../domain/changes.js';
 import { connectionFor, type Connection } from '../domain/connection.js';
 import { isOwnedBy, ownerOf, type EntryOwner } from '../domain/entry-owner.js';
-import { InstanceIdTakenError, NotFoundError, NotRegisteredError, RegistryClosedError } from '../domain/errors.js';
+import { EntryTakenOverError, InstanceIdTakenError, NotFoundError, NotRegisteredError, RegistryClosedError } from '../domain/errors.js';
 import { assertInstanceId, defaultInstanceId } from '../domain/instance-id.js';
+import { processIdentity, type ProcessIdentity } from '../domain/process-identity.js';
 import { assertReadableInstanceId } from '../domain/python-instance-id.js';
 import type { ServiceFilters } from '../domain/filters.js';
 import { rankByPreference, type Candidate, type PreferenceContext } from '../domain/preference.js';
 import type { ServiceRecord } from '../domain/record.schema.js';
 import { select, type SelectionStrategy } from '../domain/selection.js';
-import { heartbeatTtlMs } from '../domain/staleness.js';
+import { heartbeatTtlMs, isLocalRecord } from '../domain/staleness.js';
 import { formatTimestamp } from '../domain/timestamp.js';
 import type { Clock } from '../ports/clock.port.js';
 import type { LivenessProbe } from '../ports/liveness.port.js';
@@ -28,19 +30,46 @@ import { WatchEmitter } from './watch/watch-emitter.js';
 import { watchIterable } from './watch/watch-iterable.js';
 import type { WatchOptions } from './watch/watch-options.js';
 
-export interface PreferredOptions extends PreferenceContext {
+export interface PreferredOptions extends Omit<PreferenceContext, 'cwd'> {
   readonly filters?: ServiceFilters;
+  /**
+   * The client's working directory: an instance whose working directory contains it ranks first.
+   * Default: this process's; null: none (a server answering for a client elsewhere).
+   */
+  readonly cwd?: string | null;
 }
 
 export interface SelectOptions extends PreferredOptions {
   readonly strategy?: SelectionStrategy;
 }
 
+/** Which store a registry uses, for messages, metrics and /healthz. */
+export interface StoreInfo {
+  /** json, sqlite, etcd, memory (or a custom store's kind). */
+  readonly kind: string;
+  /** A directory, a file, endpoints and prefix. */
+  readonly location: string;
+}
+
+/** What health() found: the store answered a cheap read. */
+export interface StoreHealth extends StoreInfo {
+  /** How long the read took, in milliseconds. */
+  readonly checkMs: number;
+}
+
+/** An id no record can have been given by mistake: health() reads it to touch the store cheaply. */
+const HEALTH_PROBE_ID = 'marcus-registry-healthz-probe';
+
 export interface PruneReport {
   readonly removed: DiscoveryReport['removed'];
   /** Stale entries left in place (locked, changed since judged, or not removable). */
   readonly kept: number;
   readonly problems: DiscoveryReport['problems'];
+}
+
+/** A live entry as the preference rules see it, with the judged entry it came from. */
+interface JudgedCandidate extends Candidate {
+  readonly entry: JudgedEntry;
 }
 
 interface Registration {
@@ -88,15 +117,60 @@ export class ServiceRegistry implements AsyncDisposable {
   /** Pins already warned about as matching nothing. */
   private readonly pinsWarned = new Set<string>();
 
+  /** Truly private (not just to TypeScript): no caller writes an entry past the ownership checks. */
+  readonly #store: RegistryStore;
+  readonly #settings: RegistrySettings;
+
   constructor(
-    @inject(TOKENS.Store) readonly store: RegistryStore,
+    @inject(TOKENS.Store) store: RegistryStore,
     @inject(TOKENS.Liveness) private readonly liveness: LivenessProbe,
     @inject(TOKENS.Clock) private readonly clock: Clock,
     @inject(TOKENS.Logger) private readonly logger: Logger,
-    @inject(TOKENS.Settings) readonly settings: RegistrySettings,
+    @inject(TOKENS.Settings) settings: RegistrySettings,
     @inject(TOKENS.Discovery) private readonly discovery: DiscoveryService,
     @inject(TOKENS.ExitHooks) private readonly exitHooks: ExitHooks,
-  ) {}
+  ) {
+    this.#store = store;
+    this.#settings = settings;
+  }
+
+  /**
+   * Which store this registry reads and writes. The store itself stays inside:
+   * every write of an entry goes through the facade and its ownership checks.
+   */
+  get storeInfo(): StoreInfo {
+    return { kind: this.#store.kind, location: this.#store.location };
+  }
+
+  /** The host name this registry writes into records and judges them by (RegistrySettings.hostname). */
+  get hostname(): string {
+    return this.#settings.hostname;
+  }
+
+  /** Whether `record` was registered on this host (its pid means something here). */
+  isLocal(record: ServiceRecord): boolean {
+    return isLocalRecord(record, this.#settings.hostname);
+  }
+
+  /**
+   * Whether `record`'s pid is still the process that registered it, by this
+   * registry's liveness probe: 'same', 'other' (the pid was reused), 'gone', or
+   * 'unknown' (the record carries no process start to compare). For a local record.
+   */
+  async processIdentity(record: ServiceRecord): Promise<ProcessIdentity> {
+    return processIdentity(record, (await this.liveness.snapshot([record.pid])).get(record.pid), this.#settings.staleness);
+  }
+
+  /**
+   * Touches the store with one cheap read (as GET /healthz does) and says how
+   * long it took; throws the store's RegistryError (STORE_UNAVAILABLE, …) when it fails.
+   */
+  async health(): Promise<StoreHealth> {
+    this.assertOpen();
+    const started = performance.now();
+    await this.#store.get(HEALTH_PROBE_ID);
+    return { ...this.storeInfo, checkMs: Math.round((performance.now() - started) * 100) / 100 };
+  }
 
   /** The record this registry registered, if any. */
   get registered(): ServiceRecord | undefined {
@@ -126,7 +200,7 @@ export class ServiceRegistry implements AsyncDisposable {
     const release = () => {
       if (released) return;
       released = true;
-      unhold(heldKey(this.store, instanceId));
+      unhold(heldKey(this.#store, instanceId));
     };
     try {
       return await this.writeRegistration({ ...options, instanceId }, pid, release);
@@ -146,9 +220,9 @@ export class ServiceRegistry implements AsyncDisposable {
   private async claimInstanceId(options: RegisterOptions, pid: number): Promise<string> {
     if (options.instanceId !== undefined) {
       const id = assertInstanceId(options.instanceId);
-      const key = heldKey(this.store, id);
+      const key = heldKey(this.#store, id);
       if (!options.replace) {
-        if (HELD_IDS.has(key)) throw new InstanceIdTakenError(id, { pid, hostname: this.settings.hostname });
+        if (HELD_IDS.has(key)) throw new InstanceIdTakenError(id, { pid, hostname: this.#settings.hostname });
         const holder = await this.liveHolder(id);
         if (holder) throw new InstanceIdTakenError(id, holder);
       }
@@ -157,7 +231,7 @@ export class ServiceRegistry implements AsyncDisposable {
     }
     for (let n = 1; n <= MAX_DEFAULT_ID_SUFFIX; n++) {
       const id = defaultInstanceId(pid, n);
-      const key = heldKey(this.store, id);
+      const key = heldKey(this.#store, id);
       if (HELD_IDS.has(key)) continue;
       hold(key);
       const holder = await this.liveHolder(id).catch((error: unknown) => {
@@ -167,12 +241,12 @@ export class ServiceRegistry implements AsyncDisposable {
       if (!holder) return id;
       unhold(key);
     }
-    throw new InstanceIdTakenError(defaultInstanceId(pid), { pid, hostname: this.settings.hostname });
+    throw new InstanceIdTakenError(defaultInstanceId(pid), { pid, hostname: this.#settings.hostname });
   }
 
   /** The live instance (healthy or unresponsive) whose entry has this id, if any. */
   private async liveHolder(id: string): Promise<ServiceRecord | undefined> {
-    const entry = await this.store.get(id);
+    const entry = await this.#store.get(id);
     if (!entry) return undefined;
     const judged = await this.discovery.judgeEntry(entry);
     return judged.health === 'stale' ? undefined : judged.record;
@@ -181,25 +255,25 @@ export class ServiceRegistry implements AsyncDisposable {
   private async writeRegistration(options: RegisterOptions, pid: number, release: () => void): Promise<ServiceRecord> {
     const record = buildRecord(options, {
       now: this.clock.now(),
-      hostname: this.settings.hostname,
+      hostname: this.#settings.hostname,
       processStart: await this.liveness.startOf(pid),
-      defaultHeartbeatIntervalMs: this.settings.heartbeatIntervalMs,
+      defaultHeartbeatIntervalMs: this.#settings.heartbeatIntervalMs,
     });
-    const ttlMs = heartbeatTtlMs(record, this.settings.staleness);
-    const stored = await this.store.put(record, { ttlMs });
+    const ttlMs = heartbeatTtlMs(record, this.#settings.staleness);
+    const stored = await this.#store.put(record, { ttlMs });
     const instanceId = record.instance_id;
     const owner = ownerOf(record);
     const interval = record.heartbeat_interval_ms;
     const heartbeat = interval === undefined ? undefined : new Heartbeat(interval, () => this.beat(), this.logger);
-    const removeExitHook = this.settings.exitHooks
+    const removeExitHook = this.#settings.exitHooks
       ? this.exitHooks.add({
-          sync: () => void this.store.deleteSync?.(instanceId, owner),
+          sync: () => void this.#store.deleteSync?.(instanceId, owner),
           async: () => this.unregister().then(() => undefined),
         })
       : () => {};
     this.registration = { instanceId, owner, record: stored.record, heartbeat, removeExitHook, release };
     heartbeat?.start();
-    this.logger.debug(`registered ${instanceId} (pid ${record.pid}) in ${this.store.kind} ${this.store.location}`, {
+    this.logger.debug(`registered ${instanceId} (pid ${record.pid}) in ${this.#store.kind} ${this.#store.location}`, {
       heartbeatIntervalMs: interval,
     });
     return stored.record;
@@ -208,18 +282,20 @@ export class ServiceRegistry implements AsyncDisposable {
   /**
    * Changes status, load metrics, project, provider, capabilities or extra keys; also a heartbeat.
    * An entry someone removed is written again with the change applied, as the heartbeat does.
+   * An entry another registration took over since (replace: true, a restarted
+   * server) is left alone: EntryTakenOverError (ENTRY_TAKEN_OVER).
    */
   async update(patch: UpdatePatch): Promise<ServiceRecord> {
     this.assertOpen();
     const registration = this.requireRegistration();
     let stored;
     try {
-      stored = await this.store.update(registration.instanceId, (current) => applyPatch(current, patch, this.clock.now()));
+      stored = await this.#store.update(registration.instanceId, (current) => applyPatch(owned(current, registration), patch, this.clock.now()));
     } catch (error) {
       if (!(error instanceof NotFoundError) || this.registration !== registration) throw error;
       this.logger.warn(`entry ${registration.instanceId} was gone; registering it again with the update`);
       const record = applyPatch(registration.record, patch, this.clock.now());
-      stored = await this.store.put(record, { ttlMs: heartbeatTtlMs(record, this.settings.staleness) });
+      stored = await this.#store.put(record, { ttlMs: heartbeatTtlMs(record, this.#settings.staleness) });
     }
     registration.record = stored.record;
     return stored.record;
@@ -251,7 +327,7 @@ export class ServiceRegistry implements AsyncDisposable {
   removeOwnEntrySync(): boolean {
     const registration = this.registration;
     if (!registration || this.closed) return false;
-    return this.store.deleteSync?.(registration.instanceId, registration.owner) ?? false;
+    return this.#store.deleteSync?.(registration.instanceId, registration.owner) ?? false;
   }
 
   private async unregisterNow(): Promise<boolean> {
@@ -262,7 +338,7 @@ export class ServiceRegistry implements AsyncDisposable {
     await registration.heartbeat?.stop();
     let removed: boolean;
     try {
-      removed = await this.store.delete(registration.instanceId, registration.owner);
+      removed = await this.#store.delete(registration.instanceId, registration.owner);
     } finally {
       registration.release();
     }
@@ -287,7 +363,7 @@ export class ServiceRegistry implements AsyncDisposable {
   /** One entry, judged; undefined when absent. Does not remove it. */
   async get(instanceId: string): Promise<JudgedEntry | undefined> {
     this.assertOpen();
-    const entry = await this.store.get(assertReadableInstanceId(instanceId));
+    const entry = await this.#store.get(assertReadableInstanceId(instanceId));
     return entry && this.discovery.judgeEntry(entry);
   }
 
@@ -297,21 +373,36 @@ export class ServiceRegistry implements AsyncDisposable {
    * and the cwd to this process's.
    */
   async preferred(options: PreferredOptions = {}): Promise<ServiceRecord | undefined> {
-    return this.select({ ...options, strategy: 'preferred' });
+    return (await this.preferredEntry(options))?.record;
+  }
+
+  /** preferred(), judged: the record with its health and the reason it is unresponsive, if it is. */
+  async preferredEntry(options: PreferredOptions = {}): Promise<JudgedEntry | undefined> {
+    return this.selectEntry({ ...options, strategy: 'preferred' });
   }
 
   /** Picks one live instance by a strategy: preferred, round-robin, random or least-loaded. */
   async select(options: SelectOptions = {}): Promise<ServiceRecord | undefined> {
+    return (await this.selectEntry(options))?.record;
+  }
+
+  /** select(), judged: the record with its health and reason. */
+  async selectEntry(options: SelectOptions = {}): Promise<JudgedEntry | undefined> {
     const { candidates, context } = await this.candidates(options);
     const strategy = options.strategy ?? 'preferred';
     const turn = strategy === 'round-robin' ? this.turn++ : 0;
-    return select(candidates, strategy, { context, turn, random: Math.random() })?.record;
+    return select(candidates, strategy, { context, turn, random: Math.random() })?.entry;
   }
 
   /** All live instances in preference order, most preferred first. */
   async ranked(options: PreferredOptions = {}): Promise<ServiceRecord[]> {
+    return (await this.rankedEntries(options)).map((entry) => entry.record);
+  }
+
+  /** ranked(), judged: each record with its health and reason, most preferred first. */
+  async rankedEntries(options: PreferredOptions = {}): Promise<JudgedEntry[]> {
     const { candidates, context } = await this.candidates(options);
-    return rankByPreference(candidates, context).map((c) => c.record);
+    return rankByPreference(candidates, context).map((c) => c.entry);
   }
 
   /**
@@ -323,7 +414,7 @@ export class ServiceRegistry implements AsyncDisposable {
    * starting a command, use connection().
    */
   connectionFor(record: ServiceRecord): Connection {
-    return connectionFor(record, { localHostname: this.settings.hostname });
+    return connectionFor(record, { localHostname: this.#settings.hostname });
   }
 
   /**
@@ -335,7 +426,7 @@ export class ServiceRegistry implements AsyncDisposable {
    */
   async connection(record: ServiceRecord): Promise<Connection> {
     this.assertOpen();
-    return resolveConnection(record, this.store, this.settings.hostname);
+    return resolveConnection(record, this.#store, this.#settings.hostname);
   }
 
   /** Removes stale entries and says what it removed and what it could not. */
@@ -376,7 +467,7 @@ export class ServiceRegistry implements AsyncDisposable {
         await this.unregisterNow();
       } finally {
         this.closed = true;
-        await this.store.close();
+        await this.#store.close();
       }
     });
   }
@@ -390,13 +481,10 @@ export class ServiceRegistry implements AsyncDisposable {
     if (!registration) return;
     const now = this.clock.now();
     try {
-      const stored = await this.store.update(registration.instanceId, (current) => {
-        if (!isOwnedBy(current, registration.owner)) throw new Superseded();
-        return { ...current, last_heartbeat: formatTimestamp(now) };
-      });
+      const stored = await this.#store.update(registration.instanceId, (current) => ({ ...owned(current, registration), last_heartbeat: formatTimestamp(now) }));
       registration.record = stored.record;
     } catch (error) {
-      if (error instanceof Superseded) {
+      if (error instanceof EntryTakenOverError) {
         // Another registration took the id (a restarted server): its entry is not ours to refresh.
         this.logger.debug(`entry ${registration.instanceId} now belongs to another registration; not refreshing it`);
         return;
@@ -405,15 +493,15 @@ export class ServiceRegistry implements AsyncDisposable {
       // Someone removed our entry (a wiped directory, an over-eager cleaner): put it back.
       this.logger.warn(`entry ${registration.instanceId} was gone; registering it again`);
       const record = { ...registration.record, last_heartbeat: formatTimestamp(now) };
-      const stored = await this.store.put(record, { ttlMs: heartbeatTtlMs(record, this.settings.staleness) });
+      const stored = await this.#store.put(record, { ttlMs: heartbeatTtlMs(record, this.#settings.staleness) });
       registration.record = stored.record;
     }
   }
 
-  private async candidates(options: PreferredOptions): Promise<{ candidates: Candidate[]; context: PreferenceContext }> {
+  private async candidates(options: PreferredOptions): Promise<{ candidates: JudgedCandidate[]; context: PreferenceContext }> {
     const report = await this.inspect({ filters: options.filters });
-    const candidates = report.services.map((s) => ({ record: s.record, health: s.health as Candidate['health'], reason: s.reason }));
-    const context = { pin: options.pin ?? this.settings.pinnedInstanceId, project: options.project, cwd: options.cwd ?? process.cwd() };
+    const candidates = report.services.map((entry) => ({ record: entry.record, health: entry.health as Candidate['health'], reason: entry.reason, entry }));
+    const context = { pin: options.pin ?? this.#settings.pinnedInstanceId, project: options.project, cwd: options.cwd === null ? undefined : (options.cwd ?? process.cwd()) };
     if (context.pin !== undefined && !candidates.some((c) => c.record.instance_id === context.pin) && !this.pinsWarned.has(context.pin)) {
       // Said once per pin: a pin that matches nothing is otherwise a silent surprise.
       this.pinsWarned.add(context.pin);
@@ -425,7 +513,7 @@ export class ServiceRegistry implements AsyncDisposable {
 
   private openWatcher(options: WatchOptions, sink: WatchSink): RegistryWatcher {
     this.assertOpen();
-    const deps = { store: this.store, discovery: this.discovery, liveness: this.liveness, clock: this.clock, logger: this.logger, settings: this.settings };
+    const deps = { store: this.#store, discovery: this.discovery, liveness: this.liveness, clock: this.clock, logger: this.logger, settings: this.#settings };
     const watcher: RegistryWatcher = new RegistryWatcher(deps, options, sink, () => this.watchers.delete(watcher));
     this.watchers.add(watcher);
     return watcher;
@@ -441,7 +529,11 @@ export class ServiceRegistry implements AsyncDisposable {
   }
 }
 
-/** Thrown by the heartbeat's mutate when the entry is someone else's now; never leaves the facade. */
-class Superseded extends Error {
-  override name = 'Superseded';
+/**
+ * `current` when it is still the registration's own entry; else EntryTakenOverError.
+ * Every write of an owned entry goes through it, inside the store's read-modify-write.
+ */
+function owned(current: ServiceRecord, registration: Registration): ServiceRecord {
+  if (!isOwnedBy(current, registration.owner)) throw new EntryTakenOverError(registration.instanceId, ownerOf(current));
+  return current;
 }

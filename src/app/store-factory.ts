@@ -18,16 +18,19 @@ export async function openStore(config: StoreConfig, logger: Logger, options: Op
   switch (config.kind) {
     case 'json': {
       const { openJsonDirStore } = await import('../adapters/json-dir/json-dir.store.js');
-      return openJsonDirStore({ dir: config.dir, logger, createDirectory: options.createDirectory });
+      const { kind: _, dir, ...tunables } = config;
+      return openJsonDirStore({ ...tunables, dir, logger, createDirectory: options.createDirectory });
     }
     case 'sqlite': {
       const { openSqliteStore } = await import('../adapters/sqlite/sqlite.store.js');
-      return openSqliteStore({ path: config.path, logger });
+      const { kind: _, path, ...tunables } = config;
+      return openSqliteStore({ ...tunables, path, logger });
     }
     case 'etcd': {
       const { openEtcdStore } = await import('../adapters/etcd/etcd.store.js');
       const { etcdSecrets } = await import('./etcd-secrets.js');
-      return openEtcdStore({ hosts: [...config.hosts], prefix: config.prefix, logger, ...(await etcdSecrets(config)) });
+      const { kind: _, hosts, prefix, tls: _tls, auth: _auth, ...tunables } = config;
+      return openEtcdStore({ ...tunables, hosts: [...hosts], prefix, logger, ...(await etcdSecrets(config)) });
     }
     case 'memory': {
       const { MemoryStore } = await import('../adapters/memory/memory.store.js');

@@ -1,5 +1,9 @@
+import { DEFAULT_ETCD_PREFIX } from '../adapters/etcd/etcd.options.js';
 import { homedir, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import type { EtcdStoreOptions } from '../adapters/etcd/etcd.options.js';
+import type { JsonDirStoreOptions } from '../adapters/json-dir/json-dir.store.js';
+import type { SqliteStoreOptions } from '../adapters/sqlite/sqlite.options.js';
 import { InvalidStoreUriError } from '../domain/errors.js';
 
 /**
@@ -23,18 +27,35 @@ export interface EtcdTlsConfig {
   readonly keyFile?: string;
 }
 
-/** Which store to open, parsed from a store URI or given directly as a config object. */
+/** The JSON-directory store's tunables, each optional (defaults in JsonDirStoreOptions and the README). */
+export type JsonStoreTunables = Pick<
+  JsonDirStoreOptions,
+  'graceMs' | 'maxFileBytes' | 'readConcurrency' | 'lockStaleMs' | 'lockWaitMs' | 'watchDebounceMs' | 'watchRescanIntervalMs' | 'midWriteRetryMs'
+>;
+/** The SQLite store's tunables, each optional (defaults in SqliteStoreOptions and the README). */
+export type SqliteStoreTunables = Pick<SqliteStoreOptions, 'readonly' | 'busyTimeoutMs' | 'watchPollMs'>;
+/** The etcd store's tunables, each optional (defaults in EtcdStoreOptions and the README). */
+export type EtcdStoreTunables = Pick<
+  EtcdStoreOptions,
+  'defaultTtlMs' | 'dialTimeoutMs' | 'callTimeoutMs' | 'memberTimeoutMs' | 'watchCheckIntervalMs' | 'maxRecoveryDelayMs' | 'maxWatchRetryDelayMs'
+>;
+
+/**
+ * Which store to open, parsed from a store URI or given directly as a config
+ * object; a config object may also carry the store's tunables
+ * (createRegistry({ store: { kind: 'sqlite', path, busyTimeoutMs: 10_000 } })).
+ */
 export type StoreConfig =
-  | { readonly kind: 'json'; readonly dir: string }
-  | { readonly kind: 'sqlite'; readonly path: string }
-  | {
+  | ({ readonly kind: 'json'; readonly dir: string } & JsonStoreTunables)
+  | ({ readonly kind: 'sqlite'; readonly path: string } & SqliteStoreTunables)
+  | ({
       readonly kind: 'etcd';
       readonly hosts: readonly string[];
       readonly prefix: string;
       /** Present: talk TLS (https endpoints), as `etcds://` does. */
       readonly tls?: EtcdTlsConfig;
       readonly auth?: EtcdAuthConfig;
-    }
+    } & EtcdStoreTunables)
   | { readonly kind: 'memory' };
 
 /** The environment variables that carry etcd credentials and TLS files (for a store given as a URI). */
@@ -47,7 +68,8 @@ export const ETCD_ENV = {
   key: 'MARCUS_REGISTRY_ETCD_KEY',
 } as const;
 
-export const DEFAULT_ETCD_PREFIX = '/marcus/services/';
+/** The prefix under which instances live when the store URI names none (one constant, the etcd adapter's). */
+export { DEFAULT_ETCD_PREFIX };
 
 type Env = Readonly<Record<string, string | undefined>>;
 

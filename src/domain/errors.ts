@@ -28,7 +28,8 @@ export type RegistryErrorCode =
   | 'INVALID_MONITOR_OPTIONS'
   | 'LISTEN_FAILED'
   | 'INSTANCE_ID_TAKEN'
-  | 'STOP_REFUSED';
+  | 'STOP_REFUSED'
+  | 'ENTRY_TAKEN_OVER';
 
 export class RegistryError extends Error {
   override name = 'RegistryError';
@@ -229,15 +230,6 @@ export class InvalidConnectionError extends RegistryError {
   }
 }
 
-/** The instance could not be reached, or failed while we talked to it. */
-export class ConnectionFailedError extends RegistryError {
-  override name = 'ConnectionFailedError';
-  constructor(target: string, cause?: unknown) {
-    const why = cause instanceof Error ? `: ${cause.message}` : '';
-    super('CONNECTION_FAILED', `the instance at ${target} failed${why}`, { cause, retryable: true, details: { target } });
-  }
-}
-
 /**
  * The instance can only be reached over the network and its record does not say
  * where: a server that serves HTTP (`transport` http/multi, a Python command with
@@ -263,23 +255,6 @@ export class UntrustedCommandError extends RegistryError {
   }
 }
 
-/** `serve` / startMonitor() options that would be unsafe or cannot work (a remote bind without a token, a bad port). */
-export class InvalidMonitorOptionsError extends RegistryError {
-  override name = 'InvalidMonitorOptionsError';
-  constructor(option: string, reason: string) {
-    super('INVALID_MONITOR_OPTIONS', `${option}: ${reason}`, { details: { option, reason } });
-  }
-}
-
-/** The monitor could not listen on its address (in use, not an address of this machine). */
-export class ListenFailedError extends RegistryError {
-  override name = 'ListenFailedError';
-  constructor(address: string, cause?: unknown) {
-    const why = cause instanceof Error ? `: ${cause.message}` : '';
-    super('LISTEN_FAILED', `cannot listen on ${address}${why}`, { cause, details: { address } });
-  }
-}
-
 /** register() of an id a live instance holds, without `replace: true`: the live one is left alone. */
 export class InstanceIdTakenError extends RegistryError {
   override name = 'InstanceIdTakenError';
@@ -293,11 +268,19 @@ export class InstanceIdTakenError extends RegistryError {
   }
 }
 
-/** `stop` would not signal this instance: another host's, or a pid whose process cannot be proved the registered one. */
-export class StopRefusedError extends RegistryError {
-  override name = 'StopRefusedError';
-  constructor(instanceId: string, reason: 'other-host' | 'pid-reused' | 'unverifiable', message: string) {
-    super('STOP_REFUSED', `not stopping ${instanceId}: ${message}`, { details: { instanceId, reason } });
+/**
+ * A write of this registration's entry (update) found it owned by another
+ * registration that took the id over since (replace: true, a restarted server):
+ * the entry is left as the new owner wrote it.
+ */
+export class EntryTakenOverError extends RegistryError {
+  override name = 'EntryTakenOverError';
+  constructor(instanceId: string, owner: { readonly pid: number; readonly started_at: string }) {
+    super(
+      'ENTRY_TAKEN_OVER',
+      `entry ${instanceId} now belongs to another registration (pid ${owner.pid}, started ${owner.started_at}); it was not changed`,
+      { details: { instanceId, pid: owner.pid, startedAt: owner.started_at } },
+    );
   }
 }
 

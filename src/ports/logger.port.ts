@@ -4,3 +4,10 @@ export interface Logger {
   warn(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
 }
+
+/** Says nothing: the default of the library and of every store (a library speaks only when its host asks). */
+export const silentLogger: Logger = {
+  debug() {},
+  warn() {},
+  error() {},
+};

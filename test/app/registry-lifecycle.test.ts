@@ -140,9 +140,10 @@ describe.each(stores)('registry lifecycle is serialized ($name store)', ({ uri }
     await using tmp = await tempRegistryDir();
     const registryUri = uri(tmp.dir);
     const hooks = new ExitHooks();
-    const registry = await createRegistry({ store: registryUri, exitHooks: hooks });
+    const store = await openStore(resolveStoreConfig(registryUri), silentLogger);
+    const registry = await createRegistry({ store, exitHooks: hooks });
     await registry.register({ instanceId: 'marcus_twice', mcpCommand: 'node a.js', heartbeatIntervalMs: BEAT_MS });
-    const storeClose = vi.spyOn(registry.store, 'close');
+    const storeClose = vi.spyOn(store, 'close');
     await Promise.all([registry.close(), registry.close(), registry.unregister()]);
     expect(storeClose).toHaveBeenCalledTimes(1);
     expect(await entries(registryUri)).toEqual([]);

@@ -23,6 +23,6 @@ describe.each([
     const updated = await registry.update({ status: 'busy' });
     expect(updated).toMatchObject({ instance_id: registered.instance_id, pid: registered.pid, started_at: registered.started_at, status: 'busy' });
     await using reader = await createRegistry({ store: uri(tmp.dir), exitHooks: new ExitHooks() });
-    expect((await reader.store.get(registered.instance_id))?.record).toMatchObject({ status: 'busy', started_at: registered.started_at });
+    expect((await reader.get(registered.instance_id))?.record).toMatchObject({ status: 'busy', started_at: registered.started_at });
   });
 });

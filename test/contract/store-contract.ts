@@ -155,6 +155,15 @@ export function testStoreContract(options: StoreContractOptions): void {
       expect(await store.get('marcus_other')).toBeUndefined();
     });
 
+    it('propagates an error the mutation throws (an ownership check) and leaves the entry as it was', async () => {
+      const put = await store.put(makeRecord({ instance_id: 'marcus_owned', status: 'running' }));
+      class NotYours extends Error {}
+      await expect(store.update('marcus_owned', () => { throw new NotYours('taken over'); })).rejects.toBeInstanceOf(NotYours);
+      const got = await store.get('marcus_owned');
+      expect(got?.record.status).toBe('running');
+      expect(got?.version).toBe(put.version);
+    });
+
     it('loses no update when many run at once', async () => {
       await store.put(makeRecord({ instance_id: 'marcus_count', counter: 0 }));
       const n = 12;

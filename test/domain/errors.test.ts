@@ -6,10 +6,8 @@ import {
   DriverMissingError,
   InsecureDirectoryError,
   InvalidInstanceIdError,
-  InvalidMonitorOptionsError,
   InvalidRecordError,
   InvalidStoreUriError,
-  ListenFailedError,
   isRegistryError,
   isRetryable,
   LockBusyError,
@@ -22,6 +20,7 @@ import {
   StoreUnavailableError,
   type RegistryErrorCode,
 } from '../../src/domain/errors.js';
+import { InvalidMonitorOptionsError, ListenFailedError } from '../../src/app/monitor/monitor.errors.js';
 
 const cause = new Error('EACCES: permission denied');
 

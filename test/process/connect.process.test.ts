@@ -254,9 +254,9 @@ describe('marcus-registry connect', () => {
 
   it('--wait connects to an instance that appears after connect started', async () => {
     await using tmp = await tempRegistryDir();
-    const { client, connected } = await connectClient(tmp.dir, ['--project', 'late', '--wait', '30']);
-    // connect is waiting (its client is sending initialize into the pipe meanwhile).
-    await new Promise((r) => setTimeout(r, 1_000));
+    const { client, connected, stderr } = await connectClient(tmp.dir, ['--project', 'late', '--wait', '60'], { MARCUS_REGISTRY_DEBUG: '1' });
+    // connect has looked, found nothing and is waiting (its client is sending initialize into the pipe meanwhile).
+    await waitFor(() => /waiting up to \d+ s/.test(stderr()), { message: () => `connect never said it waits: ${stderr()}` });
     const server = await httpInstance(tmp.dir, 'late-one', 'late');
     await connected;
     expect(await whoami(client)).toMatchObject({ name: 'late-one', pid: server.record['pid'] });

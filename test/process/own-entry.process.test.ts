@@ -49,7 +49,7 @@ const stores: Array<{ name: string; uri: (dir: string) => string }> = [
 describe.each(stores)('an old registration leaving never removes a newer one of the same instance id ($name store)', ({ uri }) => {
   async function expectOnlyB(registryUri: string, id: string, b: Child, bStartedAt: string): Promise<void> {
     await using reader = await createRegistry({ store: registryUri, exitHooks: new ExitHooks() });
-    const entry = await reader.store.get(id);
+    const entry = await reader.get(id);
     expect(entry?.record.pid, 'B’s entry is still there').toBe(b.pid);
     expect(entry?.record.started_at).toBe(bStartedAt);
     const listed = await reader.discover();
@@ -75,7 +75,7 @@ describe.each(stores)('an old registration leaving never removes a newer one of 
     // B still owns it: its own close() removes it.
     await leave(b, 'close');
     await using reader = await createRegistry({ store: registryUri, exitHooks: new ExitHooks() });
-    expect(await reader.store.get(id)).toBeUndefined();
+    expect(await reader.get(id)).toBeUndefined();
   });
 
   it('A leaves first (nobody took its id): its own entry is removed as before', async () => {
@@ -85,7 +85,7 @@ describe.each(stores)('an old registration leaving never removes a newer one of 
     await a.line(/registered/);
     await leave(a, 'exit');
     await using reader = await createRegistry({ store: registryUri, exitHooks: new ExitHooks() });
-    expect(await reader.store.get('marcus_alone')).toBeUndefined();
+    expect(await reader.get('marcus_alone')).toBeUndefined();
   });
 
   it('marcus-registry run: the old wrapper’s child exits after a new one registered the same --instance-id: the new one stays', async () => {
@@ -96,7 +96,7 @@ describe.each(stores)('an old registration leaving never removes a newer one of 
     const waitForPid = async (predicate: (pid: number | undefined) => boolean) => {
       const deadline = Date.now() + 20_000;
       for (;;) {
-        const pid = (await reader.store.get(id))?.record.pid;
+        const pid = (await reader.get(id))?.record.pid;
         if (predicate(pid)) return pid;
         if (Date.now() > deadline) throw new Error(`entry ${id} never matched; pid ${String(pid)}`);
         await new Promise((r) => setTimeout(r, 25));
@@ -108,10 +108,10 @@ describe.each(stores)('an old registration leaving never removes a newer one of 
     const bChildPid = await waitForPid((pid) => pid !== undefined && pid !== aChildPid);
     a.process.stdin?.end();
     expect(await a.exited).toEqual({ code: 0, signal: null });
-    expect((await reader.store.get(id))?.record.pid).toBe(bChildPid);
+    expect((await reader.get(id))?.record.pid).toBe(bChildPid);
     expect((await reader.discover()).map((r) => r.pid)).toEqual([bChildPid]);
     b.process.stdin?.end();
     expect(await b.exited).toEqual({ code: 0, signal: null });
-    expect(await reader.store.get(id)).toBeUndefined();
+    expect(await reader.get(id)).toBeUndefined();
   });
 });

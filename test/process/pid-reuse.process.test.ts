@@ -7,7 +7,7 @@ import { parseProcStat } from '../../src/adapters/liveness/proc-stat.js';
 import { createRegistry } from '../../src/app/create-registry.js';
 import { ExitHooks } from '../../src/app/exit-hooks.js';
 import { formatTimestamp } from '../../src/domain/timestamp.js';
-import { makeRecord } from '../support/records.js';
+import { makeRecord, plantRecords } from '../support/records.js';
 import { Child, FIXTURES, isAlive, tempRegistryDir, waitFor } from '../support/processes.js';
 
 const children: Child[] = [];
@@ -60,7 +60,7 @@ describe.runIf(process.platform === 'linux')('pid reuse told by the start token 
       process_start_token: `${bootId}:${Number(ticks) - 1}`,
     });
     await using registry = await reader(tmp.dir);
-    await registry.store.put(forged);
+    await plantRecords(tmp.dir, forged);
     const report = await registry.inspect();
     expect(report.services).toEqual([]);
     expect(report.removed.map((r) => [r.record.instance_id, r.reason])).toEqual([[`marcus_${sleeper.pid}`, 'pid-reused']]);
@@ -79,7 +79,7 @@ describe.runIf(process.platform === 'linux')('pid reuse told by the start token 
       process_start_token: kernelToken(sleeper.pid),
     });
     await using registry = await reader(tmp.dir);
-    await registry.store.put(record);
+    await plantRecords(tmp.dir, record);
     const report = await registry.inspect();
     expect(report.removed).toEqual([]);
     expect(report.services.map((s) => [s.record.instance_id, s.health])).toEqual([[`marcus_${sleeper.pid}`, 'healthy']]);

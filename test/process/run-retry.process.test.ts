@@ -33,7 +33,7 @@ function run(store: string, extra: readonly string[] = []): Child {
 async function registeredPid(store: string, id: string): Promise<number | undefined> {
   try {
     await using reader = await createRegistry({ store, exitHooks: new ExitHooks() });
-    return (await reader.store.get(id))?.record.pid;
+    return (await reader.get(id))?.record.pid;
   } catch {
     return undefined;
   }

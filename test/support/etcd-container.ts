@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { StartedTestContainer } from 'testcontainers';
 
@@ -64,16 +64,23 @@ export async function startEtcd(env: NodeJS.ProcessEnv = process.env): Promise<E
   ];
 
   const launch = async (): Promise<StartedTestContainer> => {
-    try {
-      return await new GenericContainer(image)
-        .withNetworkMode('host')
-        .withEntrypoint([binary])
-        .withCommand(command)
-        .withWaitStrategy(Wait.forLogMessage(/ready to serve client requests/))
-        .withStartupTimeout(60_000)
-        .start();
-    } catch (error) {
-      throw engineProblem(error, image);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await new GenericContainer(image)
+          .withNetworkMode('host')
+          .withEntrypoint([binary])
+          .withCommand(command)
+          .withWaitStrategy(Wait.forLogMessage(/ready to serve client requests/))
+          .withStartupTimeout(60_000)
+          .start();
+      } catch (error) {
+        // On a loaded machine the engine's first ping can time out although dockerd runs: ask again a few times.
+        if (attempt < ENGINE_ATTEMPTS && isEngineUnreachable(error) && existsSync(DOCKER_SOCKET)) {
+          await new Promise((resolve) => setTimeout(resolve, 2_000 * attempt));
+          continue;
+        }
+        throw engineProblem(error, image);
+      }
     }
   };
 
@@ -100,6 +107,13 @@ export async function startEtcd(env: NodeJS.ProcessEnv = process.env): Promise<E
     },
   };
   return handle;
+}
+
+const ENGINE_ATTEMPTS = 5;
+const DOCKER_SOCKET = '/var/run/docker.sock';
+
+function isEngineUnreachable(error: unknown): boolean {
+  return /container runtime strategy/i.test(error instanceof Error ? error.message : String(error));
 }
 
 function engineProblem(error: unknown, image: string): Error {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdtemp, rm, chmod } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -34,14 +34,33 @@ export function cli(args: readonly string[], env: Record<string, string> = {}): 
   return runToEnd(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
 }
 
+/**
+ * How much slower than an idle machine this one is now: the 1-minute load
+ * average per CPU, at least 1, at most 8. Hang guards (waitFor, Child.line)
+ * are multiplied by it, so a loaded machine (load 19 on 2 cores) waits longer
+ * instead of failing; they guard against hangs, they do not measure speed.
+ */
+export function loadFactor(): number {
+  const perCpu = (loadavg()[0] ?? 0) / Math.max(1, availableParallelism());
+  return Math.min(8, Math.max(1, perCpu));
+}
+
+/** Children started with Child and not yet exited: reaped before a temp directory they use is removed. */
+const LIVE_CHILDREN = new Set<Child>();
+
 /** A long-running child whose stdout lines can be awaited. */
 export class Child {
   readonly process: ChildProcess;
   private buffer = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** The command line, environment and cwd, to tell which temp directory the child uses. */
+  private readonly mentions: string;
 
   constructor(command: string, args: readonly string[], options: SpawnOptions = {}) {
     this.process = spawn(command, args, { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.mentions = [command, ...args, String(options.cwd ?? ''), ...Object.values(options.env ?? {})].join('\u0000');
+    LIVE_CHILDREN.add(this);
+    this.process.on('exit', () => LIVE_CHILDREN.delete(this));
     this.process.stdout?.on('data', (d: Buffer) => (this.buffer += d.toString()));
     this.process.stderr?.on('data', (d: Buffer) => (this.stderrText += d.toString()));
     this.exited = new Promise((resolve) => this.process.on('exit', (code, signal) => resolve({ code, signal })));
@@ -70,6 +89,36 @@ export class Child {
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     this.process.kill(signal);
   }
+
+  /** Whether the child was given `path` (in its arguments, environment or cwd). */
+  uses(path: string): boolean {
+    return this.mentions.includes(path);
+  }
+
+  get running(): boolean {
+    return this.process.exitCode === null && this.process.signalCode === null;
+  }
+}
+
+/**
+ * Stops every still-running Child that was given `path` and waits until each
+ * has exited: a child still writing into a directory makes its removal fail
+ * (ENOTEMPTY). SIGTERM first (so `run` stops its server and unregisters), then
+ * SIGKILL after a grace. Children a test stopped itself are already gone.
+ */
+export async function reapChildrenUsing(path: string): Promise<void> {
+  const using = [...LIVE_CHILDREN].filter((child) => child.running && child.uses(path));
+  await Promise.all(
+    using.map(async (child) => {
+      child.kill('SIGTERM');
+      child.kill('SIGCONT'); // a SIGSTOPped child handles its SIGTERM only once continued
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([child.exited, new Promise((resolve) => (timer = setTimeout(resolve, 5_000 * loadFactor())))]);
+      clearTimeout(timer);
+      if (child.running) child.kill('SIGKILL');
+      await child.exited;
+    }),
+  );
 }
 
 /** Polls until `check` is true; fails with `message` after the hang-guard timeout. */
@@ -77,19 +126,31 @@ export async function waitFor(
   check: () => boolean | Promise<boolean>,
   { timeoutMs = 20_000, intervalMs = 25, message = () => 'condition not met' }: { timeoutMs?: number; intervalMs?: number; message?: () => string } = {},
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
   for (;;) {
     if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${message()}`);
+    // The guard grows with the machine's load, looked at again each time it would fire.
+    const limit = timeoutMs * loadFactor();
+    if (Date.now() - started > limit) throw new Error(`timed out after ${Math.round(limit)} ms (${timeoutMs} ms × load factor): ${message()}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
-/** A fresh registry directory (0700) that is removed afterwards. */
+/**
+ * A fresh registry directory (0700) that is removed afterwards: first the
+ * children given it are reaped (SIGKILL, then waited for), then it is removed,
+ * with retries for what a dying process or a slow filesystem leaves a moment longer.
+ */
 export async function tempRegistryDir(): Promise<{ dir: string; [Symbol.asyncDispose](): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'marcus-reg-'));
   await chmod(dir, 0o700);
-  return { dir, [Symbol.asyncDispose]: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    [Symbol.asyncDispose]: async () => {
+      await reapChildrenUsing(dir);
+      await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    },
+  };
 }
 
 export function isAlive(pid: number): boolean {

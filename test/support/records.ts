@@ -48,3 +48,17 @@ export function fixedRecord(overrides: Partial<ServiceRecord> & Record<string, u
     ...overrides,
   } as ServiceRecord;
 }
+
+/**
+ * Writes records straight into a json: registry directory, as another writer
+ * would (a forged or planted entry): the facade never hands out its store.
+ */
+export async function plantRecords(dir: string, ...records: ServiceRecord[]): Promise<void> {
+  const { openJsonDirStore } = await import('../../src/adapters/json-dir/json-dir.store.js');
+  const store = await openJsonDirStore({ dir });
+  try {
+    for (const record of records) await store.put(record);
+  } finally {
+    await store.close();
+  }
+}

@@ -1,5 +1,5 @@
 import { InvalidStoreUriError } from '../../domain/errors.js';
-import type { Logger } from '../../ports/logger.port.js';
+import { silentLogger, type Logger } from '../../ports/logger.port.js';
 
 /** The prefix under which instances live when the store URI names none. */
 export const DEFAULT_ETCD_PREFIX = '/marcus/services/';
@@ -77,7 +77,6 @@ export interface ResolvedEtcdOptions {
   readonly location: string;
 }
 
-const SILENT: Logger = { debug() {}, warn() {}, error() {} };
 
 export function resolveEtcdOptions(options: EtcdStoreOptions): ResolvedEtcdOptions {
   const hosts = options.hosts.map((h) => h.trim()).filter((h) => h !== '');
@@ -105,7 +104,7 @@ export function resolveEtcdOptions(options: EtcdStoreOptions): ResolvedEtcdOptio
     watchCheckIntervalMs: positive(options.watchCheckIntervalMs, 2_000),
     maxRecoveryDelayMs: positive(options.maxRecoveryDelayMs, 5_000),
     maxWatchRetryDelayMs: positive(options.maxWatchRetryDelayMs, 2_000),
-    logger: options.logger ?? SILENT,
+    logger: options.logger ?? silentLogger,
     auth: options.auth,
     tls,
     location,

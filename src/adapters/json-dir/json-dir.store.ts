@@ -15,7 +15,7 @@ import { assertInstanceId } from '../../domain/instance-id.js';
 import { assertReadableInstanceId } from '../../domain/python-instance-id.js';
 import { stringifyPythonJson } from '../../domain/python-json.js';
 import { assertRecord, assertRecordUpdate, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
-import type { Logger } from '../../ports/logger.port.js';
+import { silentLogger, type Logger } from '../../ports/logger.port.js';
 import type { DeleteOutcome, ListResult, RegistryStore, StoreChange, StoreProblem, StoredEntry, StoreWatch, StoreWatchOptions } from '../../ports/store.port.js';
 import { writeAtomically } from './atomic-write.js';
 import { foreignFieldNotes } from '../shared/foreign-field-notes.js';
@@ -99,7 +99,6 @@ interface Settings {
   readonly midWriteRetryMs: number;
 }
 
-const SILENT: Logger = { debug() {}, warn() {}, error() {} };
 
 /**
  * How long after its last change a file's version (inode, mtime, ctime, size) is
@@ -132,7 +131,7 @@ export async function openJsonDirStore(options: JsonDirStoreOptions): Promise<Js
   const lockStaleMs = options.lockStaleMs ?? 10_000;
   const settings: Settings = {
     dir: resolve(options.dir),
-    logger: options.logger ?? SILENT,
+    logger: options.logger ?? silentLogger,
     graceMs: options.graceMs ?? 5_000,
     maxFileBytes: options.maxFileBytes ?? 256 * 1024,
     readConcurrency: Math.max(1, options.readConcurrency ?? 64),

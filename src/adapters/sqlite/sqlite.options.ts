@@ -34,8 +34,3 @@ export const STATEMENT_BUSY_TIMEOUT_MS = 5;
 export const EXIT_BUSY_TIMEOUT_MS = 50;
 export const DEFAULT_WATCH_POLL_MS = 100;
 
-export const SILENT_LOGGER: Logger = {
-  debug() {},
-  warn() {},
-  error() {},
-};

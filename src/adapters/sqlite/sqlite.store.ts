@@ -12,7 +12,7 @@ import { assertInstanceId } from '../../domain/instance-id.js';
 import { assertRecord, assertRecordUpdate, decodeRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
 import { foreignFieldNotes } from '../shared/foreign-field-notes.js';
 import { parseTimestamp } from '../../domain/timestamp.js';
-import type { Logger } from '../../ports/logger.port.js';
+import { silentLogger, type Logger } from '../../ports/logger.port.js';
 import type {
   DeleteOutcome,
   EntryVersion,
@@ -35,7 +35,6 @@ import {
   DEFAULT_BUSY_TIMEOUT_MS,
   DEFAULT_WATCH_POLL_MS,
   EXIT_BUSY_TIMEOUT_MS,
-  SILENT_LOGGER,
   STATEMENT_BUSY_TIMEOUT_MS,
   type SqliteStoreOptions,
 } from './sqlite.options.js';
@@ -51,7 +50,7 @@ export type { SqliteStoreOptions } from './sqlite.options.js';
  */
 export async function openSqliteStore(options: SqliteStoreOptions): Promise<RegistryStore> {
   const location = resolve(options.path);
-  const logger = options.logger ?? SILENT_LOGGER;
+  const logger = options.logger ?? silentLogger;
   const Driver = await loadSqliteDriver();
   const request: OpenRequest = {
     location,

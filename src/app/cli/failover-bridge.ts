@@ -1,7 +1,7 @@
 import { constants } from 'node:os';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage, JSONRPCNotification, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
-import { ConnectionFailedError } from '../../domain/errors.js';
+import { ConnectionFailedError } from './cli.errors.js';
 import type { ChildStdioTransport, ExitStatus } from './child-stdio.transport.js';
 import { EXIT } from './exit-codes.js';
 import type { RemoteTransport } from './http-fallback.transport.js';

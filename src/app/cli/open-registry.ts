@@ -16,6 +16,11 @@ export function openRegistry(globals: CliGlobals, extra: Omit<RegistryOptions, '
     ...(readOnly && { createDirectory: false }),
     store: typeof globals.store === 'string' ? globals.store : undefined,
     // Warnings go to stderr; --debug (or MARCUS_REGISTRY_DEBUG=1) adds the details.
-    logger: stderrLogger({ debug: globals.debug === true || Boolean(process.env['MARCUS_REGISTRY_DEBUG']) }),
+    logger: stderrLogger({ debug: debugWanted(globals) }),
   });
+}
+
+/** --debug, or MARCUS_REGISTRY_DEBUG set to anything non-empty: the one place the CLI reads it. */
+export function debugWanted(globals: CliGlobals, env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  return globals.debug === true || Boolean(env['MARCUS_REGISTRY_DEBUG']);
 }

@@ -1,32 +1,27 @@
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { isRegistryError } from '../../domain/errors.js';
-import { matchesFilters } from '../../domain/filters.js';
-import { rankByPreference, type Candidate } from '../../domain/preference.js';
 import type { DiscoverOptions, DiscoveryReport } from '../discovery.service.js';
 import { entryJson } from '../entry-json.js';
 import type { MonitorContext } from './context.js';
 import { FILTER_PARAMS, filtersOf, flagOf, instanceIdOf, queryOf } from './query.js';
 import { HttpError, send, sendJson, errorBody } from './responses.js';
 
-/** An id no record can have been given by mistake: healthz reads it to touch the store cheaply. */
-const HEALTH_PROBE_ID = 'marcus-registry-healthz-probe';
-
 export { entryJson };
 
 /** GET /healthz: 200 when a cheap store read works, 503 with the error's code when it does not. */
 export async function healthz(ctx: MonitorContext, res: ServerResponse, url: URL): Promise<number> {
   queryOf(url, []);
-  const store = { store: ctx.registry.store.kind, location: ctx.registry.store.location };
-  const started = performance.now();
+  const { kind, location } = ctx.registry.storeInfo;
+  let checkMs: number;
   try {
-    await ctx.registry.get(HEALTH_PROBE_ID);
+    ({ checkMs } = await ctx.registry.health());
   } catch (error) {
     countStoreError(ctx, error);
-    sendJson(res, 503, { status: 'unavailable', ...store, ...errorBody(error) });
+    sendJson(res, 503, { status: 'unavailable', store: kind, location, ...errorBody(error) });
     return 503;
   }
-  sendJson(res, 200, { status: 'ok', ...store, store_check_ms: Math.round((performance.now() - started) * 100) / 100 });
+  sendJson(res, 200, { status: 'ok', store: kind, location, store_check_ms: checkMs });
   return 200;
 }
 
@@ -36,8 +31,8 @@ export async function services(ctx: MonitorContext, res: ServerResponse, url: UR
   const all = flagOf(query, 'all');
   const filters = filtersOf(query);
   const report = await discover(ctx, { filters, prune: !all });
-  const stale = all ? report.stale.filter((e) => matchesFilters(e.record, filters)) : [];
-  sendJson(res, 200, { store: ctx.registry.store.kind, services: [...report.services, ...stale].map(entryJson), problems: report.problems });
+  const stale = all ? report.stale : [];
+  sendJson(res, 200, { store: ctx.registry.storeInfo.kind, services: [...report.services, ...stale].map(entryJson), problems: report.problems });
   return 200;
 }
 
@@ -61,13 +56,10 @@ export async function service(ctx: MonitorContext, res: ServerResponse, url: URL
 export async function preferred(ctx: MonitorContext, res: ServerResponse, url: URL): Promise<number> {
   const query = queryOf(url, [...FILTER_PARAMS, 'instance', 'cwd']);
   const instance = query.get('instance');
-  const pin = ctx.registry.settings.pinnedInstanceId;
   const filters = { ...filtersOf(query), ...(instance !== undefined && { instanceId: instanceIdOf(instance) }) };
-  const report = await discover(ctx, { filters });
-  const candidates = report.services.map((entry) => ({ record: entry.record, health: entry.health as Candidate['health'], reason: entry.reason, entry }));
-  const best = rankByPreference(candidates, { pin, project: filters.project, cwd: query.get('cwd') })[0];
+  const best = await storeCall(ctx, () => ctx.registry.preferredEntry({ filters, project: filters.project, cwd: query.get('cwd') ?? null }));
   if (!best) throw new HttpError(404, 'NO_MATCHING_INSTANCE', 'no running instance matches');
-  sendJson(res, 200, entryJson(best.entry));
+  sendJson(res, 200, entryJson(best));
   return 200;
 }
 

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { InvalidMonitorOptionsError } from '../../domain/errors.js';
+import { InvalidMonitorOptionsError } from './monitor.errors.js';
 import type { ProbeOptions } from '../probe/endpoint-probe.js';
 
 /** What startMonitor() and `marcus-registry serve` accept. Every field is optional. */

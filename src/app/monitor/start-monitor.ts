@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ListenFailedError } from '../../domain/errors.js';
+import { ListenFailedError } from './monitor.errors.js';
 import type { ServiceRegistry } from '../service-registry.js';
 import type { MonitorContext } from './context.js';
 import { MonitorMetrics } from './metrics.js';
@@ -29,7 +29,7 @@ export interface Monitor extends AsyncDisposable {
  */
 export async function startMonitor(registry: ServiceRegistry, options: MonitorOptions = {}): Promise<Monitor> {
   const config = resolveMonitorConfig(options);
-  const metrics = await MonitorMetrics.create(registry.store.kind, config.processMetrics);
+  const metrics = await MonitorMetrics.create(registry.storeInfo.kind, config.processMetrics);
   const closing = new AbortController();
   const ctx: MonitorContext = { registry, metrics, config, closing: closing.signal, streams: new Set(), streamsByClient: new Map() };
   // The Host check needs the actual port: the handler is attached once it is known.

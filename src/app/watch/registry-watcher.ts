@@ -6,8 +6,8 @@ import { heartbeatTtlMs, isLocalRecord } from '../../domain/staleness.js';
 import type { Clock } from '../../ports/clock.port.js';
 import type { LivenessProbe } from '../../ports/liveness.port.js';
 import type { Logger } from '../../ports/logger.port.js';
-import type { RegistryStore, StoredEntry, StoreWatch } from '../../ports/store.port.js';
-import type { DiscoveryService } from '../discovery.service.js';
+import type { RegistryStore, StoreWatch } from '../../ports/store.port.js';
+import type { DiscoveryService, StaleEntry } from '../discovery.service.js';
 import { EndpointProber } from '../probe/endpoint-probe.js';
 import type { RegistrySettings } from '../settings.js';
 import { POLL_INTERVAL_MS, sweepIntervalOf, type WatchOptions } from './watch-options.js';
@@ -196,7 +196,7 @@ export class RegistryWatcher {
     const now = clock.now();
     const next = new Map<string, Seen>();
     const reasons = new Map<string, RemovalReason>();
-    const stale: StoredEntry[] = [];
+    const stale: StaleEntry[] = [];
     const exited = new Map<string, number>();
     for (const { entry, verdict } of judged) {
       const id = entry.record.instance_id;
@@ -212,7 +212,7 @@ export class RegistryWatcher {
       }
       if (verdict.health === 'stale') {
         reasons.set(id, verdict.reason);
-        stale.push(entry);
+        stale.push({ entry, verdict });
         continue;
       }
       const seenAt = before === undefined ? undefined : before.version === entry.version ? before.seenAt : now;
@@ -250,7 +250,7 @@ export class RegistryWatcher {
       if (this.closed) return;
       this.sink.event(event);
     }
-    if (stale.length > 0) await Promise.all(stale.map((entry) => this.prune(entry)));
+    if (stale.length > 0) await this.prune(stale);
   }
 
   /**
@@ -299,12 +299,10 @@ export class RegistryWatcher {
     }
   }
 
-  private async prune(entry: StoredEntry): Promise<void> {
-    try {
-      await this.deps.store.deleteIfUnchanged(entry.record.instance_id, entry.version);
-    } catch (error) {
-      this.deps.logger.debug(`watch: could not remove stale entry ${entry.record.instance_id}`, { error: String(error) });
-    }
+  /** As discovery prunes (the same compare-and-delete, the same warning); a watch has no report, so what was left is logged. */
+  private async prune(stale: readonly StaleEntry[]): Promise<void> {
+    const { problems } = await this.deps.discovery.removeStale(stale);
+    for (const problem of problems) this.deps.logger.debug(`watch: ${problem.entry}: ${problem.message}`, { code: problem.code });
   }
 }
 

@@ -7,6 +7,9 @@ import { createRegistry } from '../../../src/app/create-registry.js';
 import { startMonitor } from '../../../src/app/monitor/start-monitor.js';
 import type { ServiceRegistry } from '../../../src/app/service-registry.js';
 import type { StoreConfig } from '../../../src/app/store-uri.js';
+import { openStore } from '../../../src/app/store-factory.js';
+import { silentLogger } from '../../../src/app/logger.js';
+import type { RegistryStore } from '../../../src/ports/store.port.js';
 import { isRegistryError, type RegistryError } from '../../../src/domain/errors.js';
 import { startEtcd, type EtcdContainer } from '../../support/etcd-container.js';
 import { enableAuth, makePki, startTlsEtcd, type SecureEtcd, type TestPki } from '../../support/etcd-secure.js';
@@ -27,7 +30,7 @@ afterEach(async () => {
   for (const r of registries.splice(0)) await r.close();
 });
 
-async function open(store: string | StoreConfig, env: Record<string, string> = {}): Promise<ServiceRegistry> {
+async function open(store: string | StoreConfig | RegistryStore, env: Record<string, string> = {}): Promise<ServiceRegistry> {
   const r = await createRegistry({ store, env, settings: { exitHooks: false, heartbeatIntervalMs: 1_000 } });
   registries.push(r);
   return r;
@@ -68,11 +71,12 @@ describe('etcd with authentication', () => {
     const b = await open(uri, { MARCUS_REGISTRY_ETCD_USER: 'marcus', MARCUS_REGISTRY_ETCD_PASSWORD_FILE: file });
     expect((await b.discover()).map((r) => r.instance_id)).toEqual(['marcus_auth_a']);
 
-    const c = await open({ kind: 'etcd', hosts: [etcd.hosts], prefix: PREFIX, auth: { username: 'marcus', password: PASSWORD } });
+    const cStore = await openStore({ kind: 'etcd', hosts: [etcd.hosts], prefix: PREFIX, auth: { username: 'marcus', password: PASSWORD } }, silentLogger);
+    const c = await open(cStore);
     expect((await c.discover()).map((r) => r.instance_id)).toEqual(['marcus_auth_a']);
 
     // Another store object (as on another host) learns the entry's lease TTL under auth too (3 beats × 1 s).
-    expect((await c.store.list()).entries.map((e) => e.leaseTtlMs)).toEqual([3_000]);
+    expect((await cStore.list()).entries.map((e) => e.leaseTtlMs)).toEqual([3_000]);
 
     // The prefix watch (watch, serve's event streams) is authenticated too: it sees a new instance.
     const controller = new AbortController();
@@ -162,7 +166,7 @@ describe('etcd over TLS with client certificates', () => {
     await a.register({ mcpCommand: 'node a.js', instanceId: 'marcus_tls_a' });
     const b = await open({ kind: 'etcd', hosts: [etcd.hosts], prefix: '/tls/', tls: { caFile: pki.ca, certFile: pki.clientCert, keyFile: pki.clientKey } });
     expect((await b.discover()).map((r) => r.instance_id)).toEqual(['marcus_tls_a']);
-    expect(b.store.location).toBe(`etcds://${etcd.hosts}/tls/`);
+    expect(b.storeInfo.location).toBe(`etcds://${etcd.hosts}/tls/`);
   });
 
   it('a server certificate the CA did not sign is TLS_FAILED, as is a missing client certificate', async () => {

@@ -66,11 +66,25 @@ describe('etcd store: etcd goes away and comes back', () => {
     const { store, logger, child } = await registerBoth(prefix);
     // What comes back must be the newest record written, not the first put.
     await store.update('marcus_inproc', (r) => ({ ...r, status: 'updated-before-restart' }));
+    // A key nobody writes again: its absence after the restart shows the data was lost
+    // (the registrants may already be back by the time we look, so their keys cannot show it).
+    const sentinel = `${prefix}.sentinel`;
+    const raw = new Etcd3({ hosts: [etcd.endpoint] });
+    try {
+      await raw.put(sentinel).value('before the restart');
+    } finally {
+      raw.close();
+    }
 
     await etcd.stop(); // container removed: every key and lease is gone
-    await new Promise((r) => setTimeout(r, 1_500));
+    await new Promise((r) => setTimeout(r, 1_500)); // an outage of a while, not a wait for anything
     await etcd.start(); // a new, empty etcd on the same port
-    expect(await idsInEtcd(prefix)).toEqual([]);
+    const after = new Etcd3({ hosts: [etcd.endpoint], dialTimeout: 1_000 });
+    try {
+      expect(await after.get(sentinel).string()).toBeNull();
+    } finally {
+      after.close();
+    }
 
     // Requirement: back within 2 × TTL of etcd serving again.
     await eventually(async () => (await idsInEtcd(prefix)).length === 2, 2 * TTL_MS, 'both registrations coming back');

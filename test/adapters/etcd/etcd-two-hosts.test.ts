@@ -58,7 +58,7 @@ describe('etcd store through the facade: two hosts sharing one cluster', () => {
     const uri = `etcd://${etcd.hosts}/marcus-test/${randomUUID()}/`;
     const a = await registryOn('host-a.test', uri, [PID_ON_A]);
     const b = await registryOn('host-b.test', uri, [PID_ON_B]);
-    expect(a.registry.store.kind).toBe('etcd');
+    expect(a.registry.storeInfo.kind).toBe('etcd');
     await a.registry.register({ mcpCommand: 'marcus --stdio', instanceId: 'marcus_a', pid: PID_ON_A, projectName: 'alpha' });
     await b.registry.register({ mcpCommand: 'marcus --stdio', instanceId: 'marcus_b', pid: PID_ON_B, projectName: 'beta' });
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { loadFactor } from '../../support/processes.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const FIXTURE = `${root}test/fixtures/etcd-registrant.mjs`;
@@ -91,9 +92,10 @@ export function spawnRegistrant(hosts: string, prefix: string, instanceId: strin
             return done(() => reject(new Error(`registrant exited (${child.exitCode ?? child.signalCode}) first; stderr: ${err}; events: ${JSON.stringify(events)}`)));
           }
         };
+        const limit = timeoutMs * loadFactor(); // a hang guard: longer on a loaded machine
         const timer = setTimeout(
-          () => done(() => reject(new Error(`no matching registrant event within ${timeoutMs} ms; stderr: ${err}; events: ${JSON.stringify(events)}`))),
-          timeoutMs,
+          () => done(() => reject(new Error(`no matching registrant event within ${Math.round(limit)} ms; stderr: ${err}; events: ${JSON.stringify(events)}`))),
+          limit,
         );
         const done = (settle: () => void) => {
           clearTimeout(timer);
@@ -107,11 +109,11 @@ export function spawnRegistrant(hosts: string, prefix: string, instanceId: strin
   };
 }
 
-/** Polls `probe` until it returns true; a hang guard, not a timing assertion. */
+/** Polls `probe` until it returns true; a hang guard, not a timing assertion (so it grows with the machine's load). */
 export async function eventually(probe: () => Promise<boolean>, timeoutMs: number, what: string, intervalMs = 200): Promise<number> {
   const start = Date.now();
   let lastError: unknown;
-  while (Date.now() - start < timeoutMs) {
+  while (Date.now() - start < timeoutMs * loadFactor()) {
     try {
       if (await probe()) return Date.now() - start;
     } catch (error) {

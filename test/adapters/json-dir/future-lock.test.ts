@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRegistry } from '../../../src/app/create-registry.js';
 import { ExitHooks } from '../../../src/app/exit-hooks.js';
 import { formatTimestamp } from '../../../src/domain/timestamp.js';
-import { makeRecord } from '../../support/records.js';
+import { makeRecord, plantRecords } from '../../support/records.js';
 import { Child, CLI, tempRegistryDir, waitFor } from '../../support/processes.js';
 
 /**
@@ -34,13 +34,13 @@ describe('json-dir: an entry lock whose mtime is in the future', () => {
     await using tmp = await tempRegistryDir();
     await using registry = await createRegistry({ store: `json:${tmp.dir}`, exitHooks: new ExitHooks() });
     const old = formatTimestamp(Date.now() - HOUR);
-    await registry.store.put(makeRecord({ instance_id: 'dead_one', pid: 4_194_303, started_at: old, last_heartbeat: old }));
+    await plantRecords(tmp.dir, makeRecord({ instance_id: 'dead_one', pid: 4_194_303, started_at: old, last_heartbeat: old }));
     const lock = await lockFromTheFuture(tmp.dir, 'dead_one');
 
     const report = await registry.inspect();
     expect(report.problems).toEqual([]);
     expect(report.removed.map((r) => r.record.instance_id)).toEqual(['dead_one']);
-    expect(await registry.store.get('dead_one')).toBeUndefined();
+    expect(await registry.get('dead_one')).toBeUndefined();
     await expect(stat(lock)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
@@ -52,13 +52,13 @@ describe('json-dir: an entry lock whose mtime is in the future', () => {
     children.push(run);
     await using reader = await createRegistry({ store: `json:${tmp.dir}`, exitHooks: new ExitHooks() });
     // The lock wait is bounded (lockWaitMs); before the fix `run` gave up after it and never registered.
-    await waitFor(async () => (await reader.store.get('pinned')) !== undefined, {
+    await waitFor(async () => (await reader.get('pinned')) !== undefined, {
       timeoutMs: 12_000,
       message: () => `not registered; run said: ${run.stderrText}`,
     });
     expect(run.stderrText).not.toMatch(/could not register/);
     run.process.stdin?.end();
     expect(await run.exited).toEqual({ code: 0, signal: null });
-    expect(await reader.store.get('pinned')).toBeUndefined();
+    expect(await reader.get('pinned')).toBeUndefined();
   }, 40_000);
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { bindAddressOf, resolveMonitorConfig } from '../../../src/app/monitor/monitor-options.js';
 import { safeJson } from '../../../src/app/monitor/responses.js';
 import { allowedHosts, authorized, hostAllowed } from '../../../src/app/monitor/security.js';
-import { InvalidMonitorOptionsError } from '../../../src/domain/errors.js';
+import { InvalidMonitorOptionsError } from '../../../src/app/monitor/monitor.errors.js';
 
 const TOKEN = 'a-token-of-sixteen+';
 const request = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;

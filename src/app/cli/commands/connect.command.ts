@@ -12,7 +12,7 @@ import type { BridgeResult, Leg } from '../failover-bridge.js';
 import { HttpFallbackTransport, httpTransport, type TransportMemory } from '../http-fallback.transport.js';
 import { FILTER_OPTIONS, filtersFrom, instanceIdArgument, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
-import { openRegistry } from '../open-registry.js';
+import { debugWanted, openRegistry } from '../open-registry.js';
 import { probeEndpoint } from '../../probe/endpoint-probe.js';
 
 
@@ -36,7 +36,7 @@ const FORWARDED: readonly NodeJS.Signals[] =
 export async function run(argv: readonly string[]): Promise<number> {
   const { values } = parse(argv, { ...FILTER_OPTIONS, instance: { type: 'string' }, wait: { type: 'string' } });
   const waitMs = seconds(values.wait);
-  const debug = values.debug === true || Boolean(process.env['MARCUS_REGISTRY_DEBUG']);
+  const debug = debugWanted(values);
   keepStdoutForMcp();
   const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -199,6 +199,7 @@ class InstancePicker {
 
   /** The most preferred instance not known to have failed, opened; waits for registry changes until `deadline`. */
   async pick(deadline: number): Promise<Leg | undefined> {
+    let said = false;
     for (;;) {
       let wake: () => void = () => {};
       const changed = new Promise<void>((resolve) => (wake = resolve));
@@ -210,6 +211,10 @@ class InstancePicker {
         if (opened) return opened;
         const left = deadline - Date.now();
         if (left <= 0) return undefined;
+        if (this.debug && !said) {
+          said = true;
+          this.log(`marcus-registry: no instance to connect to yet; waiting up to ${Math.ceil(left / 1000)} s for one`);
+        }
         let timer: NodeJS.Timeout | undefined;
         // A registry change wakes us; so does the recheck, for a failed instance whose endpoint answers again.
         await Promise.race([changed, new Promise((resolve) => (timer = setTimeout(resolve, Math.min(left, RECHECK_MS))))]);

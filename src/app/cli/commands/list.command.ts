@@ -1,4 +1,4 @@
-import { byStartedAt, matchesFilters } from '../../../domain/filters.js';
+import { byStartedAt } from '../../../domain/filters.js';
 import { entryJson } from '../../entry-json.js';
 import { FILTER_OPTIONS, filtersFrom, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
@@ -31,8 +31,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   // --all is a view: it shows stale entries too and removes nothing.
   const filters = filtersFrom(values);
   const report = await registry.inspect({ filters, prune: !all });
-  const stale = report.stale.filter((e) => matchesFilters(e.record, filters));
-  const entries = all ? [...report.services, ...stale].sort((a, b) => byStartedAt(a.record, b.record)) : report.services;
+  const entries = all ? [...report.services, ...report.stale].sort((a, b) => byStartedAt(a.record, b.record)) : report.services;
   if (json) {
     const items = entries.map((e) => (values.records ? e.record : entryJson(e)));
     process.stdout.write(lines ? items.map((item) => `${JSON.stringify(item)}\n`).join('') : `${JSON.stringify(items, null, 2)}\n`);

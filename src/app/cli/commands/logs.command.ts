@@ -1,6 +1,5 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isLocalRecord } from '../../../domain/staleness.js';
 import { instanceIdArgument, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { openRegistry } from '../open-registry.js';
@@ -25,7 +24,7 @@ export async function run(argv: readonly string[]): Promise<number> {
       process.stderr.write(`marcus-registry: no instance ${id}\n`);
       return EXIT.NONE;
     }
-    if (!isLocalRecord(entry.record, registry.settings.hostname)) {
+    if (!registry.isLocal(entry.record)) {
       process.stderr.write(`marcus-registry: ${id} runs on ${entry.record.hostname ?? 'another host'}: its logs (${entry.record.log_dir}) are there\n`);
       return EXIT.ERROR;
     }

@@ -10,10 +10,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   await using registry = await openRegistry(values, { readOnly: true });
   // An explicit --instance is strict; MARCUS_INSTANCE_ID only ranks first.
   const filters = { ...filtersFrom(values), instanceId: instanceIdArgument(values.instance, '--instance') };
-  const record = await registry.preferred({ filters, project: filters.project });
-  // Judged again for its health: an entry gone in between means none matches now.
-  const entry = record && (await registry.get(record.instance_id));
-  if (!record || !entry || entry.health === 'stale') {
+  const entry = await registry.preferredEntry({ filters, project: filters.project });
+  if (!entry) {
     process.stderr.write('marcus-registry: no running instance matches\n');
     return EXIT.NONE;
   }

@@ -1,10 +1,7 @@
-import { StopRefusedError } from '../../../domain/errors.js';
-import { processIdentity } from '../../../domain/process-identity.js';
+import { StopRefusedError } from '../cli.errors.js';
+import type { ProcessIdentity } from '../../../domain/process-identity.js';
 import type { ServiceRecord } from '../../../domain/record.schema.js';
-import { isLocalRecord } from '../../../domain/staleness.js';
-import type { LivenessProbe } from '../../../ports/liveness.port.js';
 import type { ServiceRegistry } from '../../service-registry.js';
-import { defaultLiveness } from '../../store-factory.js';
 import { instanceIdArgument, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { openRegistry } from '../open-registry.js';
@@ -32,11 +29,10 @@ export async function run(argv: readonly string[]): Promise<number> {
     return EXIT.NONE;
   }
   const record = entry.record;
-  if (!isLocalRecord(record, registry.settings.hostname)) {
-    throw new StopRefusedError(id, 'other-host', `it runs on ${record.hostname ?? 'another host'}, not here (${registry.settings.hostname}); stop it there`);
+  if (!registry.isLocal(record)) {
+    throw new StopRefusedError(id, 'other-host', `it runs on ${record.hostname ?? 'another host'}, not here (${registry.hostname}); stop it there`);
   }
-  const liveness = await defaultLiveness();
-  const identity = await identityOf(liveness, record);
+  const identity = await registry.processIdentity(record);
   if (identity === 'gone') {
     process.stderr.write(`marcus-registry: ${id} (pid ${record.pid}) is not running; its entry is stale (prune removes it)\n`);
     return EXIT.NONE;
@@ -44,26 +40,22 @@ export async function run(argv: readonly string[]): Promise<number> {
   refuseUnproven(id, record, identity);
   process.kill(record.pid, 'SIGTERM');
   process.stderr.write(`marcus-registry: sent SIGTERM to ${id} (pid ${record.pid})\n`);
-  if (await gone(registry, liveness, record, timeoutS * 1000)) return reportStopped(id);
+  if (await gone(registry, record, timeoutS * 1000)) return reportStopped(id);
   if (!values.force) {
     process.stderr.write(`marcus-registry: ${id} is still running after ${timeoutS} s; stop it with --force (SIGKILL)\n`);
     return EXIT.ERROR;
   }
-  const again = await identityOf(liveness, record);
+  const again = await registry.processIdentity(record);
   if (again === 'gone') return reportStopped(id);
   refuseUnproven(id, record, again);
   process.kill(record.pid, 'SIGKILL');
   process.stderr.write(`marcus-registry: sent SIGKILL to ${id} (pid ${record.pid})\n`);
-  if (await gone(registry, liveness, record, KILL_WAIT_MS)) return reportStopped(id);
+  if (await gone(registry, record, KILL_WAIT_MS)) return reportStopped(id);
   process.stderr.write(`marcus-registry: ${id} (pid ${record.pid}) is still there after SIGKILL\n`);
   return EXIT.ERROR;
 }
 
-async function identityOf(liveness: LivenessProbe, record: ServiceRecord): Promise<ReturnType<typeof processIdentity>> {
-  return processIdentity(record, (await liveness.snapshot([record.pid])).get(record.pid));
-}
-
-function refuseUnproven(id: string, record: ServiceRecord, identity: ReturnType<typeof processIdentity>): void {
+function refuseUnproven(id: string, record: ServiceRecord, identity: ProcessIdentity): void {
   if (identity === 'other') throw new StopRefusedError(id, 'pid-reused', `pid ${record.pid} now belongs to another process (its start differs from the record's)`);
   if (identity === 'unknown') {
     throw new StopRefusedError(id, 'unverifiable', `pid ${record.pid} cannot be proved to be the registered process (the record has no process start time or token); stop it yourself`);
@@ -74,12 +66,12 @@ function refuseUnproven(id: string, record: ServiceRecord, identity: ReturnType<
  * Waits until the instance's entry is gone (or is another registration's), or —
  * a process that exits without unregistering — until its process is gone.
  */
-async function gone(registry: ServiceRegistry, liveness: LivenessProbe, record: ServiceRecord, ms: number): Promise<boolean> {
+async function gone(registry: ServiceRegistry, record: ServiceRecord, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms;
   for (;;) {
     const now = await registry.get(record.instance_id).catch(() => undefined);
     if (!now || now.record.pid !== record.pid || now.record.started_at !== record.started_at) return true;
-    if ((await identityOf(liveness, record)) === 'gone') return true;
+    if ((await registry.processIdentity(record)) === 'gone') return true;
     if (Date.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
