@@ -33,10 +33,17 @@ module.exports = {
     {
       name: 'front-ends-use-the-facade',
       comment:
-        'The CLI and the HTTP monitor (src/app/cli, src/app/monitor; src/interfaces once moved) reach stores only through the ServiceRegistry facade: no adapters, no store factory, no DI wiring.',
+        'The front ends (src/interfaces/cli, src/interfaces/http) reach stores only through the ServiceRegistry facade: no adapters, no store factory, no DI wiring.',
       severity: 'error',
-      from: { path: '^src/(app|interfaces)/(cli|monitor|http)/' },
+      from: { path: '^src/interfaces/' },
       to: { path: ['^src/adapters/', '^src/app/store-factory', '^src/app/tokens', 'node_modules/inversify'] },
+    },
+    {
+      name: 'core-never-imports-front-ends',
+      comment: 'The core (domain, ports, adapters, app) knows nothing of its front ends: they are its clients.',
+      severity: 'error',
+      from: { path: '^src/(domain|ports|adapters|app)/' },
+      to: { path: '^src/interfaces/' },
     },
     {
       name: 'no-circular',

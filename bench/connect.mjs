@@ -18,7 +18,7 @@ import { summarize } from './harness.mjs';
 import { benchRecord } from './records.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const CLI_MAIN = join(repo, 'dist/app/cli/main.js');
+const CLI_MAIN = join(repo, 'dist/interfaces/cli/main.js');
 const STDIO_SERVER = join(repo, 'test/fixtures/fixture-stdio-server.mjs');
 const HTTP_SERVER = join(repo, 'test/fixtures/fixture-http-server.mjs');
 

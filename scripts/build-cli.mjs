@@ -1,12 +1,12 @@
-// Bundles the CLI (`bin`: dist/app/cli/main.js) after tsc has compiled dist/,
+// Bundles the CLI (`bin`: dist/interfaces/cli/main.js) after tsc has compiled dist/,
 // into one CommonJS file run through V8's code cache (ADR 0011, ADR 0024):
-//   dist/app/cli/cli.bundle.cjs    every module the CLI uses, one file; each
+//   dist/interfaces/cli/cli.bundle.cjs    every module the CLI uses, one file; each
 //                                  command and store adapter is initialised only
 //                                  when imported (esbuild's lazy module wrappers)
-//   dist/app/cli/cli.bundle.cache  V8's code cache for it, written here by
+//   dist/interfaces/cli/cli.bundle.cache  V8's code cache for it, written here by
 //                                  running `list` over a small registry, so the
 //                                  functions a command runs are not compiled again
-//   dist/app/cli/main.js           the bin: a small loader (scripts/cli-loader.mjs)
+//   dist/interfaces/cli/main.js           the bin: a small loader (scripts/cli-loader.mjs)
 // A cold `marcus-registry list` otherwise spends most of its time resolving,
 // compiling and evaluating modules — docs/benchmarks.md has the figures. The
 // bundle is made from tsc's output (decorator metadata stays as tsc emits it).
@@ -23,7 +23,7 @@ import { build } from 'esbuild';
 import { bundleOptions, EXTERNAL } from './bundle-options.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const outdir = `${root}dist/app/cli`;
+const outdir = `${root}dist/interfaces/cli`;
 const bundle = `${outdir}/cli.bundle.cjs`;
 const cache = `${outdir}/cli.bundle.cache`;
 
@@ -33,7 +33,7 @@ const cache = `${outdir}/cli.bundle.cache`;
  * the bundle (a driver, a node: built-in, or a name computed at run time)
  * becomes __marcusImport(), which the loader supplies (a real import() from the
  * loader, in the same directory). The MCP SDK, which only `connect` needs, is
- * bundled apart as ES modules (dist/app/cli/mcp-sdk/, one entry per SDK module
+ * bundled apart as ES modules (dist/interfaces/cli/mcp-sdk/, one entry per SDK module
  * the CLI imports): the other commands never read it. Every other import()
  * stays: esbuild bundles its module, initialised when first imported.
  */
@@ -63,7 +63,7 @@ await rm(cache, { force: true });
 const options = bundleOptions(root);
 await build({
   ...options,
-  entryPoints: { 'cli.bundle': 'dist/app/cli/main.js' },
+  entryPoints: { 'cli.bundle': 'dist/interfaces/cli/main.js' },
   outdir,
   outExtension: { '.js': '.cjs' },
   format: 'cjs',

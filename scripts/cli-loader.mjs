@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `marcus-registry` bin (copied to dist/app/cli/main.js by build-cli.mjs).
+// The `marcus-registry` bin (copied to dist/interfaces/cli/main.js by build-cli.mjs).
 // Runs the CLI bundle (cli.bundle.cjs) through V8's code cache (cli.bundle.cache)
 // made at build time: the functions a command runs are not parsed and compiled
 // again. V8 checks the cache against its own version, flags and the source,

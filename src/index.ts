@@ -13,8 +13,8 @@ export { diffSnapshots, reasonForVanished, type RegistryEvent, type RemovalReaso
 export { parseStoreUri, resolveStoreConfig, defaultRegistryDir, DEFAULT_ETCD_PREFIX, type StoreConfig, type JsonStoreTunables, type SqliteStoreTunables, type EtcdStoreTunables } from './app/store-uri.js';
 export { ETCD_ENV, type EtcdAuthConfig, type EtcdTlsConfig } from './app/store-uri.js';
 export { silentLogger, stderrLogger } from './app/logger.js';
-export { startMonitor, type Monitor } from './app/monitor/start-monitor.js';
-export { resolveMonitorConfig, type MonitorOptions } from './app/monitor/monitor-options.js';
+export { startMonitor, type Monitor } from './interfaces/http/start-monitor.js';
+export { resolveMonitorConfig, type MonitorOptions } from './interfaces/http/monitor-options.js';
 export {
   getServiceRegistry,
   registerMarcusService,
@@ -70,8 +70,8 @@ export {
   type RegistryErrorCode,
 } from './domain/errors.js';
 
-export { InvalidMonitorOptionsError, ListenFailedError } from './app/monitor/monitor.errors.js';
-export { ConnectionFailedError } from './app/cli/cli.errors.js';
+export { InvalidMonitorOptionsError, ListenFailedError } from './interfaces/http/monitor.errors.js';
+export { ConnectionFailedError } from './interfaces/cli/cli.errors.js';
 
 export type { RegistryStore, StoredEntry, StoreProblem, ListResult, DeleteOutcome, EntryVersion, PutOptions, StoreCapabilities, StoreChange, StoreWatch, StoreWatchOptions } from './ports/store.port.js';
 export type { LivenessProbe, LivenessSnapshot } from './ports/liveness.port.js';

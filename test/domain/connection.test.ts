@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { connectionFieldsProblem, connectionFor, mcpUrlProblem } from '../../src/domain/connection.js';
 import { InvalidConnectionError, RegistryError, UnsafeCommandError, isRetryable } from '../../src/domain/errors.js';
-import { ConnectionFailedError } from '../../src/app/cli/cli.errors.js';
+import { ConnectionFailedError } from '../../src/interfaces/cli/cli.errors.js';
 import { makeRecord } from '../support/records.js';
 
 function thrown(fn: () => unknown): unknown {

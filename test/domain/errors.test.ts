@@ -20,7 +20,7 @@ import {
   StoreUnavailableError,
   type RegistryErrorCode,
 } from '../../src/domain/errors.js';
-import { InvalidMonitorOptionsError, ListenFailedError } from '../../src/app/monitor/monitor.errors.js';
+import { InvalidMonitorOptionsError, ListenFailedError } from '../../src/interfaces/http/monitor.errors.js';
 
 const cause = new Error('EACCES: permission denied');
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RegistryError, UnsafeCommandError } from '../../src/domain/errors.js';
 import { parseShellWords } from '../../src/domain/shell-words.js';
-import { shellJoin } from '../../src/app/cli/shell-quote.js';
+import { shellJoin } from '../../src/interfaces/cli/shell-quote.js';
 
 describe('parseShellWords: what a POSIX shell would split the same way', () => {
   it.each<[string, string[]]>([

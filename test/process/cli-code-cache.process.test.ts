@@ -7,7 +7,7 @@ import { makeRecord } from '../support/records.js';
 import { ROOT, runToEnd, tempRegistryDir } from '../support/processes.js';
 
 /**
- * The bin (dist/app/cli/main.js) runs cli.bundle.cjs with the V8 code cache
+ * The bin (dist/interfaces/cli/main.js) runs cli.bundle.cjs with the V8 code cache
  * the build wrote. A cache V8 refuses (made by another Node, truncated,
  * garbage) or a missing one only costs compile time: the CLI works the same,
  * with nothing on stderr.
@@ -22,8 +22,8 @@ describe('marcus-registry bin: its code cache is an optimisation only', () => {
       const bin = await mkdtemp(join(tmpdir(), 'marcus-bin-'));
       await using tmp = await tempRegistryDir();
       try {
-        await copyFile(join(ROOT, 'dist/app/cli/main.js'), join(bin, 'main.js'));
-        await copyFile(join(ROOT, 'dist/app/cli/cli.bundle.cjs'), join(bin, 'cli.bundle.cjs'));
+        await copyFile(join(ROOT, 'dist/interfaces/cli/main.js'), join(bin, 'main.js'));
+        await copyFile(join(ROOT, 'dist/interfaces/cli/cli.bundle.cjs'), join(bin, 'cli.bundle.cjs'));
         await writeFile(join(bin, 'package.json'), '{ "type": "module" }\n');
         if (makeCache) await makeCache(join(bin, 'cli.bundle.cache'));
         // A record of a live process (this one), so the list is not empty and records are validated.

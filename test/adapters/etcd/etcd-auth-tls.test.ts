@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../../../src/app/create-registry.js';
-import { startMonitor } from '../../../src/app/monitor/start-monitor.js';
+import { startMonitor } from '../../../src/interfaces/http/start-monitor.js';
 import type { ServiceRegistry } from '../../../src/app/service-registry.js';
 import type { StoreConfig } from '../../../src/app/store-uri.js';
 import { openStore } from '../../../src/app/store-factory.js';

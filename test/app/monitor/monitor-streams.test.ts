@@ -1,7 +1,7 @@
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRegistry } from '../../../src/app/create-registry.js';
-import { startMonitor, type Monitor } from '../../../src/app/monitor/start-monitor.js';
+import { startMonitor, type Monitor } from '../../../src/interfaces/http/start-monitor.js';
 import { tempRegistryDir, waitFor } from '../../support/processes.js';
 
 /**

@@ -2,9 +2,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRegistry } from '../../../src/app/create-registry.js';
-import { startMonitor, type Monitor } from '../../../src/app/monitor/start-monitor.js';
+import { startMonitor, type Monitor } from '../../../src/interfaces/http/start-monitor.js';
 import type { ServiceRegistry } from '../../../src/app/service-registry.js';
-import { InvalidMonitorOptionsError, ListenFailedError } from '../../../src/app/monitor/monitor.errors.js';
+import { InvalidMonitorOptionsError, ListenFailedError } from '../../../src/interfaces/http/monitor.errors.js';
 import { EventStream, parsePrometheus, rawRequest } from '../../support/monitor.js';
 import { tempRegistryDir, waitFor } from '../../support/processes.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { age, problemLines, recordDetails, servicesTable, table } from '../../../src/app/cli/format.js';
+import { age, problemLines, recordDetails, servicesTable, table } from '../../../src/interfaces/cli/format.js';
 import { parseRecord } from '../../../src/domain/record.schema.js';
 import type { JudgedEntry } from '../../../src/app/discovery.service.js';
 import type { ServiceRecord } from '../../../src/domain/record.schema.js';

@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { bindAddressOf, resolveMonitorConfig } from '../../../src/app/monitor/monitor-options.js';
-import { safeJson } from '../../../src/app/monitor/responses.js';
-import { allowedHosts, authorized, hostAllowed } from '../../../src/app/monitor/security.js';
-import { InvalidMonitorOptionsError } from '../../../src/app/monitor/monitor.errors.js';
+import { bindAddressOf, resolveMonitorConfig } from '../../../src/interfaces/http/monitor-options.js';
+import { safeJson } from '../../../src/interfaces/http/responses.js';
+import { allowedHosts, authorized, hostAllowed } from '../../../src/interfaces/http/security.js';
+import { InvalidMonitorOptionsError } from '../../../src/interfaces/http/monitor.errors.js';
 
 const TOKEN = 'a-token-of-sixteen+';
 const request = (headers: Record<string, string>) => ({ headers }) as unknown as IncomingMessage;

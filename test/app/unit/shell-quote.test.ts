@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { shellJoin } from '../../../src/app/cli/shell-quote.js';
+import { shellJoin } from '../../../src/interfaces/cli/shell-quote.js';
 
 /** Runs the joined command line through a real POSIX sh and gets argv back, NUL-separated. */
 function throughShell(argv: readonly string[]): string[] {

@@ -1,4 +1,4 @@
-import type { JudgedEntry } from '../discovery.service.js';
+import type { JudgedEntry } from '../../app/discovery.service.js';
 import type { ServiceRecord } from '../../domain/record.schema.js';
 import type { StoreProblem } from '../../ports/store.port.js';
 import { foreignFieldsOf } from '../../domain/foreign-fields.js';

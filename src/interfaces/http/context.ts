@@ -1,4 +1,4 @@
-import type { ServiceRegistry } from '../service-registry.js';
+import type { ServiceRegistry } from '../../app/service-registry.js';
 import type { MonitorMetrics } from './metrics.js';
 import type { MonitorConfig } from './monitor-options.js';
 

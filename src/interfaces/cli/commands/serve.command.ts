@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isRegistryError } from '../../../domain/errors.js';
-import { resolveMonitorConfig, type MonitorOptions } from '../../monitor/monitor-options.js';
-import { startMonitor } from '../../monitor/start-monitor.js';
+import { resolveMonitorConfig, type MonitorOptions } from '../../http/monitor-options.js';
+import { startMonitor } from '../../http/start-monitor.js';
 import { parse, positiveInt } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { openRegistry } from '../open-registry.js';

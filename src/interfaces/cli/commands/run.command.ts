@@ -8,8 +8,8 @@ import { heartbeatMs, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { openRegistry } from '../open-registry.js';
 import { shellJoin } from '../shell-quote.js';
-import { buildRecord, type RegisterOptions } from '../../register-options.js';
-import { resolveStoreConfig } from '../../store-uri.js';
+import { buildRecord, type RegisterOptions } from '../../../app/register-options.js';
+import { resolveStoreConfig } from '../../../app/store-uri.js';
 import { KeepRegistered } from './run-registration.js';
 
 const FORWARDED: readonly NodeJS.Signals[] =

@@ -1,4 +1,4 @@
-import { entryJson } from '../../entry-json.js';
+import { entryJson } from '../../../app/entry-json.js';
 import { FILTER_OPTIONS, filtersFrom, instanceIdArgument, parse } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { recordDetails } from '../format.js';

@@ -1,4 +1,4 @@
-import { entryJson } from '../../entry-json.js';
+import { entryJson } from '../../../app/entry-json.js';
 import { isRegistryError } from '../../../domain/errors.js';
 import { instanceIdArgument, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';

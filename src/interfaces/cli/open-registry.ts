@@ -1,6 +1,6 @@
-import { createRegistry, type RegistryOptions } from '../create-registry.js';
-import { stderrLogger } from '../logger.js';
-import type { ServiceRegistry } from '../service-registry.js';
+import { createRegistry, type RegistryOptions } from '../../app/create-registry.js';
+import { stderrLogger } from '../../app/logger.js';
+import type { ServiceRegistry } from '../../app/service-registry.js';
 
 export interface CliGlobals {
   readonly store?: string | boolean;

@@ -5,7 +5,7 @@ import type { Connection } from '../../../domain/connection.js';
 import type { ServiceFilters } from '../../../domain/filters.js';
 import type { ServiceRecord } from '../../../domain/record.schema.js';
 import { RegistryError } from '../../../domain/errors.js';
-import type { ServiceRegistry } from '../../service-registry.js';
+import type { ServiceRegistry } from '../../../app/service-registry.js';
 import type { ChildStdioTransport } from '../child-stdio.transport.js';
 import { SpawnFailedError } from '../child-stdio.transport.js';
 import type { BridgeResult, Leg } from '../failover-bridge.js';
@@ -13,7 +13,7 @@ import { HttpFallbackTransport, httpTransport, type TransportMemory } from '../h
 import { FILTER_OPTIONS, filtersFrom, instanceIdArgument, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { debugWanted, openRegistry } from '../open-registry.js';
-import { probeEndpoint } from '../../probe/endpoint-probe.js';
+import { probeEndpoint } from '../../../app/probe/endpoint-probe.js';
 
 
 /**

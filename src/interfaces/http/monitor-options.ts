@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { InvalidMonitorOptionsError } from './monitor.errors.js';
-import type { ProbeOptions } from '../probe/endpoint-probe.js';
+import type { ProbeOptions } from '../../app/probe/endpoint-probe.js';
 
 /** What startMonitor() and `marcus-registry serve` accept. Every field is optional. */
 export interface MonitorOptions {

@@ -1,5 +1,5 @@
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { DiscoveryReport } from '../discovery.service.js';
+import type { DiscoveryReport } from '../../app/discovery.service.js';
 
 /** Discovery takes about a millisecond for a few entries and up to seconds for thousands on etcd. */
 const DISCOVERY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];

@@ -1,4 +1,4 @@
-import type { ProbeOptions } from '../probe/endpoint-probe.js';
+import type { ProbeOptions } from '../../app/probe/endpoint-probe.js';
 import { UsageError } from './exit-codes.js';
 
 /** `--probe [--probe-interval SECONDS] [--probe-failures K]` (watch, serve): endpoint probes, ADR 0023. */

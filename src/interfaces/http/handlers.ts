@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { isRegistryError } from '../../domain/errors.js';
-import type { DiscoverOptions, DiscoveryReport } from '../discovery.service.js';
-import { entryJson } from '../entry-json.js';
+import type { DiscoverOptions, DiscoveryReport } from '../../app/discovery.service.js';
+import { entryJson } from '../../app/entry-json.js';
 import type { MonitorContext } from './context.js';
 import { FILTER_PARAMS, filtersOf, flagOf, instanceIdOf, queryOf } from './query.js';
 import { HttpError, send, sendJson, errorBody } from './responses.js';

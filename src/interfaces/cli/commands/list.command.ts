@@ -1,5 +1,5 @@
 import { byStartedAt } from '../../../domain/filters.js';
-import { entryJson } from '../../entry-json.js';
+import { entryJson } from '../../../app/entry-json.js';
 import { FILTER_OPTIONS, filtersFrom, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { problemLines, servicesTable } from '../format.js';

@@ -1,7 +1,7 @@
 import { StopRefusedError } from '../cli.errors.js';
 import type { ProcessIdentity } from '../../../domain/process-identity.js';
 import type { ServiceRecord } from '../../../domain/record.schema.js';
-import type { ServiceRegistry } from '../../service-registry.js';
+import type { ServiceRegistry } from '../../../app/service-registry.js';
 import { instanceIdArgument, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { openRegistry } from '../open-registry.js';

@@ -1,6 +1,6 @@
 import { isRegistryError } from '../../../domain/errors.js';
-import type { RegisterOptions } from '../../register-options.js';
-import type { ServiceRegistry } from '../../service-registry.js';
+import type { RegisterOptions } from '../../../app/register-options.js';
+import type { ServiceRegistry } from '../../../app/service-registry.js';
 
 /** The first retry comes after this; each next one waits twice as long, up to RETRY_MAX_MS. */
 export const RETRY_FIRST_MS = 500;

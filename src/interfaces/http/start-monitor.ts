@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ListenFailedError } from './monitor.errors.js';
-import type { ServiceRegistry } from '../service-registry.js';
+import type { ServiceRegistry } from '../../app/service-registry.js';
 import type { MonitorContext } from './context.js';
 import { MonitorMetrics } from './metrics.js';
 import { resolveMonitorConfig, type MonitorOptions } from './monitor-options.js';

@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { ServiceFilters } from '../../domain/filters.js';
-import { MIN_HEARTBEAT_INTERVAL_MS } from '../register-options.js';
+import { MIN_HEARTBEAT_INTERVAL_MS } from '../../app/register-options.js';
 import { UsageError } from './exit-codes.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
