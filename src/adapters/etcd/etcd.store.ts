@@ -20,10 +20,10 @@ import type {
 import { DEPARTURE_NOTE_MS } from '../../ports/store.port.js';
 import { makeTranslator } from './etcd.errors.js';
 import { DEPARTURE_NOTES, leaseTtlSeconds, resolveEtcdOptions, type EtcdStoreOptions, type ResolvedEtcdOptions } from './etcd.options.js';
-import { OwnLeases } from './etcd-leases.js';
-import { MemberKeepalive } from './etcd-keepalive.js';
-import { MemberClients } from './etcd-members.js';
-import { LeaseTtls } from './etcd-lease-ttls.js';
+import { OwnLeases } from './etcd.leases.js';
+import { MemberKeepalive } from './etcd.keepalive.js';
+import { MemberClients } from './etcd.members.js';
+import { LeaseTtls } from './etcd.lease-ttls.js';
 import { RecordCache } from '../shared/record-cache.js';
 import { PrefixWatch, watchBackoff } from './etcd.watch.js';
 
@@ -61,7 +61,7 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<Registry
     });
   // Single calls go through one client over every member (etcd3 picks one per
   // call and retries a failed one on another); the lease keepalive and the
-  // watch choose their member themselves (see etcd-members.ts). Every client
+  // watch choose their member themselves (see etcd.members.ts). Every client
   // gets the same credentials and TLS.
   const members = new MemberClients(resolved.endpoints, (endpoint) => open([endpoint]));
   return new EtcdStore(etcd, open([...resolved.endpoints]), resolved, members);

@@ -3,7 +3,7 @@ import type { RegistryError } from '../../domain/errors.js';
 import { isValidInstanceId } from '../../domain/instance-id.js';
 import type { Logger } from '../../ports/logger.port.js';
 import type { StoreChange, StoreWatch } from '../../ports/store.port.js';
-import type { MemberClients } from './etcd-members.js';
+import type { MemberClients } from './etcd.members.js';
 import { DEPARTURE_NOTES } from './etcd.options.js';
 
 export interface PrefixWatchOptions {

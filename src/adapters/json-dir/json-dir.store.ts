@@ -20,8 +20,8 @@ import type { DeleteOutcome, ListResult, RegistryStore, StoreChange, StoreProble
 import { writeAtomically } from './atomic-write.js';
 import { foreignFieldNotes } from '../shared/foreign-field-notes.js';
 import { departedCleanly, departSync, sweepDepartures } from './departures.js';
-import { checkDirectory, ensureDirectory } from './directory-guard.js';
-import { DirectoryWatch } from './directory-watch.js';
+import { checkDirectory, ensureDirectory } from './json-dir.guard.js';
+import { DirectoryWatch } from './json-dir.watch.js';
 import {
   describeType,
   entryPath,
@@ -369,7 +369,7 @@ export class JsonDirStore implements RegistryStore {
     }
   }
 
-  /** fs.watch on the directory, debounced, with a periodic rescan (see directory-watch.ts). */
+  /** fs.watch on the directory, debounced, with a periodic rescan (see json-dir.watch.ts). */
   async watch(onChange: (change: StoreChange) => void, options: StoreWatchOptions = {}): Promise<StoreWatch> {
     const watch = new DirectoryWatch({
       dir: this.location,

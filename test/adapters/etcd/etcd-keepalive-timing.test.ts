@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keepaliveIntervalMs, keepaliveTimeoutMs } from '../../../src/adapters/etcd/etcd-keepalive.js';
+import { keepaliveIntervalMs, keepaliveTimeoutMs } from '../../../src/adapters/etcd/etcd.keepalive.js';
 import { MIN_LEASE_TTL_S } from '../../../src/adapters/etcd/etcd.options.js';
 
 describe('lease keepalive timing (ADR 0021)', () => {

@@ -1,7 +1,7 @@
 import { chmod, chown, mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { assertPrivateMode, assertTrustedOwner } from '../../../src/adapters/json-dir/directory-guard.js';
+import { assertPrivateMode, assertTrustedOwner } from '../../../src/adapters/json-dir/json-dir.guard.js';
 import { openJsonDirStore } from '../../../src/adapters/json-dir/json-dir.store.js';
 import { RegistryError } from '../../../src/domain/errors.js';
 import { makeRecord } from '../../support/records.js';

@@ -1,6 +1,6 @@
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../../ports/logger.port.js';
-import type { MemberClients } from './etcd-members.js';
+import type { MemberClients } from './etcd.members.js';
 
 /** The lowest deadline a single keepalive gets, whatever the TTL: a loaded machine needs some room. */
 const MIN_KEEPALIVE_TIMEOUT_MS = 250;

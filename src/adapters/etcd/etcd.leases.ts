@@ -3,7 +3,7 @@ import type { RegistryError } from '../../domain/errors.js';
 import { isOwnedBy } from '../../domain/entry-owner.js';
 import { decodeRecord, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
 import type { Logger } from '../../ports/logger.port.js';
-import { keepaliveIntervalMs, keepaliveTimeoutMs, type MemberKeepalive } from './etcd-keepalive.js';
+import { keepaliveIntervalMs, keepaliveTimeoutMs, type MemberKeepalive } from './etcd.keepalive.js';
 
 /** A lease granted to one registration, kept alive by our own keepalive loop. */
 interface HeldLease {
