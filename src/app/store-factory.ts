@@ -1,3 +1,4 @@
+import { access } from 'node:fs/promises';
 import type { Clock } from '../ports/clock.port.js';
 import type { LivenessProbe } from '../ports/liveness.port.js';
 import type { Logger } from '../ports/logger.port.js';
@@ -6,7 +7,12 @@ import type { StoreConfig } from './store-uri.js';
 import { SystemClock } from '../adapters/clock/system.clock.js';
 
 export interface OpenStoreOptions {
-  /** json: create a missing registry directory on open. Default: true; readers pass false and create nothing. */
+  /**
+   * Create a missing registry on open (a json: directory, an sqlite: file).
+   * Default: true; readers pass false and create nothing: a missing directory
+   * lists empty, a missing database file is STORE_UNAVAILABLE ("does not
+   * exist"), never a new empty registry at a mistyped path.
+   */
   readonly createDirectory?: boolean;
 }
 
@@ -24,7 +30,8 @@ export async function openStore(config: StoreConfig, logger: Logger, options: Op
     case 'sqlite': {
       const { openSqliteStore } = await import('../adapters/sqlite/sqlite.store.js');
       const { kind: _, path, ...tunables } = config;
-      return openSqliteStore({ ...tunables, path, logger });
+      const missing = options.createDirectory === false && !(await exists(path));
+      return openSqliteStore({ ...tunables, ...(missing && { readonly: true }), path, logger });
     }
     case 'etcd': {
       const { openEtcdStore } = await import('../adapters/etcd/etcd.store.js');
@@ -46,4 +53,11 @@ export async function defaultLiveness(): Promise<LivenessProbe> {
 
 export function systemClock(): Clock {
   return new SystemClock();
+}
+
+function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }

@@ -197,6 +197,19 @@ describe('silent surprises', () => {
       await rm(cwd, { recursive: true, force: true });
     }
   });
+  it('read commands with --store sqlite:missing/r.db create nothing: a clear STORE_UNAVAILABLE, not a new empty registry', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'marcus-cwd-'));
+    try {
+      for (const args of [['list'], ['show', 'marcus_x'], ['preferred'], ['prune']]) {
+        const result = await runToEnd(process.execPath, [CLI, '--store', 'sqlite:missing/r.db', ...args], { cwd });
+        expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(1);
+        expect(result.stderr).toMatch(/does not exist.*\[STORE_UNAVAILABLE\]/);
+      }
+      expect(await readdir(cwd)).toEqual([]);
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('watch prints what a person cares about', () => {
