@@ -46,7 +46,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   }
   const controller = new AbortController();
   const stop = () => controller.abort();
-  // on, not once, and kept until closed: a signal-exit copy (proper-lockfile's) re-raises a signal it believes nobody handles.
+  // on, not once, and kept until closed: a signal-exit copy (a locking library's) re-raises a signal it believes nobody handles.
   for (const signal of STOP_SIGNALS) process.on(signal, stop);
   try {
     await using registry = await openRegistry(values);

@@ -21,7 +21,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const json = values.json === true;
   const controller = new AbortController();
   const stop = () => controller.abort();
-  // on, not once: a signal-exit copy (proper-lockfile's) re-raises a signal it believes nobody else handles.
+  // on, not once: a signal-exit copy (a locking library's) re-raises a signal it believes nobody else handles.
   for (const signal of STOP_SIGNALS) process.on(signal, stop);
   // A closed pipe (`watch | head -1`) ends the watch instead of crashing it.
   process.stdout.on('error', stop);
