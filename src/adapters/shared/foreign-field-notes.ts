@@ -14,7 +14,7 @@ export function foreignFieldNotes(record: ServiceRecord, entry: string): StorePr
     notes.push({
       code: 'IGNORED_FIELD',
       entry,
-      message: `${field.key} = ${preview(field.original)} is not what this reader uses (${field.reason}): treated as absent, kept in the record`,
+      message: `${field.key} = ${preview(field.original)} is not a shape this reader uses (${field.reason}): not used as such, kept in the record as written`,
       action: 'noted',
     });
   }
