@@ -92,7 +92,10 @@ describe('marcus-registry CLI', () => {
 
   it('run exits with the child’s exit code and unregisters', async () => {
     await using tmp = await tempRegistryDir();
-    const result = await cli(['run', '--instance-id', 'marcus_short', '--', 'sh', '-c', 'exit 7'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    // The child exits once it is registered (a child gone before registration ends is never listed, and leaves no note).
+    const entry = join(tmp.dir, 'marcus_short.json');
+    const child = `while [ ! -e '${entry}' ]; do sleep 0.02; done; exit 7`;
+    const result = await cli(['run', '--instance-id', 'marcus_short', '--', 'sh', '-c', child], { MARCUS_REGISTRY_DIR: tmp.dir });
     expect(result.code).toBe(7);
     // Only the note of the clean stop is left, in .departed/ (no entry a reader would list).
     expect(await readdir(tmp.dir)).toEqual(['.departed']);
