@@ -4,11 +4,15 @@
 // made at build time: the functions a command runs are not parsed and compiled
 // again. V8 checks the cache against its own version, flags and the source,
 // and refuses one that does not match: the bundle is then compiled as usual.
-import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
+
+// Built-ins through require: an ES-module import of node:fs builds its facade,
+// which reads every export, and fs.ReadStream's getter loads all of streams (~3 ms).
+const require = createRequire(import.meta.url);
+const { readFileSync, writeFileSync } = require('node:fs');
+const { dirname } = require('node:path');
+const { fileURLToPath, pathToFileURL } = require('node:url');
 
 const bundle = fileURLToPath(new URL('./cli.bundle.cjs', import.meta.url));
 const cacheFile = fileURLToPath(new URL('./cli.bundle.cache', import.meta.url));

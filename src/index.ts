@@ -13,7 +13,8 @@ export { diffSnapshots, reasonForVanished, type RegistryEvent, type RemovalReaso
 export { parseStoreUri, resolveStoreConfig, defaultRegistryDir, DEFAULT_ETCD_PREFIX, type StoreConfig, type JsonStoreTunables, type SqliteStoreTunables, type EtcdStoreTunables } from './app/store-uri.js';
 export { ETCD_ENV, type EtcdAuthConfig, type EtcdTlsConfig } from './app/store-uri.js';
 export { silentLogger, stderrLogger } from './app/logger.js';
-export { startMonitor, type Monitor } from './interfaces/http/start-monitor.js';
+export { startMonitor } from './interfaces/http/start-monitor.lazy.js';
+export type { Monitor } from './interfaces/http/start-monitor.js';
 export { resolveMonitorConfig, type MonitorOptions } from './interfaces/http/monitor-options.js';
 export {
   getServiceRegistry,

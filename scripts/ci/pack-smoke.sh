@@ -26,6 +26,21 @@ if [[ "$out" != "[]" ]]; then
 fi
 # The library entry point loads and the optional drivers stay optional.
 node --input-type=module -e "import { createRegistry } from 'marcus-registry'; const r = await createRegistry({ store: 'json:$work/registry' }); console.log((await r.discover()).length); await r.close();" | grep -qx 0
+# An application that bundles its server: the bundler takes exports["."].module (tsc's
+# modules; Node's entry reads a bundle at run time that a bundler cannot follow, ADR 0026).
+cat > bundled-app.mjs <<EOF_APP
+import { createRegistry } from 'marcus-registry';
+createRegistry({ store: 'json:$work/bundled-registry' }).then(async (registry) => {
+  await registry.register({ mcpCommand: 'node server.js', projectName: 'bundled' });
+  console.log((await registry.discover()).map((r) => r.project_name).join(','));
+  await registry.close();
+});
+EOF_APP
+"$root/node_modules/.bin/esbuild" bundled-app.mjs --bundle --platform=node --format=cjs --log-level=error \
+  --external:better-sqlite3 --external:etcd3 --external:ps-list --external:prom-client --outfile=bundled-app.cjs
+grep -q 'lib.bundle.cjs' bundled-app.cjs && { echo "pack smoke test: the bundler took Node's entry (the loader), not exports[\".\"].module" >&2; exit 1; }
+mkdir -m 700 "$work/bundled-registry"
+[[ "$(node bundled-app.cjs)" == "bundled" ]] || { echo "pack smoke test: a bundled application could not register and discover" >&2; exit 1; }
 if [[ -d node_modules/better-sqlite3 || -d node_modules/etcd3 ]]; then
   echo "pack smoke test: optional drivers were installed by default" >&2
   exit 1

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { inject, injectable } from 'inversify';
 import type { RegistryEvent } from '../domain/changes.js';
 import { connectionFor, type Connection } from '../domain/connection.js';

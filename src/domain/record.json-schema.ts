@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ServiceRecordSchema } from './record.schema.js';
 
 /**

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import en from 'zod/v4/locales/en.js';
 import { InvalidRecordError, UnsupportedSchemaVersionError } from './errors.js';
 import { INSTANCE_ID_PATTERN, isValidInstanceId } from './instance-id.js';
 import { attachForeignFields, carryForeignFields, foreignFieldsOf, type ForeignField } from './foreign-fields.js';
@@ -12,13 +13,27 @@ export const SCHEMA_VERSION = 1;
 /** Highest pid any supported OS hands out fits in a signed 32-bit int (what kill(2) takes). */
 export const MAX_PID = 2 ** 31 - 1;
 
-const timestamp = z
-  .string()
-  .max(64)
-  .refine((s) => parseTimestamp(s) !== undefined, { message: 'not an ISO 8601 date-time' })
-  .describe('ISO 8601 date-time: with Z or an offset, or naive (local time, as older Python writers)');
+// zod/mini: the same schema and messages as zod's full API, at a fraction of
+// its start-up cost (issue 17, ADR 0026). English messages are configured
+// here, as the full API does on import.
+z.config(en());
 
-const stringList = z.array(z.string().max(4096)).max(1024);
+/** The schema, with a description for the generated JSON Schema (`npm run schema`). */
+function described<T extends z.ZodMiniType>(schema: T, description: string): T {
+  z.globalRegistry.add(schema, { description });
+  return schema;
+}
+const maxString = (max: number) => z.string().check(z.maxLength(max));
+
+const timestamp = described(
+  z.string().check(
+    z.maxLength(64),
+    z.refine((s) => parseTimestamp(s) !== undefined, { message: 'not an ISO 8601 date-time' }),
+  ),
+  'ISO 8601 date-time: with Z or an offset, or naive (local time, as older Python writers)',
+);
+
+const stringList = () => z.array(maxString(4096)).check(z.maxLength(1024));
 
 /**
  * Record format v1, shared with the Python registry (snake_case keys). Unknown
@@ -26,55 +41,54 @@ const stringList = z.array(z.string().max(4096)).max(1024);
  * straight into the file.
  */
 export const ServiceRecordSchema = z.looseObject({
-  instance_id: z
-    .string()
-    .regex(INSTANCE_ID_PATTERN, 'must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$')
-    .refine(isValidInstanceId, { message: 'must not contain ".."' }),
-  pid: z.number().int().min(1).max(MAX_PID),
-  mcp_command: z
-    .string()
-    .max(65_536)
-    .describe(
-      'The command line a client runs to start a stdio connection, kept for the Python clients. Readers that can, use mcp_args instead; a reader that must split it does so as a POSIX shell would, without running one, and refuses operators, expansions and unbalanced quotes.',
+  instance_id: z.string().check(
+    z.regex(INSTANCE_ID_PATTERN, 'must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'),
+    z.refine(isValidInstanceId, { message: 'must not contain ".."' }),
+  ),
+  pid: z.int().check(z.minimum(1), z.maximum(MAX_PID)),
+  mcp_command: described(
+    maxString(65_536),
+    'The command line a client runs to start a stdio connection, kept for the Python clients. Readers that can, use mcp_args instead; a reader that must split it does so as a POSIX shell would, without running one, and refuses operators, expansions and unbalanced quotes.',
+  ),
+  mcp_args: z.optional(
+    described(stringList(), 'The same command as argv (program first), for stdio servers. When present and non-empty, clients run it as is instead of splitting mcp_command.'),
+  ),
+  mcp_url: z.optional(
+    described(
+      maxString(4096),
+      'For servers that listen: the absolute http:// or https:// URL of their MCP endpoint (e.g. http://127.0.0.1:8765/mcp). When present, clients connect to it rather than start a process.',
     ),
-  mcp_args: stringList
-    .describe('The same command as argv (program first), for stdio servers. When present and non-empty, clients run it as is instead of splitting mcp_command.')
-    .optional(),
-  mcp_url: z
-    .string()
-    .max(4096)
-    .describe('For servers that listen: the absolute http:// or https:// URL of their MCP endpoint (e.g. http://127.0.0.1:8765/mcp). When present, clients connect to it rather than start a process.')
-    .optional(),
-  transport: z
-    .enum(['stdio', 'streamable-http', 'sse'])
-    .describe('The MCP transport at mcp_url: streamable-http (the default when mcp_url is set) or sse (the legacy HTTP+SSE transport); stdio means clients start mcp_args / mcp_command and ignore mcp_url.')
-    .optional(),
-  log_dir: z.string().max(4096),
-  project_name: z.string().max(1024).nullable(),
-  provider: z.string().max(1024).nullable(),
-  status: z.string().max(256),
+  ),
+  transport: z.optional(
+    described(
+      z.enum(['stdio', 'streamable-http', 'sse']),
+      'The MCP transport at mcp_url: streamable-http (the default when mcp_url is set) or sse (the legacy HTTP+SSE transport); stdio means clients start mcp_args / mcp_command and ignore mcp_url.',
+    ),
+  ),
+  log_dir: maxString(4096),
+  project_name: z.nullable(maxString(1024)),
+  provider: z.nullable(maxString(1024)),
+  status: maxString(256),
   started_at: timestamp,
   last_heartbeat: timestamp,
-  platform: z.string().max(256),
-  working_directory: z.string().max(4096),
-  runtime: z.string().max(256).optional(),
-  runtime_version: z.string().max(256).optional(),
-  schema_version: z.literal(SCHEMA_VERSION).optional(),
-  hostname: z.string().max(255).optional(),
-  process_start_time: timestamp.optional(),
-  process_start_token: z
-    .string()
-    .min(1)
-    .max(128)
-    .describe(
+  platform: maxString(256),
+  working_directory: maxString(4096),
+  runtime: z.optional(maxString(256)),
+  runtime_version: z.optional(maxString(256)),
+  schema_version: z.optional(z.literal(SCHEMA_VERSION)),
+  hostname: z.optional(maxString(255)),
+  process_start_time: z.optional(timestamp),
+  process_start_token: z.optional(
+    described(
+      z.string().check(z.minLength(1), z.maxLength(128)),
       'Names the registered process incarnation exactly, unlike process_start_time it does not move when the wall clock is stepped. Opaque: readers only compare it for equality with what their own probe reports for the pid (Linux: <boot_id>:<start time in clock ticks>, from /proc/sys/kernel/random/boot_id and field 22 of /proc/<pid>/stat). Equal means the same process; different means the pid was reused. Absent: process_start_time is compared instead.',
-    )
-    .optional(),
-  heartbeat_interval_ms: z.number().int().min(1).max(24 * 3600_000).optional(),
-  capabilities: stringList.optional(),
-  supported_providers: stringList.optional(),
-  load_metrics: z.record(z.string(), z.unknown()).optional(),
-  api_version: z.string().max(256).optional(),
+    ),
+  ),
+  heartbeat_interval_ms: z.optional(z.int().check(z.minimum(1), z.maximum(24 * 3600_000))),
+  capabilities: z.optional(stringList()),
+  supported_providers: z.optional(stringList()),
+  load_metrics: z.optional(z.record(z.string(), z.unknown())),
+  api_version: z.optional(maxString(256)),
 });
 
 /**
@@ -103,7 +117,7 @@ export const REQUIRED_KEYS: ReadonlySet<string> = new Set([
  * What a reader accepts: what we write, except that `status` may be absent
  * (a Python `update_heartbeat(status=None)` writes null, which is ignored).
  */
-const ReadRecordSchema = ServiceRecordSchema.extend({ status: ServiceRecordSchema.shape.status.optional() });
+const ReadRecordSchema = z.extend(ServiceRecordSchema, { status: z.optional(ServiceRecordSchema.shape.status) });
 
 /** A record as read: what we write, with `status` possibly absent. Writes require it (assertRecord). */
 export type ServiceRecord = z.infer<typeof ReadRecordSchema>;

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { ipFamily } from './ip-family.js';
 import { InvalidMonitorOptionsError } from './monitor.errors.js';
 import type { ProbeOptions } from '../../app/probe/endpoint-probe.js';
 
@@ -106,7 +106,7 @@ export function bindAddressOf(host: string): BindAddress {
   const raw = host.trim();
   if (raw.toLowerCase() === 'localhost') return { address: '127.0.0.1', urlHost: 'localhost', kind: 'loopback' };
   const unbracketed = raw.startsWith('[') && raw.endsWith(']') ? raw.slice(1, -1) : raw;
-  const family = isIP(unbracketed);
+  const family = ipFamily(unbracketed);
   if (family === 4) {
     const kind = unbracketed.startsWith('127.') ? 'loopback' : unbracketed === '0.0.0.0' ? 'wildcard' : 'remote';
     return { address: unbracketed, urlHost: unbracketed, kind };

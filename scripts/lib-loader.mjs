@@ -1,0 +1,39 @@
+// The library's entry for Node (`exports["."].import`: dist/index.js, written
+// from this file by build-lib.mjs, which appends the named exports). Runs the
+// library bundle (lib.bundle.cjs) through V8's code cache (lib.bundle.cache)
+// made at build time, as the CLI's loader does (ADR 0024, ADR 0026): the
+// functions a registrant and a discovery run are not parsed and compiled again
+// in every process that imports the library. V8 checks the cache against its
+// own version, flags and the source, and refuses one that does not match: the
+// bundle is then compiled as usual. Bundlers take `exports["."].module`
+// (tsc's modules) instead: they cannot follow a file read at run time.
+import { createRequire } from 'node:module';
+import vm from 'node:vm';
+
+// Built-ins through require: an ES-module import of node:fs builds its facade,
+// which reads every export, and fs.ReadStream's getter loads all of streams (~3 ms).
+const require = createRequire(import.meta.url);
+const { readFileSync, writeFileSync } = require('node:fs');
+const { dirname } = require('node:path');
+const { fileURLToPath } = require('node:url');
+
+const bundleUrl = new URL('./lib.bundle.cjs', import.meta.url);
+const bundle = fileURLToPath(bundleUrl);
+let cachedData;
+try {
+  cachedData = readFileSync(fileURLToPath(new URL('./lib.bundle.cache', import.meta.url)));
+} catch {
+  // no cache (a build without it): compile as usual
+}
+const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __importMetaUrl, __marcusImport) {${readFileSync(bundle, 'utf8')}\n})`, {
+  filename: bundle,
+  cachedData,
+});
+// Only the build sets this: the cache is written after a run, with what that run compiled.
+const cacheOut = process.env.MARCUS_REGISTRY_LIB_CACHE_OUT;
+if (cacheOut) process.once('exit', () => writeFileSync(cacheOut, script.createCachedData()));
+const library = { exports: {} };
+// The bundle's import() of a package (a driver: better-sqlite3, etcd3, ps-list,
+// prom-client; a node: built-in) is this one, resolved from this directory.
+const importPackage = (specifier) => import(specifier);
+script.runInThisContext()(library.exports, createRequire(bundle), library, bundle, dirname(bundle), bundleUrl.href, importPackage);
