@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { forEachInSlices } from '../shared/time-slices.js';
 import type { ProcessFacts, ProcessStart } from '../../domain/staleness.js';
 import type { LivenessProbe, LivenessSnapshot } from '../../ports/liveness.port.js';
 import { isDeadState, parseBootId, parseBootTime, parseProcStat, startToken } from './proc-stat.js';
 import { isSignalable } from './process-signal.js';
+
+/** The longest a snapshot reads /proc without yielding to the event loop. */
+export const SNAPSHOT_SLICE_MS = 4;
 
 export interface ProcLivenessOptions {
   /** Where procfs is mounted. Default: /proc. */
@@ -20,6 +23,9 @@ export interface ProcLivenessOptions {
  * Linux: kill(pid, 0) says whether the pid exists; /proc/<pid>/stat gives its
  * state (a zombie is dead) and its start, which guards against pid reuse.
  * No spawn: a snapshot of n pids costs n signals and n + 1 small file reads.
+ * The reads are synchronous (procfs answers from the kernel, without disk or
+ * the thread pool's four round trips per file), in slices of at most
+ * SNAPSHOT_SLICE_MS between yields to the event loop.
  *
  * The start is given two ways. The token `<boot_id>:<start ticks>` names the
  * process exactly and never moves. The start time is `btime` + ticks ÷ CLK_TCK,
@@ -40,31 +46,20 @@ export class ProcLivenessProbe implements LivenessProbe {
 
   async snapshot(pids: readonly number[]): Promise<LivenessSnapshot> {
     const unique = [...new Set(pids)];
-    const bootTimeMs = await this.bootTime();
+    const bootTimeMs = this.bootTime();
     const facts = new Map<number, ProcessFacts>();
-    await Promise.all(unique.map(async (pid) => facts.set(pid, await this.factsOf(pid, bootTimeMs))));
+    await forEachInSlices(unique, SNAPSHOT_SLICE_MS, (pid) => facts.set(pid, this.factsOfSync(pid, bootTimeMs)));
     // A pid outside the request is answered on the spot rather than guessed.
     return { get: (pid) => facts.get(pid) ?? this.factsOfSync(pid, bootTimeMs) };
   }
 
   async startOf(pid: number): Promise<ProcessStart | undefined> {
-    const facts = await this.factsOf(pid, await this.bootTime());
+    const facts = this.factsOfSync(pid, this.bootTime());
     if (!facts.alive) return undefined;
     return {
       ...(facts.startTimeMs !== undefined && { timeMs: facts.startTimeMs }),
       ...(facts.startToken !== undefined && { token: facts.startToken }),
     };
-  }
-
-  private async factsOf(pid: number, bootTimeMs: number | undefined): Promise<ProcessFacts> {
-    if (!isSignalable(pid)) return { alive: false };
-    let text: string | undefined;
-    try {
-      text = await readFile(`${this.procRoot}/${pid}/stat`, 'latin1');
-    } catch {
-      text = undefined;
-    }
-    return this.judge(pid, text, bootTimeMs);
   }
 
   private factsOfSync(pid: number, bootTimeMs: number | undefined): ProcessFacts {
@@ -95,9 +90,9 @@ export class ProcLivenessProbe implements LivenessProbe {
   }
 
   /** Boot time now: /proc/stat `btime` (whole seconds), read afresh on every call. */
-  private async bootTime(): Promise<number | undefined> {
+  private bootTime(): number | undefined {
     try {
-      const boot = parseBootTime(await readFile(`${this.procRoot}/stat`, 'latin1'));
+      const boot = parseBootTime(readFileSync(`${this.procRoot}/stat`, 'latin1'));
       return boot === undefined ? undefined : boot * 1000;
     } catch {
       return undefined;
