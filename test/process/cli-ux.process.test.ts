@@ -390,5 +390,10 @@ describe('help, version, typos', () => {
     const option = await cli(['list', '--bogus']);
     expect(option.code).toBe(2);
     expect(option.stderr).toBe("marcus-registry: unknown option '--bogus'\n(see marcus-registry list --help)\n");
+    // Before any command: the option is named, then the usage.
+    const early = await cli(['--bogus']);
+    expect(early.code).toBe(2);
+    expect(early.stderr).toMatch(/^marcus-registry: unknown option '--bogus'\nUsage: marcus-registry /);
+    expect((await cli([])).stderr).toMatch(/^Usage: marcus-registry /);
   });
 });

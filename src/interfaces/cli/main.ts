@@ -38,6 +38,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return EXIT.OK;
     }
     const wanted = argv.includes('--help') || argv.includes('-h') || name === 'help';
+    const unknown = wanted ? undefined : unknownGlobalOption(argv);
+    if (unknown !== undefined) process.stderr.write(`marcus-registry: unknown option '${unknown}'\n`);
     (wanted ? process.stdout : process.stderr).write(USAGE);
     return wanted ? EXIT.OK : EXIT.USAGE;
   }
@@ -63,6 +65,19 @@ function unknownCommand(name: string): number {
   const guess = closestCommand(name);
   process.stderr.write(`marcus-registry: unknown command '${name}'${guess ? ` — did you mean \`${guess}\`?` : ''}\n(see marcus-registry --help)\n`);
   return EXIT.USAGE;
+}
+
+/** Options every command takes, so they may come before it (--store takes a value). */
+const GLOBAL_OPTIONS = new Set(['--store', '--json', '--debug', '-h', '--help', '-V', '--version']);
+
+/** The first word given before any command that is not a global option (nor --store's value). */
+function unknownGlobalOption(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--store') i++;
+    else if (!GLOBAL_OPTIONS.has(arg.split('=')[0] as string)) return arg;
+  }
+  return undefined;
 }
 
 /** The command is the first word that is not a global option or its value. */
