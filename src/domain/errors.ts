@@ -136,7 +136,7 @@ export class NotARegistryError extends RegistryError {
 export class DriverMissingError extends RegistryError {
   override name = 'DriverMissingError';
   /** `fix` replaces the default advice (`npm install <driver>`), e.g. for a broken native build. */
-  constructor(driver: string, store: string, cause?: unknown, fix = `npm install ${driver}`) {
+  constructor(driver: string, store: string, cause?: unknown, fix = `npm install ${driver} where marcus-registry is installed (npm install -g ${driver} beside a global install)`) {
     super('DRIVER_MISSING', `the ${store} store needs the '${driver}' package: ${fix}`, {
       cause,
       details: { driver, store },

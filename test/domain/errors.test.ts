@@ -104,6 +104,8 @@ describe('messages say what to do', () => {
 
   it('DriverMissingError tells how to install the driver', () => {
     expect(new DriverMissingError('better-sqlite3', 'sqlite').message).toContain('npm install better-sqlite3');
+    // A global install resolves drivers installed globally beside it (…/lib/node_modules), not the current project's.
+    expect(new DriverMissingError('better-sqlite3', 'sqlite').message).toContain('npm install -g better-sqlite3 beside a global install');
   });
 
   it('StoreUnavailableError includes the cause message', () => {
