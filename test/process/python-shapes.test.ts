@@ -69,7 +69,7 @@ describe('Python record shapes and readers (python3, our stdlib peer)', () => {
       await pythonWrite(tmp.dir, second, alive.pid, { started_at: `${ms}400+00:00` });
       const python = await pythonDiscover(tmp.dir);
       expect(python.ids).toEqual([first, second]);
-      const listed = await cli(['list', '--records'], { MARCUS_REGISTRY_DIR: tmp.dir });
+      const listed = await cli(['list', '--records', '--debug'], { MARCUS_REGISTRY_DIR: tmp.dir });
       expect(listed.code, listed.stderr).toBe(0);
       expect((JSON.parse(listed.stdout) as Array<{ instance_id: string }>).map((r) => r.instance_id)).toEqual(python.ids);
       expect((await cli(['list'], { MARCUS_REGISTRY_DIR: tmp.dir })).stdout.match(/\bhealthy\b/g)).toHaveLength(2);
@@ -160,7 +160,7 @@ describe('Python record shapes and readers (python3, our stdlib peer)', () => {
     const before = await readFile(path, 'utf8');
     const onDisk = JSON.parse(before) as Record<string, unknown>;
 
-    const listed = await cli(['list', '--records'], { MARCUS_REGISTRY_DIR: tmp.dir });
+    const listed = await cli(['list', '--records', '--debug'], { MARCUS_REGISTRY_DIR: tmp.dir });
     expect(listed.code, listed.stderr).toBe(0);
     const records = JSON.parse(listed.stdout) as Array<Record<string, unknown>>;
     expect(records.map((r) => r['instance_id'])).toEqual(['marcus_multi', 'marcus_odd']);
@@ -176,6 +176,8 @@ describe('Python record shapes and readers (python3, our stdlib peer)', () => {
 
     const table = await cli(['list'], { MARCUS_REGISTRY_DIR: tmp.dir });
     expect(table.stdout).toMatch(/marcus_odd\s+\d+\s+-\s+-\s+-\s+healthy/);
+    // Without --debug the notes stay quiet: every list would repeat them.
+    expect(table.stderr).not.toMatch(/IGNORED_FIELD/);
     const shown = await cli(['show', 'marcus_odd', '--records'], { MARCUS_REGISTRY_DIR: tmp.dir });
     expect(shown.code, shown.stderr).toBe(0);
     expect(JSON.parse(shown.stdout)).toEqual(onDisk);

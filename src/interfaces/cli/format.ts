@@ -51,6 +51,15 @@ export function recordDetails(record: ServiceRecord, health?: string): string {
   return lines.join('\n') + '\n';
 }
 
-export function problemLines(problems: readonly StoreProblem[]): string {
-  return problems.map((p) => `marcus-registry: ${p.action} ${p.entry}: ${p.message} [${p.code}]\n`).join('');
+/**
+ * One stderr line per problem. Notes about entries that were listed all the
+ * same (a Python key of a type we do not use: IGNORED_FIELD) only with
+ * `notes` (--debug): a Python instance would otherwise add lines to every
+ * `list`; `show ID` marks such keys too.
+ */
+export function problemLines(problems: readonly StoreProblem[], { notes = false }: { readonly notes?: boolean } = {}): string {
+  return problems
+    .filter((p) => notes || p.action !== 'noted')
+    .map((p) => `marcus-registry: ${p.action} ${p.entry}: ${p.message} [${p.code}]\n`)
+    .join('');
 }

@@ -105,6 +105,18 @@ describe('problemLines', () => {
     );
   });
 
+  it('prints notes about listed entries (IGNORED_FIELD) only when asked (--debug)', () => {
+    const problems = [
+      { code: 'IGNORED_FIELD', entry: 'marcus_3.json', message: 'transport = "http" is not a shape this reader uses', action: 'noted' as const },
+      { code: 'TOO_LARGE', entry: 'marcus_2.json', message: 'too large', action: 'skipped' as const },
+    ];
+    expect(problemLines(problems)).toBe('marcus-registry: skipped marcus_2.json: too large [TOO_LARGE]\n');
+    expect(problemLines(problems, { notes: true })).toBe(
+      'marcus-registry: noted marcus_3.json: transport = "http" is not a shape this reader uses [IGNORED_FIELD]\n' +
+        'marcus-registry: skipped marcus_2.json: too large [TOO_LARGE]\n',
+    );
+  });
+
   it('prints nothing for no problems', () => {
     expect(problemLines([])).toBe('');
   });

@@ -3,7 +3,7 @@ import { entryJson } from '../../../app/entry-json.js';
 import { FILTER_OPTIONS, filtersFrom, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { problemLines, servicesTable } from '../format.js';
-import { openRegistry } from '../open-registry.js';
+import { debugWanted, openRegistry } from '../open-registry.js';
 
 export const LIST_OPTIONS = {
   ...FILTER_OPTIONS,
@@ -42,6 +42,6 @@ export async function run(argv: readonly string[]): Promise<number> {
       process.stdout.write(filtered ? 'No Marcus instance matches these filters.\n' : 'No Marcus instances are registered.\n');
     }
   } else process.stdout.write(servicesTable(entries, Date.now(), { headers: values['no-headers'] !== true }));
-  process.stderr.write(problemLines(report.problems));
+  process.stderr.write(problemLines(report.problems, { notes: debugWanted(values) }));
   return EXIT.OK;
 }

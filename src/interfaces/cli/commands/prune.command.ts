@@ -1,7 +1,7 @@
 import { parse } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { problemLines } from '../format.js';
-import { openRegistry } from '../open-registry.js';
+import { debugWanted, openRegistry } from '../open-registry.js';
 
 export async function run(argv: readonly string[]): Promise<number> {
   const { values } = parse(argv, {});
@@ -13,7 +13,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   } else {
     for (const r of report.removed) process.stdout.write(`removed ${r.record.instance_id} (${r.reason}: ${r.detail})\n`);
     if (report.removed.length === 0) process.stdout.write('Nothing to prune.\n');
-    process.stderr.write(problemLines(report.problems));
+    process.stderr.write(problemLines(report.problems, { notes: debugWanted(values) }));
   }
   return EXIT.OK;
 }
