@@ -26,6 +26,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/interfaces/cli`;
 const bundle = `${outdir}/cli.bundle.cjs`;
 const cache = `${outdir}/cli.bundle.cache`;
+/** The same bundle's code cache as a `connect` run compiles it (ADR 0028). */
+const connectCache = `${outdir}/cli.bundle.connect.cache`;
 
 /**
  * A script run from a code cache loses its dynamic-import hook (Node 20), and
@@ -60,6 +62,7 @@ const importsThroughLoader = {
 await rm(`${outdir}/chunks`, { recursive: true, force: true });
 await rm(`${outdir}/mcp-sdk`, { recursive: true, force: true });
 await rm(cache, { force: true });
+await rm(connectCache, { force: true });
 const options = bundleOptions(root);
 await build({
   ...options,
@@ -105,6 +108,51 @@ try {
   });
   if (run.status !== 0) throw new Error(`writing the CLI code cache: list exited ${run.status}: ${run.stderr}`);
   readFileSync(cache); // it was written
+  writeConnectCache(scratch, now);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
+}
+
+/**
+ * The second code cache, for `connect` (ADR 0028): the loader uses it when the
+ * command is connect. Written by a connect run against a small stdio server
+ * (below: it answers every request with an empty result and exits when its
+ * stdin ends), through an initialize and the initialized notification, so
+ * the bridge's functions are in it; the client's end of input then ends the
+ * run. Same bundle source: only the cache differs.
+ */
+function writeConnectCache(scratch, now) {
+  const dir = join(scratch, 'connect-registry');
+  mkdirSync(dir, { mode: 0o700 });
+  const server = join(scratch, 'cache-server.cjs');
+  writeFileSync(
+    server,
+    [
+      "let buffer = '';",
+      "process.stdin.on('data', (chunk) => {",
+      '  buffer += chunk;',
+      "  for (let at = buffer.indexOf('\\n'); at !== -1; at = buffer.indexOf('\\n')) {",
+      '    const message = JSON.parse(buffer.slice(0, at));',
+      '    buffer = buffer.slice(at + 1);',
+      "    const result = message.method === 'initialize' ? { protocolVersion: message.params.protocolVersion, capabilities: {}, serverInfo: { name: 'cache', version: '1' } } : {};",
+      "    if (message.id !== undefined) process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id: message.id, result })}\\n`);",
+      '  }',
+      '});',
+      "process.stdin.on('end', () => process.exit(0));",
+    ].join('\n'),
+  );
+  // A live record (this build's pid) started from its argv.
+  const record = { instance_id: 'marcus_cache_connect', pid: process.pid, mcp_command: `${process.execPath} ${server}`, mcp_args: [process.execPath, server], transport: 'stdio', log_dir: scratch, project_name: null, provider: null, status: 'running', started_at: now, last_heartbeat: now, platform: 'Linux', working_directory: scratch, schema_version: 1 };
+  writeFileSync(join(dir, 'marcus_cache_connect.json'), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  const input = [
+    { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'marcus-build', version: '1' } } },
+    { jsonrpc: '2.0', method: 'notifications/initialized' },
+  ];
+  const run = spawnSync(process.execPath, [`${outdir}/main.js`, '--store', `json:${dir}`, 'connect'], {
+    input: input.map((m) => `${JSON.stringify(m)}\n`).join(''),
+    env: { ...process.env, NODE_OPTIONS: '', MARCUS_REGISTRY_CODE_CACHE_OUT: connectCache },
+    encoding: 'utf8',
+  });
+  if (run.status !== 0 || !run.stdout.includes('"id":0')) throw new Error(`writing the connect code cache: connect exited ${run.status}: ${run.stderr}`);
+  readFileSync(connectCache); // it was written
 }

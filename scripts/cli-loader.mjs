@@ -11,7 +11,20 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 
 const bundle = fileURLToPath(new URL('./cli.bundle.cjs', import.meta.url));
-const cacheFile = fileURLToPath(new URL('./cli.bundle.cache', import.meta.url));
+/**
+ * The command, found as main.ts finds it (the first word that is not an option
+ * or the value of --store): `connect` has a code cache of its own (ADR 0028),
+ * written by a connect run, so what an MCP client waits for is compiled already.
+ */
+const command = (() => {
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--store') i++;
+    else if (!argv[i].startsWith('-')) return argv[i];
+  }
+  return undefined;
+})();
+const cacheFile = fileURLToPath(new URL(command === 'connect' ? './cli.bundle.connect.cache' : './cli.bundle.cache', import.meta.url));
 let cachedData;
 try {
   cachedData = readFileSync(cacheFile);

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 
@@ -27,7 +26,9 @@ export class ChildStdioTransport implements Transport {
   onclose?: () => void;
 
   private child?: ChildProcess;
-  private readonly buffer = new ReadBuffer();
+  private serialize: (message: JSONRPCMessage) => string = () => {
+    throw new Error('not started');
+  };
   private settleExit: (status: ExitStatus) => void = () => {};
   /** Resolves when the child has exited (never rejects). */
   readonly exited: Promise<ExitStatus> = new Promise((resolve) => (this.settleExit = resolve));
@@ -47,38 +48,56 @@ export class ChildStdioTransport implements Transport {
   async start(): Promise<void> {
     const child = spawn(this.command, [...this.args], { cwd: this.cwd, stdio: ['pipe', 'pipe', 'inherit'], windowsHide: true });
     this.child = child;
+    let readerAttached: () => void = () => {};
+    const reading = new Promise<void>((resolve) => (readerAttached = resolve));
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
       child.once('error', (error) => reject(new SpawnFailedError(`cannot start ${this.command}: ${error.message}`)));
     });
     child.on('error', (error) => this.onerror?.(error));
     child.once('exit', (code, signal) => {
-      this.status = { code, signal };
-      this.settleExit(this.status);
-      this.onclose?.();
+      // What it wrote before it exited is read first (the reader may still be loading).
+      void reading.then(() => {
+        this.status = { code, signal };
+        this.settleExit(this.status);
+        this.onclose?.();
+      });
     });
     child.stdin?.on('error', () => {}); // EPIPE after the child exited: its exit says it all.
-    child.stdout?.on('data', (chunk: Buffer) => {
-      this.buffer.append(chunk);
-      for (;;) {
-        let message: JSONRPCMessage | null;
-        try {
-          message = this.buffer.readMessage();
-        } catch (error) {
-          this.onerror?.(error instanceof Error ? error : new Error(String(error)));
-          continue;
+    try {
+      // The SDK's reader loads only now, while the child starts (its message
+      // schemas take tens of milliseconds to build): the child was spawned
+      // first, and its output waits in the pipe until the reader is attached.
+      const { ReadBuffer, serializeMessage } = await import('@modelcontextprotocol/sdk/shared/stdio.js');
+      this.serialize = serializeMessage;
+      const buffer = new ReadBuffer();
+      child.stdout?.on('data', (chunk: Buffer) => {
+        buffer.append(chunk);
+        for (;;) {
+          let message: JSONRPCMessage | null;
+          try {
+            message = buffer.readMessage();
+          } catch (error) {
+            this.onerror?.(error instanceof Error ? error : new Error(String(error)));
+            continue;
+          }
+          if (message === null) break;
+          this.onmessage?.(message);
         }
-        if (message === null) break;
-        this.onmessage?.(message);
-      }
-    });
+      });
+    } catch (error) {
+      child.kill('SIGKILL');
+      throw error;
+    } finally {
+      readerAttached();
+    }
   }
 
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin;
     if (!stdin || stdin.destroyed || stdin.writableEnded || this.status) return Promise.reject(new Error('the server process has exited'));
     return new Promise((resolve) => {
-      if (stdin.write(serializeMessage(message))) resolve();
+      if (stdin.write(this.serialize(message))) resolve();
       else stdin.once('drain', resolve);
     });
   }

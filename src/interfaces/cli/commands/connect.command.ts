@@ -301,7 +301,7 @@ class InstancePicker {
       // `run` registers a server as soon as it starts, before it listens.
       await untilListening(new URL(connection.url), Math.max(deadline - Date.now(), READY_GRACE_MS));
       const declared = (record as Record<string, unknown>)['transport'];
-      const transport = declared === undefined ? new HttpFallbackTransport(connection.url, this.transports, this.log) : httpTransport(connection.url, connection.transport);
+      const transport = declared === undefined ? await HttpFallbackTransport.open(connection.url, this.transports, this.log) : await httpTransport(connection.url, connection.transport);
       await transport.start();
       const kind = transport instanceof HttpFallbackTransport ? (this.transports.get(connection.url) ?? 'streamable-http, else sse') : connection.transport;
       leg = { name: `${record.instance_id}: ${connection.url} (${kind})`, target: connection.url, transport, gone: gone.signal, release: () => this.legs.delete(leg) };
