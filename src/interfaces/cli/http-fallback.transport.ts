@@ -28,13 +28,18 @@ function httpSdk(): Promise<HttpSdk> {
   return sdk;
 }
 
-/** A fresh SDK client transport of the given kind. */
-export async function httpTransport(url: string, kind: HttpTransport): Promise<RemoteTransport> {
-  return newTransport(await httpSdk(), url, kind);
+/** Whether the SDK's HTTP client transports are loaded (or loading) already. */
+export function httpSdkLoading(): boolean {
+  return sdk !== undefined;
 }
 
-function newTransport(loaded: HttpSdk, url: string, kind: HttpTransport): RemoteTransport {
-  return kind === 'sse' ? new loaded.SSEClientTransport(new URL(url)) : new loaded.StreamableHTTPClientTransport(new URL(url));
+/** A fresh SDK client transport of the given kind (Streamable HTTP: in `sessionId`, when given: one opened already). */
+export async function httpTransport(url: string, kind: HttpTransport, sessionId?: string): Promise<RemoteTransport> {
+  return newTransport(await httpSdk(), url, kind, sessionId);
+}
+
+function newTransport(loaded: HttpSdk, url: string, kind: HttpTransport, sessionId?: string): RemoteTransport {
+  return kind === 'sse' ? new loaded.SSEClientTransport(new URL(url)) : new loaded.StreamableHTTPClientTransport(new URL(url), { sessionId });
 }
 
 /**

@@ -9,7 +9,8 @@ import type { ServiceRegistry } from '../../../app/service-registry.js';
 import type { ChildStdioTransport } from '../child-stdio.transport.js';
 import { SpawnFailedError } from '../child-stdio.transport.js';
 import type { BridgeResult, Leg } from '../failover-bridge.js';
-import { HttpFallbackTransport, httpTransport, type TransportMemory } from '../http-fallback.transport.js';
+import { HttpFallbackTransport, httpSdkLoading, httpTransport, type TransportMemory } from '../http-fallback.transport.js';
+import { QuickInitializeTransport, type MakeTransport } from '../quick-initialize.transport.js';
 import { FILTER_OPTIONS, filtersFrom, instanceIdArgument, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { debugWanted, openRegistry } from '../open-registry.js';
@@ -71,9 +72,9 @@ function keepStdoutForMcp(): void {
 }
 
 async function bridgeLegs(first: Leg, picker: InstancePicker, debug: boolean, nothingLeft: () => string): Promise<number> {
-  // The SDK loads only here: other commands never pay for it.
-  const [{ failoverBridge }, { StdioServerTransport }] = await Promise.all([import('../failover-bridge.js'), import('@modelcontextprotocol/sdk/server/stdio.js')]);
-  const local = new StdioServerTransport(process.stdin, process.stdout);
+  // The SDK loads only in connect, and after the first exchange (LocalStdioTransport): other commands never pay for it.
+  const [{ failoverBridge }, { LocalStdioTransport }] = await Promise.all([import('../failover-bridge.js'), import('../local-stdio.transport.js')]);
+  const local = new LocalStdioTransport(process.stdin, process.stdout);
   let current = first;
   let signalled: NodeJS.Signals | undefined;
   const interrupted = new AbortController();
@@ -301,9 +302,18 @@ class InstancePicker {
       // `run` registers a server as soon as it starts, before it listens.
       await untilListening(new URL(connection.url), Math.max(deadline - Date.now(), READY_GRACE_MS));
       const declared = (record as Record<string, unknown>)['transport'];
-      const transport = declared === undefined ? await HttpFallbackTransport.open(connection.url, this.transports, this.log) : await httpTransport(connection.url, connection.transport);
+      const { url } = connection;
+      const kind = declared === undefined ? (this.transports.get(url) ?? 'streamable-http, else sse') : connection.transport;
+      const make: MakeTransport = async (answered) => {
+        if (!answered) return declared === undefined ? HttpFallbackTransport.open(url, this.transports, this.log) : httpTransport(url, connection.transport);
+        // The initialize was answered over Streamable HTTP: that is the transport, in the session it opened.
+        if (declared === undefined) this.transports.set(url, 'streamable-http');
+        return httpTransport(url, 'streamable-http', answered.sessionId);
+      };
+      // Before the SDK is loaded, the client's initialize goes out without it (ADR 0028).
+      const quick = !httpSdkLoading() && url.startsWith('http:') && (kind === 'streamable-http' || kind === 'streamable-http, else sse');
+      const transport = quick ? new QuickInitializeTransport(url, make) : await make();
       await transport.start();
-      const kind = transport instanceof HttpFallbackTransport ? (this.transports.get(connection.url) ?? 'streamable-http, else sse') : connection.transport;
       leg = { name: `${record.instance_id}: ${connection.url} (${kind})`, target: connection.url, transport, gone: gone.signal, release: () => this.legs.delete(leg) };
     } else {
       const child = await startChild(connection, this.log);
