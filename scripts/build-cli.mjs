@@ -89,6 +89,11 @@ await build({
 // The bundle runs inside a function (the loader's wrapper): a hashbang line there is a syntax error.
 writeFileSync(bundle, readFileSync(bundle, 'utf8').replace(/^#!.*/, '//'));
 writeFileSync(`${outdir}/main.js`, readFileSync(`${root}scripts/cli-loader.mjs`, 'utf8'));
+// The bin runs as CommonJS (Node starts a CommonJS entry point faster: ADR 0028);
+// the SDK modules beside it stay ES modules. Nothing else in this directory is
+// run: tsc's output here is only esbuild's input.
+writeFileSync(`${outdir}/package.json`, `${JSON.stringify({ type: 'commonjs' })}\n`);
+writeFileSync(`${outdir}/mcp-sdk/package.json`, `${JSON.stringify({ type: 'module' })}\n`);
 chmodSync(`${outdir}/main.js`, 0o755);
 
 // The code cache: `list --json` over a registry of a few entries (reading,

@@ -4,13 +4,22 @@
 // made at build time: the functions a command runs are not parsed and compiled
 // again. V8 checks the cache against its own version, flags and the source,
 // and refuses one that does not match: the bundle is then compiled as usual.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import vm from 'node:vm';
+//
+// This file runs as CommonJS (ADR 0028): build-cli.mjs puts a package.json
+// saying so beside it, because Node starts an ES module entry point about 5 ms
+// slower (it sets up its ES module loader first). It is written to be valid
+// as an ES module too (no import or require statements, no import.meta, no
+// top-level await), so it works unchanged where it is taken as one.
+const { readFileSync, realpathSync, writeFileSync } = process.getBuiltinModule('node:fs');
+const { createRequire } = process.getBuiltinModule('node:module');
+const { dirname, join } = process.getBuiltinModule('node:path');
+const { pathToFileURL } = process.getBuiltinModule('node:url');
+const vm = process.getBuiltinModule('node:vm');
 
-const bundle = fileURLToPath(new URL('./cli.bundle.cjs', import.meta.url));
+// CommonJS gives this file's path; as an ES module it is the entry point, process.argv[1] (maybe through the bin's symlink).
+// eslint-disable-next-line no-undef -- defined when this runs as CommonJS (typeof is safe when it is not)
+const here = dirname(typeof __filename === 'string' ? __filename : realpathSync(process.argv[1]));
+const bundle = join(here, 'cli.bundle.cjs');
 /**
  * The command, found as main.ts finds it (the first word that is not an option
  * or the value of --store): `connect` has a code cache of its own (ADR 0028),
@@ -24,7 +33,7 @@ const command = (() => {
   }
   return undefined;
 })();
-const cacheFile = fileURLToPath(new URL(command === 'connect' ? './cli.bundle.connect.cache' : './cli.bundle.cache', import.meta.url));
+const cacheFile = join(here, command === 'connect' ? 'cli.bundle.connect.cache' : 'cli.bundle.cache');
 let cachedData;
 try {
   cachedData = readFileSync(cacheFile);
@@ -38,8 +47,8 @@ const script = new vm.Script(`(function (exports, require, module, __filename, _
 // Only the build sets this: the cache is written after a run, with what that run compiled.
 const cacheOut = process.env.MARCUS_REGISTRY_CODE_CACHE_OUT;
 if (cacheOut) process.once('exit', () => writeFileSync(cacheOut, script.createCachedData()));
-const module = { exports: {} };
+const bundleModule = { exports: {} };
 // The bundle's import() of a package (a driver: better-sqlite3, etcd3, ps-list,
 // prom-client) is this one, from the same directory as the bundle.
 const importPackage = (specifier) => import(specifier);
-script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle), pathToFileURL(bundle).href, importPackage);
+script.runInThisContext()(bundleModule.exports, createRequire(bundle), bundleModule, bundle, here, pathToFileURL(bundle).href, importPackage);

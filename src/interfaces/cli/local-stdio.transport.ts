@@ -39,9 +39,11 @@ export class LocalStdioTransport implements Transport {
   private first: 'waiting' | 'open' | 'done' = 'waiting';
   private firstId?: string | number;
 
+  /** `afterFirstExchange` is called once, when the first exchange is over (as the SDK starts loading). */
   constructor(
     private readonly stdin: Stdin,
     private readonly stdout: NodeJS.WritableStream,
+    private readonly afterFirstExchange?: () => void,
   ) {}
 
   async start(): Promise<void> {
@@ -131,8 +133,14 @@ export class LocalStdioTransport implements Transport {
     void this.load();
   }
 
-  /** Loads the SDK, runs the held lines through its schema, and hands stdin over to its StdioServerTransport. */
+  /** Loads the SDK (once) and tells afterFirstExchange. */
   private load(): Promise<void> {
+    if (!this.loading) this.afterFirstExchange?.();
+    return this.loadSdk();
+  }
+
+  /** Loads the SDK, runs the held lines through its schema, and hands stdin over to its StdioServerTransport. */
+  private loadSdk(): Promise<void> {
     this.loading ??= (async () => {
       try {
         const [{ StdioServerTransport }, { deserializeMessage }] = await Promise.all([import('@modelcontextprotocol/sdk/server/stdio.js'), import('@modelcontextprotocol/sdk/shared/stdio.js')]);

@@ -27,6 +27,9 @@ export type MakeTransport = (answered?: QuickAnswer) => Promise<RemoteTransport>
  * again through the SDK's transport, which then says what went wrong exactly
  * as it always did (an HTTP 4xx there is what makes an undeclared transport
  * fall back to SSE). Nothing was delivered before that: the client sees one answer.
+ * Its connection is also the first look at whether the server listens: when
+ * it is refused, `whenListening` waits for it (`run` registers a server before
+ * it listens) before the SDK tries.
  */
 export class QuickInitializeTransport implements RemoteTransport {
   onmessage?: (message: JSONRPCMessage) => void;
@@ -41,9 +44,11 @@ export class QuickInitializeTransport implements RemoteTransport {
   private pending?: ClientRequest;
   private closed = false;
 
+  /** `whenListening`: called when the quick initialize's connection is refused; resolves once the server listens (or gave up waiting). */
   constructor(
     private readonly url: string,
     private readonly make: MakeTransport,
+    private readonly whenListening?: () => Promise<void>,
   ) {}
 
   /** The Streamable HTTP session id, once the server gave one. */
@@ -57,7 +62,8 @@ export class QuickInitializeTransport implements RemoteTransport {
   async send(message: JSONRPCMessage): Promise<void> {
     if (!this.making && !this.tried && 'method' in message && message.method === 'initialize' && 'id' in message) {
       this.tried = true;
-      const messages = await this.quick(message);
+      const { messages, refused } = await this.quick(message);
+      if (refused) await this.whenListening?.();
       if (messages && !this.closed) {
         for (const m of messages) this.onmessage?.(m);
         // The SDK loads now, in the background: the client's next message goes through it.
@@ -104,15 +110,15 @@ export class QuickInitializeTransport implements RemoteTransport {
     return this.making;
   }
 
-  /** POSTs the initialize; resolves with what came back up to its result, or undefined when the SDK must do it. */
-  private quick(initialize: JSONRPCRequest): Promise<JSONRPCMessage[] | undefined> {
+  /** POSTs the initialize; resolves with what came back up to its result, or without messages when the SDK must do it (`refused`: nothing listens there yet). */
+  private quick(initialize: JSONRPCRequest): Promise<{ messages?: JSONRPCMessage[]; refused?: boolean }> {
     return new Promise((resolve) => {
       let settled = false;
-      const done = (messages: JSONRPCMessage[] | undefined) => {
+      const done = (messages: JSONRPCMessage[] | undefined, refused = false) => {
         if (settled) return;
         settled = true;
         this.pending = undefined;
-        resolve(messages);
+        resolve({ messages, refused });
       };
       const body = JSON.stringify(initialize);
       let req: ClientRequest;
@@ -176,7 +182,7 @@ export class QuickInitializeTransport implements RemoteTransport {
         return done(undefined);
       }
       this.pending = req;
-      req.on('error', () => done(undefined));
+      req.on('error', (error: NodeJS.ErrnoException) => done(undefined, error.code === 'ECONNREFUSED'));
       req.end(body);
     });
   }
