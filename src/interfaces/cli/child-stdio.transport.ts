@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { JsonRpcLineReader } from './jsonrpc-lines.js';
 
 /** How a child ended: its code, or the signal that killed it. */
 export interface ExitStatus {
@@ -19,6 +20,8 @@ export class SpawnFailedError extends Error {
  * stderr is ours. Unlike the SDK's StdioClientTransport it keeps the whole
  * environment (the child is the user's server, started as `run` started it)
  * and says how the child ended (`exited`), which `connect` needs for its exit code.
+ * Its output is read as the SDK reads it, without loading the SDK for plain
+ * messages (JsonRpcLineReader, ADR 0028): the child starts on a core of its own.
  */
 export class ChildStdioTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
@@ -26,9 +29,10 @@ export class ChildStdioTransport implements Transport {
   onclose?: () => void;
 
   private child?: ChildProcess;
-  private serialize: (message: JSONRPCMessage) => string = () => {
-    throw new Error('not started');
-  };
+  private readonly reader = new JsonRpcLineReader(
+    (message) => this.onmessage?.(message),
+    (error) => this.onerror?.(error),
+  );
   private settleExit: (status: ExitStatus) => void = () => {};
   /** Resolves when the child has exited (never rejects). */
   readonly exited: Promise<ExitStatus> = new Promise((resolve) => (this.settleExit = resolve));
@@ -48,56 +52,25 @@ export class ChildStdioTransport implements Transport {
   async start(): Promise<void> {
     const child = spawn(this.command, [...this.args], { cwd: this.cwd, stdio: ['pipe', 'pipe', 'inherit'], windowsHide: true });
     this.child = child;
-    let readerAttached: () => void = () => {};
-    const reading = new Promise<void>((resolve) => (readerAttached = resolve));
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => resolve());
       child.once('error', (error) => reject(new SpawnFailedError(`cannot start ${this.command}: ${error.message}`)));
     });
     child.on('error', (error) => this.onerror?.(error));
     child.once('exit', (code, signal) => {
-      // What it wrote before it exited is read first (the reader may still be loading).
-      void reading.then(() => {
-        this.status = { code, signal };
-        this.settleExit(this.status);
-        this.onclose?.();
-      });
+      this.status = { code, signal };
+      this.settleExit(this.status);
+      this.onclose?.();
     });
     child.stdin?.on('error', () => {}); // EPIPE after the child exited: its exit says it all.
-    try {
-      // The SDK's reader loads only now, while the child starts (its message
-      // schemas take tens of milliseconds to build): the child was spawned
-      // first, and its output waits in the pipe until the reader is attached.
-      const { ReadBuffer, serializeMessage } = await import('@modelcontextprotocol/sdk/shared/stdio.js');
-      this.serialize = serializeMessage;
-      const buffer = new ReadBuffer();
-      child.stdout?.on('data', (chunk: Buffer) => {
-        buffer.append(chunk);
-        for (;;) {
-          let message: JSONRPCMessage | null;
-          try {
-            message = buffer.readMessage();
-          } catch (error) {
-            this.onerror?.(error instanceof Error ? error : new Error(String(error)));
-            continue;
-          }
-          if (message === null) break;
-          this.onmessage?.(message);
-        }
-      });
-    } catch (error) {
-      child.kill('SIGKILL');
-      throw error;
-    } finally {
-      readerAttached();
-    }
+    child.stdout?.on('data', (chunk: Buffer) => void this.reader.push(chunk));
   }
 
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin;
     if (!stdin || stdin.destroyed || stdin.writableEnded || this.status) return Promise.reject(new Error('the server process has exited'));
     return new Promise((resolve) => {
-      if (stdin.write(this.serialize(message))) resolve();
+      if (stdin.write(`${JSON.stringify(message)}\n`)) resolve();
       else stdin.once('drain', resolve);
     });
   }

@@ -1,26 +1,22 @@
 import type { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { plainMessage } from './jsonrpc-shape.js';
-
-/** The SDK's limit on a line not yet ended (STDIO_DEFAULT_MAX_BUFFER_SIZE). */
-const MAX_BUFFER = 10 * 1024 * 1024;
+import { JsonRpcLineReader } from './jsonrpc-lines.js';
 
 type Stdin = NodeJS.ReadableStream & { unshift(chunk: Buffer): void; readonly readableEnded?: boolean };
 
 /**
  * The bridge's local side, the MCP client on our stdin and stdout: the SDK's
  * StdioServerTransport, which takes over once it is loaded (ADR 0028). Until
- * then this reads the same newline-delimited JSON-RPC itself, so the first
- * exchange (the client's initialize and its answer, what a client waits for
- * when it starts us) is not held up by the SDK, whose schemas take tens of
- * milliseconds to build. A line is judged as the SDK judges it: JSON.parse,
- * then plainMessage; a line plainMessage leaves to the SDK's schema waits, with
- * every line after it, until the SDK is loaded, and goes through it.
+ * then this reads the same newline-delimited JSON-RPC itself
+ * (JsonRpcLineReader: as the SDK judges a line, without loading it for plain
+ * messages), so the first exchange (the client's initialize and its answer,
+ * what a client waits for when it starts us) is not held up by the SDK, whose
+ * schemas take tens of milliseconds to build.
  *
  * The SDK is loaded right after the first exchange: once the answer to the
  * client's first request, an initialize, is written; at once when the client
- * opens with anything else (or ends its input), or sends a line that needs it.
+ * opens with anything else (or ends its input).
  */
 export class LocalStdioTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
@@ -29,13 +25,16 @@ export class LocalStdioTransport implements Transport {
 
   private sdk?: StdioServerTransport;
   private loading?: Promise<void>;
-  private buffer?: Buffer;
-  /** Lines waiting for the SDK's schema, in order (set while one is there). */
-  private held?: string[];
-  private deserialize?: (line: string) => JSONRPCMessage;
+  private readonly reader = new JsonRpcLineReader(
+    (message) => this.message(message),
+    (error) => {
+      this.onerror?.(error);
+      if (this.first === 'waiting') this.firstDone();
+    },
+  );
   private started = false;
   private closed = false;
-  /** 'waiting' for the client's first line; 'open' while its initialize is unanswered; 'done' after. */
+  /** 'waiting' for the client's first message; 'open' while its initialize is unanswered; 'done' after. */
   private first: 'waiting' | 'open' | 'done' = 'waiting';
   private firstId?: string | number;
 
@@ -70,25 +69,13 @@ export class LocalStdioTransport implements Transport {
     this.stdin.off('error', this.onstdinerror);
     this.stdin.off('end', this.onend);
     if (this.stdin.listenerCount('data') === 0) this.stdin.pause();
-    this.buffer = undefined;
-    this.held = undefined;
+    this.reader.clear();
     this.onclose?.();
   }
 
   private readonly ondata = (chunk: Buffer) => {
-    if ((this.buffer?.length ?? 0) + chunk.length > MAX_BUFFER) {
-      this.buffer = undefined;
-      this.onerror?.(new Error(`ReadBuffer exceeded maximum size of ${MAX_BUFFER} bytes`));
-      void this.close();
-      return;
-    }
-    let buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
-    for (let at = buffer.indexOf('\n'); at !== -1 && !this.closed; at = buffer.indexOf('\n')) {
-      const line = buffer.toString('utf8', 0, at).replace(/\r$/, '');
-      buffer = buffer.subarray(at + 1);
-      this.line(line);
-    }
-    this.buffer = buffer.length > 0 ? buffer : undefined;
+    // As the SDK's transport: a line past its limit is an error, and the end.
+    if (!this.reader.push(chunk)) void this.close();
   };
 
   private readonly onstdinerror = (error: Error) => this.onerror?.(error);
@@ -97,26 +84,7 @@ export class LocalStdioTransport implements Transport {
     if (this.first === 'waiting') this.firstDone();
   };
 
-  private line(line: string): void {
-    if (this.held) {
-      this.held.push(line);
-      return;
-    }
-    let message: JSONRPCMessage | undefined;
-    try {
-      message = plainMessage(JSON.parse(line));
-    } catch (error) {
-      // What the SDK says too: its reader parses the line with JSON.parse first.
-      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
-      if (this.first === 'waiting') this.firstDone();
-      return;
-    }
-    if (message === undefined) {
-      this.held = [line];
-      if (this.first === 'waiting') this.first = 'done';
-      void this.load();
-      return;
-    }
+  private message(message: JSONRPCMessage): void {
     if (this.first === 'waiting') {
       if ('method' in message && message.method === 'initialize' && 'id' in message) {
         this.first = 'open';
@@ -130,28 +98,15 @@ export class LocalStdioTransport implements Transport {
 
   private firstDone(): void {
     this.first = 'done';
+    if (!this.loading) this.afterFirstExchange?.();
     void this.load();
   }
 
-  /** Loads the SDK (once) and tells afterFirstExchange. */
+  /** Loads the SDK (once), lets the reader judge what it held, and hands stdin over to the SDK's StdioServerTransport. */
   private load(): Promise<void> {
-    if (!this.loading) this.afterFirstExchange?.();
-    return this.loadSdk();
-  }
-
-  /** Loads the SDK, runs the held lines through its schema, and hands stdin over to its StdioServerTransport. */
-  private loadSdk(): Promise<void> {
     this.loading ??= (async () => {
       try {
-        const [{ StdioServerTransport }, { deserializeMessage }] = await Promise.all([import('@modelcontextprotocol/sdk/server/stdio.js'), import('@modelcontextprotocol/sdk/shared/stdio.js')]);
-        this.deserialize = deserializeMessage;
-        if (this.closed) return;
-        const held = this.held ?? [];
-        this.held = undefined;
-        for (const line of held) {
-          if (this.closed) return;
-          this.deliver(line);
-        }
+        const [{ StdioServerTransport }] = await Promise.all([import('@modelcontextprotocol/sdk/server/stdio.js'), this.reader.loadSchema()]);
         if (this.closed) return;
         const sdk = new StdioServerTransport(this.stdin as NodeJS.ReadStream, this.stdout as NodeJS.WriteStream);
         sdk.onmessage = (message) => this.onmessage?.(message);
@@ -162,8 +117,8 @@ export class LocalStdioTransport implements Transport {
         this.stdin.off('data', this.ondata);
         this.stdin.off('error', this.onstdinerror);
         this.stdin.off('end', this.onend);
-        if (this.buffer && !this.stdin.readableEnded) this.stdin.unshift(this.buffer);
-        this.buffer = undefined;
+        const rest = this.reader.takeRest();
+        if (rest && !this.stdin.readableEnded) this.stdin.unshift(rest);
         this.sdk = sdk;
         await sdk.start();
         this.stdin.resume();
@@ -172,17 +127,5 @@ export class LocalStdioTransport implements Transport {
       }
     })();
     return this.loading;
-  }
-
-  /** A held line, judged by the SDK's schema (as its reader would). */
-  private deliver(line: string): void {
-    let message: JSONRPCMessage;
-    try {
-      message = (this.deserialize as (line: string) => JSONRPCMessage)(line);
-    } catch (error) {
-      this.onerror?.(error instanceof Error ? error : new Error(String(error)));
-      return;
-    }
-    this.onmessage?.(message);
   }
 }
