@@ -1,4 +1,4 @@
-import { request, type ClientRequest } from 'node:http';
+import type { ClientRequest } from 'node:http';
 import type { JSONRPCMessage, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { RemoteTransport } from './http-fallback.transport.js';
 import { plainMessage } from './jsonrpc-shape.js';
@@ -123,6 +123,8 @@ export class QuickInitializeTransport implements RemoteTransport {
       const body = JSON.stringify(initialize);
       let req: ClientRequest;
       try {
+        // node:http loads here, not with this module: a stdio instance never needs it.
+        const { request } = process.getBuiltinModule('node:http');
         req = request(this.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'content-length': Buffer.byteLength(body) } }, (res) => {
           const type = (res.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
           const session = res.headers['mcp-session-id'];
