@@ -1,11 +1,11 @@
-// Cold start of the CLI: `node dist/interfaces/cli/main.js list --json` on an empty
+// Cold start of the CLI: `node dist/interfaces/cli/main.cjs list --json` on an empty
 // registry, against `node -e 0`, the floor of any Node program on this machine.
 import { spawn } from 'node:child_process';
 import { mkdir, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CLI_MAIN = fileURLToPath(new URL('../dist/interfaces/cli/main.js', import.meta.url));
+export const CLI_MAIN = fileURLToPath(new URL('../dist/interfaces/cli/main.cjs', import.meta.url));
 
 /** Runs a node process to its end; rejects unless it exits 0 (and, for list, prints []). */
 export function runNode(args, expectOut) {

@@ -20,7 +20,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const CLI = join(root, 'dist/interfaces/cli/main.js');
+const CLI = join(root, 'dist/interfaces/cli/main.cjs');
 const SERVER = join(root, 'test/fixtures/fixture-http-server.mjs');
 const { values } = parseArgs({ options: { switches: { type: 'string', default: '20' } } });
 const switches = Number(values.switches);

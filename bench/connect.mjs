@@ -18,12 +18,12 @@ import { summarize } from './harness.mjs';
 import { benchRecord } from './records.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
-const CLI_MAIN = join(repo, 'dist/interfaces/cli/main.js');
-const STDIO_SERVER = join(repo, 'test/fixtures/fixture-stdio-server.mjs');
+const CLI_MAIN = join(repo, 'dist/interfaces/cli/main.cjs');
+export const STDIO_SERVER = join(repo, 'test/fixtures/fixture-stdio-server.mjs');
 const HTTP_SERVER = join(repo, 'test/fixtures/fixture-http-server.mjs');
 
 /** A registry directory holding one live record (this process's pid, so it is healthy). */
-async function registryWith(dir, record) {
+export async function registryWith(dir, record) {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   await writeFile(join(dir, `${record.instance_id}.json`), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
@@ -31,7 +31,7 @@ async function registryWith(dir, record) {
 }
 
 /** Starts the Streamable HTTP fixture on a port the OS picks; resolves with its URL and a stop function. */
-function startHttpServer() {
+export function startHttpServer() {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [HTTP_SERVER, '0', 'bench'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -46,7 +46,7 @@ function startHttpServer() {
 }
 
 /** Time from connect() (which spawns or sends the first request) until the initialize response is in. */
-async function timeInitialize(transport) {
+export async function timeInitialize(transport) {
   const client = new Client({ name: 'marcus-bench', version: '1.0.0' });
   const t0 = performance.now();
   await client.connect(transport);
@@ -56,7 +56,7 @@ async function timeInitialize(transport) {
   return elapsed;
 }
 
-const stdio = (command, args) => new StdioClientTransport({ command, args, stderr: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
+export const stdio = (command, args) => new StdioClientTransport({ command, args, stderr: 'ignore', env: { ...process.env, NODE_OPTIONS: '' } });
 
 /** Runs the stdio and HTTP pairs; returns Figures (groups connect-*). */
 export async function benchConnect({ root, quick, log, startTimeMs }) {

@@ -19,7 +19,7 @@ import { summarize } from './harness.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 export const PYTHON_PEER = join(repo, 'test/fixtures/marcus_service_registry.py');
-const CLI_MAIN = join(repo, 'dist/interfaces/cli/main.js');
+const CLI_MAIN = join(repo, 'dist/interfaces/cli/main.cjs');
 
 /** The Python interpreter and whether psutil imports in it; undefined without python3. */
 export function pythonInfo() {

@@ -1,4 +1,4 @@
-// Bundles the CLI (`bin`: dist/interfaces/cli/main.js) after tsc has compiled dist/,
+// Bundles the CLI (`bin`: dist/interfaces/cli/main.cjs) after tsc has compiled dist/,
 // into one CommonJS file run through V8's code cache (ADR 0011, ADR 0024):
 //   dist/interfaces/cli/cli.bundle.cjs    every module the CLI uses, one file; each
 //                                  command and store adapter is initialised only
@@ -6,7 +6,8 @@
 //   dist/interfaces/cli/cli.bundle.cache  V8's code cache for it, written here by
 //                                  running `list` over a small registry, so the
 //                                  functions a command runs are not compiled again
-//   dist/interfaces/cli/main.js           the bin: a small loader (scripts/cli-loader.mjs)
+//   dist/interfaces/cli/main.cjs          the bin: a small loader (scripts/cli-loader.mjs);
+//                                  main.js is the same loader, run as an ES module
 // A cold `marcus-registry list` otherwise spends most of its time resolving,
 // compiling and evaluating modules — docs/benchmarks.md has the figures. The
 // bundle is made from tsc's output (decorator metadata stays as tsc emits it).
@@ -20,62 +21,43 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { bundleOptions, EXTERNAL } from './bundle-options.mjs';
+import { bundleOptions } from './bundle-options.mjs';
+import { assertNoImportCalls, codeCacheBundleOptions, importsThroughLoader as importsThroughLoaderPlugin } from './code-cache-bundle.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/interfaces/cli`;
 const bundle = `${outdir}/cli.bundle.cjs`;
 const cache = `${outdir}/cli.bundle.cache`;
+/** The same bundle's code cache as a `connect` run compiles it (ADR 0028). */
+const connectCache = `${outdir}/cli.bundle.connect.cache`;
 
 /**
- * A script run from a code cache loses its dynamic-import hook (Node 20), and
- * the hook itself is experimental there: our import() of what stays outside
- * the bundle (a driver, a node: built-in, or a name computed at run time)
- * becomes __marcusImport(), which the loader supplies (a real import() from the
- * loader, in the same directory). The MCP SDK, which only `connect` needs, is
- * bundled apart as ES modules (dist/interfaces/cli/mcp-sdk/, one entry per SDK module
- * the CLI imports): the other commands never read it. Every other import()
- * stays: esbuild bundles its module, initialised when first imported.
+ * Our import() of what stays outside the bundle goes through the loader
+ * (code-cache-bundle.mjs). The MCP SDK, which only `connect` needs, is bundled
+ * apart as ES modules (dist/interfaces/cli/mcp-sdk/, one entry per SDK module
+ * the CLI imports): the other commands never read it.
  */
 const SDK = '@modelcontextprotocol/sdk/';
 const sdkModules = new Set();
-const importsThroughLoader = {
-  name: 'imports-through-loader',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, async (args) => ({
-      contents: readFileSync(args.path, 'utf8').replace(/\bimport\((\s*)(?:(['"])([^'"]*)\2)?/g, (call, space, quote, specifier) => {
-        if (specifier?.startsWith(SDK)) {
-          const name = specifier.slice(SDK.length).replace(/\.js$/, '');
-          sdkModules.add(name);
-          return `__marcusImport(${space}${quote}./mcp-sdk/${name}.js${quote}`;
-        }
-        const outside = specifier === undefined || specifier.startsWith('node:') || EXTERNAL.some((pkg) => specifier === pkg || specifier.startsWith(`${pkg}/`));
-        return outside ? `__marcusImport(${space}${quote ?? ''}${specifier ?? ''}${quote ?? ''}` : call;
-      }),
-      loader: 'js',
-    }));
-  },
-};
+const importsThroughLoader = importsThroughLoaderPlugin((specifier) => {
+  if (!specifier.startsWith(SDK)) return undefined;
+  const name = specifier.slice(SDK.length).replace(/\.js$/, '');
+  sdkModules.add(name);
+  return `./mcp-sdk/${name}.js`;
+});
 
 await rm(`${outdir}/chunks`, { recursive: true, force: true });
 await rm(`${outdir}/mcp-sdk`, { recursive: true, force: true });
 await rm(cache, { force: true });
+await rm(connectCache, { force: true });
 const options = bundleOptions(root);
 await build({
-  ...options,
+  ...codeCacheBundleOptions(options),
   entryPoints: { 'cli.bundle': 'dist/interfaces/cli/main.js' },
   outdir,
-  outExtension: { '.js': '.cjs' },
-  format: 'cjs',
-  splitting: false,
-  // The loader passes the bundle's own file URL; require, __filename and __dirname are the CommonJS ones.
-  define: { 'import.meta.url': '__importMetaUrl' },
-  banner: {},
   plugins: [...options.plugins, importsThroughLoader],
 });
-if (/\bimport\(/.test(readFileSync(bundle, 'utf8').replace(/"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`/g, '""'))) {
-  throw new Error('cli.bundle.cjs still calls import(): it would fail when run from the code cache');
-}
+assertNoImportCalls(bundle);
 // The SDK modules connect imports, as ES modules of their own (shared code in chunks).
 await build({
   ...options,
@@ -85,8 +67,15 @@ await build({
 });
 // The bundle runs inside a function (the loader's wrapper): a hashbang line there is a syntax error.
 writeFileSync(bundle, readFileSync(bundle, 'utf8').replace(/^#!.*/, '//'));
-writeFileSync(`${outdir}/main.js`, readFileSync(`${root}scripts/cli-loader.mjs`, 'utf8'));
-chmodSync(`${outdir}/main.js`, 0o755);
+// The bin runs as CommonJS (Node starts a CommonJS entry point faster: ADR 0028):
+// main.cjs. main.js, the same loader taken as an ES module, keeps older paths
+// working. No package.json here saying `commonjs`: tsc's modules in this
+// directory (ConnectionFailedError) stay ES modules for `exports["."].module`.
+const loader = readFileSync(`${root}scripts/cli-loader.mjs`, 'utf8');
+for (const name of ['main.cjs', 'main.js']) {
+  writeFileSync(`${outdir}/${name}`, loader);
+  chmodSync(`${outdir}/${name}`, 0o755);
+}
 
 // The code cache: `list --json` over a registry of a few entries (reading,
 // validating, judging, printing), then V8 serialises what it compiled.
@@ -99,12 +88,60 @@ try {
     const record = { instance_id: `marcus_cache_${i}`, pid: 1, mcp_command: 'node server.js', log_dir: '/tmp', project_name: null, provider: null, status: 'running', started_at: now, last_heartbeat: now, platform: 'Linux', working_directory: '/', schema_version: 1 };
     writeFileSync(join(dir, `marcus_cache_${i}.json`), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
   }
-  const run = spawnSync(process.execPath, [`${outdir}/main.js`, '--store', `json:${dir}`, 'list', '--all', '--json'], {
+  const run = spawnSync(process.execPath, [`${outdir}/main.cjs`, '--store', `json:${dir}`, 'list', '--all', '--json'], {
     env: { ...process.env, NODE_OPTIONS: '', MARCUS_REGISTRY_CODE_CACHE_OUT: cache },
     encoding: 'utf8',
   });
   if (run.status !== 0) throw new Error(`writing the CLI code cache: list exited ${run.status}: ${run.stderr}`);
   readFileSync(cache); // it was written
+  writeConnectCache(scratch, now);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
+}
+
+/**
+ * The second code cache, for `connect` (ADR 0028): the loader uses it when the
+ * command is connect. Written by a connect run against a small stdio server
+ * (below: it answers every request with an empty result and exits when its
+ * stdin ends), through an initialize and the initialized notification, so
+ * the bridge's functions are in it; the client's end of input then ends the
+ * run. Same bundle source: only the cache differs.
+ */
+function writeConnectCache(scratch, now) {
+  const dir = join(scratch, 'connect-registry');
+  mkdirSync(dir, { mode: 0o700 });
+  const server = join(scratch, 'cache-server.cjs');
+  writeFileSync(
+    server,
+    [
+      "let buffer = '';",
+      "process.stdin.on('data', (chunk) => {",
+      '  buffer += chunk;',
+      "  for (let at = buffer.indexOf('\\n'); at !== -1; at = buffer.indexOf('\\n')) {",
+      '    const message = JSON.parse(buffer.slice(0, at));',
+      '    buffer = buffer.slice(at + 1);',
+      "    const result = message.method === 'initialize' ? { protocolVersion: message.params.protocolVersion, capabilities: {}, serverInfo: { name: 'cache', version: '1' } } : {};",
+      "    if (message.id !== undefined) process.stdout.write(`${JSON.stringify({ jsonrpc: '2.0', id: message.id, result })}\\n`);",
+      '  }',
+      '});',
+      "process.stdin.on('end', () => process.exit(0));",
+    ].join('\n'),
+  );
+  // A live record (this build's pid) started from its argv.
+  const record = { instance_id: 'marcus_cache_connect', pid: process.pid, mcp_command: `${process.execPath} ${server}`, mcp_args: [process.execPath, server], transport: 'stdio', log_dir: scratch, project_name: null, provider: null, status: 'running', started_at: now, last_heartbeat: now, platform: 'Linux', working_directory: scratch, schema_version: 1 };
+  writeFileSync(join(dir, 'marcus_cache_connect.json'), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  const input = [
+    { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'marcus-build', version: '1' } } },
+    { jsonrpc: '2.0', method: 'notifications/initialized' },
+  ];
+  const run = spawnSync(process.execPath, [`${outdir}/main.cjs`, '--store', `json:${dir}`, 'connect'], {
+    input: input.map((m) => `${JSON.stringify(m)}\n`).join(''),
+    env: { ...process.env, NODE_OPTIONS: '', MARCUS_REGISTRY_CODE_CACHE_OUT: connectCache },
+    encoding: 'utf8',
+  });
+  // Only an optimisation: without it the loader compiles the bundle for connect as usual.
+  if (run.status !== 0 || !run.stdout.includes('"id":0')) {
+    rmSync(connectCache, { force: true });
+    process.stderr.write(`build-cli: no code cache for connect (connect exited ${run.status}): ${run.stderr}\n`);
+  }
 }

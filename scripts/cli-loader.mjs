@@ -1,21 +1,39 @@
 #!/usr/bin/env node
-// The `marcus-registry` bin (copied to dist/interfaces/cli/main.js by build-cli.mjs).
+// The `marcus-registry` bin (copied to dist/interfaces/cli/main.cjs, and main.js, by build-cli.mjs).
 // Runs the CLI bundle (cli.bundle.cjs) through V8's code cache (cli.bundle.cache)
 // made at build time: the functions a command runs are not parsed and compiled
 // again. V8 checks the cache against its own version, flags and the source,
 // and refuses one that does not match: the bundle is then compiled as usual.
-import { createRequire } from 'node:module';
-import vm from 'node:vm';
+//
+// The bin runs this file as CommonJS (main.cjs; ADR 0028), because Node starts
+// an ES module entry point about 5 ms slower (it sets up its ES module loader
+// first). It is written to be valid as an ES module too (no import or require
+// statements, no import.meta, no top-level await): main.js is the same file,
+// taken as one.
+const { readFileSync, realpathSync, writeFileSync } = process.getBuiltinModule('node:fs');
+const { createRequire } = process.getBuiltinModule('node:module');
+const { dirname, join } = process.getBuiltinModule('node:path');
+const { pathToFileURL } = process.getBuiltinModule('node:url');
+const vm = process.getBuiltinModule('node:vm');
 
-// Built-ins through require: an ES-module import of node:fs builds its facade,
-// which reads every export, and fs.ReadStream's getter loads all of streams (~3 ms).
-const require = createRequire(import.meta.url);
-const { readFileSync, writeFileSync } = require('node:fs');
-const { dirname } = require('node:path');
-const { fileURLToPath, pathToFileURL } = require('node:url');
-
-const bundle = fileURLToPath(new URL('./cli.bundle.cjs', import.meta.url));
-const cacheFile = fileURLToPath(new URL('./cli.bundle.cache', import.meta.url));
+// CommonJS gives this file's path; as an ES module it is the entry point, process.argv[1] (maybe through the bin's symlink).
+// eslint-disable-next-line no-undef -- defined when this runs as CommonJS (typeof is safe when it is not)
+const here = dirname(typeof __filename === 'string' ? __filename : realpathSync(process.argv[1]));
+const bundle = join(here, 'cli.bundle.cjs');
+/**
+ * The command, found as main.ts finds it (the first word that is not an option
+ * or the value of --store): `connect` has a code cache of its own (ADR 0028),
+ * written by a connect run, so what an MCP client waits for is compiled already.
+ */
+const command = (() => {
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--store') i++;
+    else if (!argv[i].startsWith('-')) return argv[i];
+  }
+  return undefined;
+})();
+const cacheFile = join(here, command === 'connect' ? 'cli.bundle.connect.cache' : 'cli.bundle.cache');
 let cachedData;
 try {
   cachedData = readFileSync(cacheFile);
@@ -29,8 +47,8 @@ const script = new vm.Script(`(function (exports, require, module, __filename, _
 // Only the build sets this: the cache is written after a run, with what that run compiled.
 const cacheOut = process.env.MARCUS_REGISTRY_CODE_CACHE_OUT;
 if (cacheOut) process.once('exit', () => writeFileSync(cacheOut, script.createCachedData()));
-const module = { exports: {} };
+const bundleModule = { exports: {} };
 // The bundle's import() of a package (a driver: better-sqlite3, etcd3, ps-list,
 // prom-client) is this one, from the same directory as the bundle.
 const importPackage = (specifier) => import(specifier);
-script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, dirname(bundle), pathToFileURL(bundle).href, importPackage);
+script.runInThisContext()(bundleModule.exports, createRequire(bundle), bundleModule, bundle, here, pathToFileURL(bundle).href, importPackage);

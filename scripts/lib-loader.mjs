@@ -7,15 +7,14 @@
 // own version, flags and the source, and refuses one that does not match: the
 // bundle is then compiled as usual. Bundlers take `exports["."].module`
 // (tsc's modules) instead: they cannot follow a file read at run time.
-import { createRequire } from 'node:module';
-import vm from 'node:vm';
-
-// Built-ins through require: an ES-module import of node:fs builds its facade,
-// which reads every export, and fs.ReadStream's getter loads all of streams (~3 ms).
-const require = createRequire(import.meta.url);
-const { readFileSync, writeFileSync } = require('node:fs');
-const { dirname } = require('node:path');
-const { fileURLToPath } = require('node:url');
+// Built-ins through process.getBuiltinModule (Node ≥ 20.16): an ES-module import
+// of node:fs builds its facade, which reads every export, and fs.ReadStream's
+// getter loads all of Node's streams (~3 ms).
+const { readFileSync, writeFileSync } = process.getBuiltinModule('node:fs');
+const { createRequire } = process.getBuiltinModule('node:module');
+const { dirname } = process.getBuiltinModule('node:path');
+const { fileURLToPath } = process.getBuiltinModule('node:url');
+const vm = process.getBuiltinModule('node:vm');
 
 const bundleUrl = new URL('./lib.bundle.cjs', import.meta.url);
 const bundle = fileURLToPath(bundleUrl);

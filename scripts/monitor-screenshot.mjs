@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const cli = join(root, 'dist/interfaces/cli/main.js');
+const cli = join(root, 'dist/interfaces/cli/main.cjs');
 const out = process.argv[2] ?? join(root, 'docs/images/monitor.png');
 const dir = await mkdtemp(join(tmpdir(), 'marcus-shot-'));
 await chmod(dir, 0o700);

@@ -39,6 +39,8 @@ EOF_APP
 "$root/node_modules/.bin/esbuild" bundled-app.mjs --bundle --platform=node --format=cjs --log-level=error \
   --external:better-sqlite3 --external:etcd3 --external:ps-list --external:prom-client --outfile=bundled-app.cjs
 grep -q 'lib.bundle.cjs' bundled-app.cjs && { echo "pack smoke test: the bundler took Node's entry (the loader), not exports[\".\"].module" >&2; exit 1; }
+# The modules behind that condition are ES modules Node itself can load (no package.json in dist/ says otherwise).
+node --input-type=module -e "const m = await import('$work/app/node_modules/marcus-registry/dist/index.modules.js'); if (typeof m.ConnectionFailedError !== 'function') process.exit(1);"
 mkdir -m 700 "$work/bundled-registry"
 [[ "$(node bundled-app.cjs)" == "bundled" ]] || { echo "pack smoke test: a bundled application could not register and discover" >&2; exit 1; }
 if [[ -d node_modules/better-sqlite3 || -d node_modules/etcd3 ]]; then

@@ -7,7 +7,7 @@ import { makeRecord } from '../support/records.js';
 import { ROOT, runToEnd, tempRegistryDir } from '../support/processes.js';
 
 /**
- * The bin (dist/interfaces/cli/main.js) runs cli.bundle.cjs with the V8 code cache
+ * The bin (dist/interfaces/cli/main.cjs) runs cli.bundle.cjs with the V8 code cache
  * the build wrote. A cache V8 refuses (made by another Node, truncated,
  * garbage) or a missing one only costs compile time: the CLI works the same,
  * with nothing on stderr.
@@ -22,13 +22,12 @@ describe('marcus-registry bin: its code cache is an optimisation only', () => {
       const bin = await mkdtemp(join(tmpdir(), 'marcus-bin-'));
       await using tmp = await tempRegistryDir();
       try {
-        await copyFile(join(ROOT, 'dist/interfaces/cli/main.js'), join(bin, 'main.js'));
+        await copyFile(join(ROOT, 'dist/interfaces/cli/main.cjs'), join(bin, 'main.cjs'));
         await copyFile(join(ROOT, 'dist/interfaces/cli/cli.bundle.cjs'), join(bin, 'cli.bundle.cjs'));
-        await writeFile(join(bin, 'package.json'), '{ "type": "module" }\n');
         if (makeCache) await makeCache(join(bin, 'cli.bundle.cache'));
         // A record of a live process (this one), so the list is not empty and records are validated.
         await writeFile(join(tmp.dir, 'marcus_cache_test.json'), encodeRecord(makeRecord({ instance_id: 'marcus_cache_test', pid: process.pid })), { mode: 0o600 });
-        const listed = await runToEnd(process.execPath, [join(bin, 'main.js'), '--store', `json:${tmp.dir}`, 'list', '--json', '--all']);
+        const listed = await runToEnd(process.execPath, [join(bin, 'main.cjs'), '--store', `json:${tmp.dir}`, 'list', '--json', '--all']);
         expect(listed.stderr).toBe('');
         expect(listed.code).toBe(0);
         expect((JSON.parse(listed.stdout) as Array<{ record: { instance_id: string } }>).map((e) => e.record.instance_id)).toEqual(['marcus_cache_test']);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const CLI = join(ROOT, 'dist/interfaces/cli/main.js');
+export const CLI = join(ROOT, 'dist/interfaces/cli/main.cjs');
 export const FIXTURES = join(ROOT, 'test/fixtures');
 
 export interface Finished {

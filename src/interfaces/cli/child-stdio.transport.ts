@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { JsonRpcLineReader } from './jsonrpc-lines.js';
 
 /** How a child ended: its code, or the signal that killed it. */
 export interface ExitStatus {
@@ -20,6 +20,8 @@ export class SpawnFailedError extends Error {
  * stderr is ours. Unlike the SDK's StdioClientTransport it keeps the whole
  * environment (the child is the user's server, started as `run` started it)
  * and says how the child ended (`exited`), which `connect` needs for its exit code.
+ * Its output is read as the SDK reads it, without loading the SDK for plain
+ * messages (JsonRpcLineReader, ADR 0028): the child starts on a core of its own.
  */
 export class ChildStdioTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
@@ -27,7 +29,10 @@ export class ChildStdioTransport implements Transport {
   onclose?: () => void;
 
   private child?: ChildProcess;
-  private readonly buffer = new ReadBuffer();
+  private readonly reader = new JsonRpcLineReader(
+    (message) => this.onmessage?.(message),
+    (error) => this.onerror?.(error),
+  );
   private settleExit: (status: ExitStatus) => void = () => {};
   /** Resolves when the child has exited (never rejects). */
   readonly exited: Promise<ExitStatus> = new Promise((resolve) => (this.settleExit = resolve));
@@ -58,27 +63,14 @@ export class ChildStdioTransport implements Transport {
       this.onclose?.();
     });
     child.stdin?.on('error', () => {}); // EPIPE after the child exited: its exit says it all.
-    child.stdout?.on('data', (chunk: Buffer) => {
-      this.buffer.append(chunk);
-      for (;;) {
-        let message: JSONRPCMessage | null;
-        try {
-          message = this.buffer.readMessage();
-        } catch (error) {
-          this.onerror?.(error instanceof Error ? error : new Error(String(error)));
-          continue;
-        }
-        if (message === null) break;
-        this.onmessage?.(message);
-      }
-    });
+    child.stdout?.on('data', (chunk: Buffer) => void this.reader.push(chunk));
   }
 
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin;
     if (!stdin || stdin.destroyed || stdin.writableEnded || this.status) return Promise.reject(new Error('the server process has exited'));
     return new Promise((resolve) => {
-      if (stdin.write(serializeMessage(message))) resolve();
+      if (stdin.write(`${JSON.stringify(message)}\n`)) resolve();
       else stdin.once('drain', resolve);
     });
   }

@@ -9,7 +9,8 @@ import type { ServiceRegistry } from '../../../app/service-registry.js';
 import type { ChildStdioTransport } from '../child-stdio.transport.js';
 import { SpawnFailedError } from '../child-stdio.transport.js';
 import type { BridgeResult, Leg } from '../failover-bridge.js';
-import { HttpFallbackTransport, httpTransport, type TransportMemory } from '../http-fallback.transport.js';
+import { HttpFallbackTransport, httpSdkLoading, httpTransport, type TransportMemory } from '../http-fallback.transport.js';
+import { QuickInitializeTransport, type MakeTransport } from '../quick-initialize.transport.js';
 import { FILTER_OPTIONS, filtersFrom, instanceIdArgument, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { debugWanted, openRegistry } from '../open-registry.js';
@@ -44,8 +45,8 @@ export async function run(argv: readonly string[]): Promise<number> {
   const filters = { ...filtersFrom(values), instanceId: instanceIdArgument(values.instance, '--instance') };
   await using registry = await openRegistry(values, { settings: { exitHooks: false } });
   const watching = new AbortController();
-  const picker = new InstancePicker(registry, filters, waitMs, log, debug);
-  picker.watch(watching.signal);
+  // The picker follows the registry from its first wait, or from the end of the first exchange (ADR 0028).
+  const picker = new InstancePicker(registry, filters, waitMs, log, debug, watching.signal);
   try {
     const first = await picker.pick(Date.now() + waitMs);
     if (!first) {
@@ -71,9 +72,9 @@ function keepStdoutForMcp(): void {
 }
 
 async function bridgeLegs(first: Leg, picker: InstancePicker, debug: boolean, nothingLeft: () => string): Promise<number> {
-  // The SDK loads only here: other commands never pay for it.
-  const [{ failoverBridge }, { StdioServerTransport }] = await Promise.all([import('../failover-bridge.js'), import('@modelcontextprotocol/sdk/server/stdio.js')]);
-  const local = new StdioServerTransport(process.stdin, process.stdout);
+  // The SDK loads only in connect, and after the first exchange (LocalStdioTransport): other commands never pay for it.
+  const [{ failoverBridge }, { LocalStdioTransport }] = await Promise.all([import('../failover-bridge.js'), import('../local-stdio.transport.js')]);
+  const local = new LocalStdioTransport(process.stdin, process.stdout, () => picker.watch());
   let current = first;
   let signalled: NodeJS.Signals | undefined;
   const interrupted = new AbortController();
@@ -160,10 +161,21 @@ class InstancePicker {
     private readonly waitMs: number,
     private readonly log: (line: string) => void,
     private readonly debug: boolean,
+    private readonly signal: AbortSignal,
   ) {}
 
-  /** Follows the registry until `signal`: wakes waiting picks, and marks an HTTP leg gone when its instance leaves or is restarted. */
-  watch(signal: AbortSignal): void {
+  private watching = false;
+
+  /**
+   * Follows the registry until `signal` (started once; later calls do nothing):
+   * wakes waiting picks, and marks an HTTP leg gone when its instance leaves or
+   * is restarted. Not before it is needed: its first look at the registry would
+   * compete with the first pick and the first exchange for the one thread.
+   */
+  watch(): void {
+    if (this.watching) return;
+    this.watching = true;
+    const { signal } = this;
     void (async () => {
       try {
         for await (const event of this.registry.watch({ signal, filters: this.filters })) {
@@ -211,6 +223,7 @@ class InstancePicker {
         if (opened) return opened;
         const left = deadline - Date.now();
         if (left <= 0) return undefined;
+        this.watch();
         if (this.debug && !said) {
           said = true;
           this.log(`marcus-registry: no instance to connect to yet; waiting up to ${Math.ceil(left / 1000)} s for one`);
@@ -298,12 +311,24 @@ class InstancePicker {
     const gone = new AbortController();
     let leg: Leg;
     if (connection.kind === 'http') {
-      // `run` registers a server as soon as it starts, before it listens.
-      await untilListening(new URL(connection.url), Math.max(deadline - Date.now(), READY_GRACE_MS));
+      // `run` registers a server as soon as it starts, before it listens: we wait for it to listen.
+      const listeningBy = Date.now() + Math.max(deadline - Date.now(), READY_GRACE_MS);
+      const whenListening = () => untilListening(new URL(connection.url), listeningBy - Date.now());
       const declared = (record as Record<string, unknown>)['transport'];
-      const transport = declared === undefined ? new HttpFallbackTransport(connection.url, this.transports, this.log) : httpTransport(connection.url, connection.transport);
+      const { url } = connection;
+      const kind = declared === undefined ? (this.transports.get(url) ?? 'streamable-http, else sse') : connection.transport;
+      const make: MakeTransport = async (answered) => {
+        if (!answered) return declared === undefined ? HttpFallbackTransport.open(url, this.transports, this.log) : httpTransport(url, connection.transport);
+        // The initialize was answered over Streamable HTTP: that is the transport, in the session it opened.
+        if (declared === undefined) this.transports.set(url, 'streamable-http');
+        return httpTransport(url, 'streamable-http', answered.sessionId);
+      };
+      // Before the SDK is loaded, the client's initialize goes out without it (ADR 0028).
+      const quick = !httpSdkLoading() && url.startsWith('http:') && (kind === 'streamable-http' || kind === 'streamable-http, else sse');
+      // The quick initialize is the first try to connect; it waits for the server only when refused.
+      if (!quick) await whenListening();
+      const transport = quick ? new QuickInitializeTransport(url, make, whenListening) : await make();
       await transport.start();
-      const kind = transport instanceof HttpFallbackTransport ? (this.transports.get(connection.url) ?? 'streamable-http, else sse') : connection.transport;
       leg = { name: `${record.instance_id}: ${connection.url} (${kind})`, target: connection.url, transport, gone: gone.signal, release: () => this.legs.delete(leg) };
     } else {
       const child = await startChild(connection, this.log);
