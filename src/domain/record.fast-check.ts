@@ -153,13 +153,20 @@ function validFor(key: Key, value: unknown): boolean {
  * keys in the schema's order then unknown keys as read, arrays and
  * load_metrics copied), or undefined: then ask the schema. Reads each value
  * once. Never throws.
+ *
+ * `owned`: the caller owns `value` (it just came out of JSON.parse and nobody
+ * else holds it): when its keys are already in that order, it is the record
+ * itself, not a copy.
  */
-export function fastReadRecord<T>(value: unknown): T | undefined {
+export function fastReadRecord<T>(value: unknown, owned = false): T | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
   const input = value as Record<string, unknown>;
   const known = new Array<unknown>(KEYS.length).fill(ABSENT);
   let unknown: Array<[string, unknown]> | undefined;
   let required = 0;
+  // Whether the keys already come in the order the schema returns them.
+  let ordered = true;
+  let lastIndex = -1;
   for (const key of Object.keys(input)) {
     const item = input[key];
     const index = INDEX.get(key);
@@ -167,13 +174,17 @@ export function fastReadRecord<T>(value: unknown): T | undefined {
       // Unknown keys are kept as read; only scalars here, so nothing to bound in depth and nothing to pollute.
       if (key === '__proto__' || !isScalar(item)) return undefined;
       (unknown ??= []).push([key, item]);
+      lastIndex = KEYS.length;
       continue;
     }
     if (!validFor(key as Key, item)) return undefined;
     known[index] = item;
     if (REQUIRED.has(key)) required++;
+    if (index < lastIndex) ordered = false;
+    lastIndex = index;
   }
   if (required !== REQUIRED.size) return undefined;
+  if (owned && ordered) return input as T;
   const out: Record<string, unknown> = {};
   for (let i = 0; i < KEYS.length; i++) {
     const item = known[i];

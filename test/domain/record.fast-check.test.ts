@@ -230,6 +230,7 @@ function keyOrder(value: unknown): unknown {
 /** Asserts the agreement for one value; returns whether the fast check accepted it. */
 function agree(value: unknown): boolean {
   const fast = fastReadRecord<Json>(value);
+  expect(fastReadRecord(value, true) === undefined).toBe(fast === undefined);
   if (fast === undefined) return false;
   const slow = parseRecordBySchema(value);
   expect(slow.ok, `the schema refused what the fast check accepted: ${JSON.stringify(value)?.slice(0, 300)}`).toBe(true);
@@ -243,6 +244,10 @@ function agree(value: unknown): boolean {
   for (const [key, item] of Object.entries(fast)) {
     if (typeof item === 'object' && item !== null) expect(item).not.toBe((value as Json)[key]);
   }
+  // Owned (a value fresh from JSON.parse): the same record, the value itself when its keys are in order.
+  const ownedRecord = fastReadRecord<Json>(value, true);
+  expect(isDeepStrictEqual(ownedRecord, slow.record)).toBe(true);
+  expect(keyOrder(ownedRecord)).toStrictEqual(keyOrder(slow.record));
   // And parseRecord, which now asks the fast check first, answers the same.
   const outcome = parseRecord(value);
   expect(outcome.ok && isDeepStrictEqual(outcome.record, slow.record)).toBe(true);
@@ -268,6 +273,11 @@ describe('the fast record check agrees with the zod schema', () => {
 
   it('accepts the common records (ours, the Python writer, a minimal one) as the schema returns them', () => {
     for (const value of [FULL, PYTHON, MINIMAL]) expect(agree(value)).toBe(true);
+    // Owned and already in the schema's order (what we write): no copy; the Python writer's order: a copy.
+    const ours = JSON.parse(JSON.stringify(FULL)) as Json;
+    expect(fastReadRecord(ours, true)).toBe(ours);
+    const python = JSON.parse(JSON.stringify(PYTHON)) as Json;
+    expect(fastReadRecord(python, true)).not.toBe(python);
   });
 
   it('over every key set to every hostile value, and removed', () => {
