@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type BigIntStats, type Stats } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
@@ -231,11 +232,13 @@ function refuse(stats: BigIntStats, maxBytes: number): EntryRead | undefined {
 }
 
 /** The bytes of an entry file, as a record of `instanceId` or the problem with them. */
-function interpret(bytes: Uint8Array, stats: BigIntStats, instanceId: string): EntryRead {
+function interpret(bytes: Buffer, stats: BigIntStats, instanceId: string): EntryRead {
   const version = versionOf(stats);
   let text: string;
   try {
-    text = utf8.decode(bytes);
+    // Both writers escape every non-ASCII character (json.dump's ensure_ascii, encodeRecord): ASCII
+    // decodes the same as UTF-8, without the decoder (and has no byte-order mark to drop).
+    text = isAscii(bytes) ? bytes.toString('latin1') : utf8.decode(bytes);
   } catch {
     return unparsable('not valid UTF-8', stats, version);
   }
