@@ -19,6 +19,7 @@ import { silentLogger, type Logger } from '../../ports/logger.port.js';
 import type { DeleteOutcome, ListResult, RegistryStore, StoreChange, StoreProblem, StoredEntry, StoreWatch, StoreWatchOptions } from '../../ports/store.port.js';
 import { writeAtomically } from './atomic-write.js';
 import { foreignFieldNotes } from '../shared/foreign-field-notes.js';
+import { foreignFieldsOf } from '../../domain/foreign-fields.js';
 import { departedCleanly, departSync, sweepDepartures } from './departures.js';
 import { checkDirectory, ensureDirectory } from './json-dir.guard.js';
 import { DirectoryWatch } from './json-dir.watch.js';
@@ -277,7 +278,7 @@ export class JsonDirStore implements RegistryStore {
       if (outcome === undefined) return;
       if ('record' in outcome) {
         entries.push(outcome);
-        problems.push(...foreignFieldNotes(outcome.record, (candidates[i] as { dirent: Dirent }).dirent.name));
+        if (foreignFieldsOf(outcome.record).length > 0) problems.push(...foreignFieldNotes(outcome.record, (candidates[i] as { dirent: Dirent }).dirent.name));
       } else problems.push(outcome);
     });
     return { entries, problems };

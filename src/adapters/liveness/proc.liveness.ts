@@ -5,6 +5,13 @@ import type { LivenessProbe, LivenessSnapshot } from '../../ports/liveness.port.
 import { isDeadState, parseBootId, parseBootTime, parseProcStat, startToken } from './proc-stat.js';
 import { isSignalable } from './process-signal.js';
 
+/**
+ * A snapshot of at most this many pids reads procfs synchronously (well under
+ * a millisecond, procfs being memory); more are read through the thread pool
+ * so that the event loop is not held.
+ */
+const SYNC_SNAPSHOT_PIDS = 16;
+
 export interface ProcLivenessOptions {
   /** Where procfs is mounted. Default: /proc. */
   readonly procRoot?: string;
@@ -40,9 +47,16 @@ export class ProcLivenessProbe implements LivenessProbe {
 
   async snapshot(pids: readonly number[]): Promise<LivenessSnapshot> {
     const unique = [...new Set(pids)];
-    const bootTimeMs = await this.bootTime();
     const facts = new Map<number, ProcessFacts>();
-    await Promise.all(unique.map(async (pid) => facts.set(pid, await this.factsOf(pid, bootTimeMs))));
+    let bootTimeMs: number | undefined;
+    if (unique.length <= SYNC_SNAPSHOT_PIDS) {
+      // A few small procfs reads (tens of microseconds each) cost less than their thread-pool round trips.
+      bootTimeMs = this.bootTimeSync();
+      for (const pid of unique) facts.set(pid, this.factsOfSync(pid, bootTimeMs));
+    } else {
+      bootTimeMs = await this.bootTime();
+      await Promise.all(unique.map(async (pid) => facts.set(pid, await this.factsOf(pid, bootTimeMs))));
+    }
     // A pid outside the request is answered on the spot rather than guessed.
     return { get: (pid) => facts.get(pid) ?? this.factsOfSync(pid, bootTimeMs) };
   }
@@ -98,6 +112,16 @@ export class ProcLivenessProbe implements LivenessProbe {
   private async bootTime(): Promise<number | undefined> {
     try {
       const boot = parseBootTime(await readFile(`${this.procRoot}/stat`, 'latin1'));
+      return boot === undefined ? undefined : boot * 1000;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** bootTime, read synchronously. */
+  private bootTimeSync(): number | undefined {
+    try {
+      const boot = parseBootTime(readFileSync(`${this.procRoot}/stat`, 'latin1'));
       return boot === undefined ? undefined : boot * 1000;
     } catch {
       return undefined;
