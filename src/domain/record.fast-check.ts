@@ -152,22 +152,26 @@ function validFor(key: Key, value: unknown): boolean {
  * The record the read schema would return for `value` (a fresh object, known
  * keys in the schema's order then unknown keys as read, arrays and
  * load_metrics copied), or undefined: then ask the schema. Reads each value
- * once. Never throws.
+ * once (a getter on a caller's object is not asked twice). Never throws.
  *
- * `owned`: the caller owns `value` (it just came out of JSON.parse and nobody
- * else holds it): when its keys are already in that order, it is the record
+ * `owned`: the caller owns `value`, plain data just out of JSON.parse that
+ * nobody else holds: when its keys are already in that order it is the record
  * itself, not a copy.
  */
 export function fastReadRecord<T>(value: unknown, owned = false): T | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value) || Object.getPrototypeOf(value) !== Object.prototype) return undefined;
   const input = value as Record<string, unknown>;
-  const known = new Array<unknown>(KEYS.length).fill(ABSENT);
+  const keys = Object.keys(input);
+  // Owned (plain data from JSON.parse): checked in place, then taken as is or copied in order.
+  // Otherwise every value is read once, into `known`, and the record built from that.
+  const known = owned ? undefined : new Array<unknown>(KEYS.length).fill(ABSENT);
   let unknown: Array<[string, unknown]> | undefined;
   let required = 0;
   // Whether the keys already come in the order the schema returns them.
   let ordered = true;
   let lastIndex = -1;
-  for (const key of Object.keys(input)) {
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k] as string;
     const item = input[key];
     const index = INDEX.get(key);
     if (index === undefined) {
@@ -178,8 +182,8 @@ export function fastReadRecord<T>(value: unknown, owned = false): T | undefined 
       continue;
     }
     if (!validFor(key as Key, item)) return undefined;
-    known[index] = item;
-    if (REQUIRED.has(key)) required++;
+    if (known !== undefined) known[index] = item;
+    if (IS_REQUIRED[index] === true) required++;
     if (index < lastIndex) ordered = false;
     lastIndex = index;
   }
@@ -187,9 +191,12 @@ export function fastReadRecord<T>(value: unknown, owned = false): T | undefined 
   if (owned && ordered) return input as T;
   const out: Record<string, unknown> = {};
   for (let i = 0; i < KEYS.length; i++) {
-    const item = known[i];
+    const key = KEYS[i] as Key;
+    let item: unknown;
+    if (known !== undefined) item = known[i];
+    else item = Object.prototype.hasOwnProperty.call(input, key) ? input[key] : ABSENT;
     if (item === ABSENT) continue;
-    out[KEYS[i] as Key] = Array.isArray(item) ? item.slice() : i === LOAD_METRICS ? copyFlat(item as Record<string, unknown>) : item;
+    out[key] = Array.isArray(item) ? item.slice() : i === LOAD_METRICS ? copyFlat(item as Record<string, unknown>) : item;
   }
   if (unknown !== undefined) for (const [key, item] of unknown) out[key] = item;
   return out as T;
@@ -204,3 +211,4 @@ function copyFlat(item: Record<string, unknown>): Record<string, unknown> {
   return copy;
 }
 const LOAD_METRICS = KEYS.indexOf('load_metrics');
+const IS_REQUIRED: readonly boolean[] = KEYS.map((key) => REQUIRED.has(key));
