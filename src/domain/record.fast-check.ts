@@ -103,50 +103,41 @@ function isScalar(value: unknown): boolean {
   return value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 }
 
-/** Whether `value` is, for `key`, what the read schema accepts as is. */
-function validFor(key: Key, value: unknown): boolean {
-  switch (key) {
-    case 'instance_id':
-      return isValidInstanceId(value);
-    case 'pid':
-      return isInt(value, 1, MAX_PID);
-    case 'mcp_command':
-      return isString(value, 65_536);
-    case 'mcp_args':
-    case 'capabilities':
-    case 'supported_providers':
-      return isStringList(value);
-    case 'mcp_url':
-    case 'log_dir':
-    case 'working_directory':
-      return isString(value, 4096);
-    case 'transport':
-      return value === 'stdio' || value === 'streamable-http' || value === 'sse';
-    case 'project_name':
-    case 'provider':
-      return value === null || isString(value, 1024);
-    case 'status':
-    case 'platform':
-    case 'runtime':
-    case 'runtime_version':
-    case 'api_version':
-      return isString(value, 256);
-    case 'started_at':
-    case 'last_heartbeat':
-    case 'process_start_time':
-      return isTimestamp(value);
-    case 'schema_version':
-      return value === 1;
-    case 'hostname':
-      return isString(value, 255);
-    case 'process_start_token':
-      return typeof value === 'string' && value.length >= 1 && value.length <= 128;
-    case 'heartbeat_interval_ms':
-      return isInt(value, 1, MAX_HEARTBEAT_INTERVAL_MS);
-    case 'load_metrics':
-      return isFlatObject(value);
-  }
-}
+const isString256 = (value: unknown): boolean => isString(value, 256);
+const isString4096 = (value: unknown): boolean => isString(value, 4096);
+const isNullableString1024 = (value: unknown): boolean => value === null || isString(value, 1024);
+
+/** For each key, whether a value is what the read schema accepts as is. */
+const VALID: { readonly [K in Key]: (value: unknown) => boolean } = {
+  instance_id: isValidInstanceId,
+  pid: (value) => isInt(value, 1, MAX_PID),
+  mcp_command: (value) => isString(value, 65_536),
+  mcp_args: isStringList,
+  mcp_url: isString4096,
+  transport: (value) => value === 'stdio' || value === 'streamable-http' || value === 'sse',
+  log_dir: isString4096,
+  project_name: isNullableString1024,
+  provider: isNullableString1024,
+  status: isString256,
+  started_at: isTimestamp,
+  last_heartbeat: isTimestamp,
+  platform: isString256,
+  working_directory: isString4096,
+  runtime: isString256,
+  runtime_version: isString256,
+  schema_version: (value) => value === 1,
+  hostname: (value) => isString(value, 255),
+  process_start_time: isTimestamp,
+  process_start_token: (value) => typeof value === 'string' && value.length >= 1 && value.length <= 128,
+  heartbeat_interval_ms: (value) => isInt(value, 1, MAX_HEARTBEAT_INTERVAL_MS),
+  capabilities: isStringList,
+  supported_providers: isStringList,
+  load_metrics: isFlatObject,
+  api_version: isString256,
+};
+
+/** VALID by the key's position in KEYS. */
+const VALID_AT: ReadonlyArray<(value: unknown) => boolean> = KEYS.map((key) => VALID[key]);
 
 /**
  * The record the read schema would return for `value` (a fresh object, known
@@ -181,7 +172,7 @@ export function fastReadRecord<T>(value: unknown, owned = false): T | undefined 
       lastIndex = KEYS.length;
       continue;
     }
-    if (!validFor(key as Key, item)) return undefined;
+    if (!(VALID_AT[index] as (value: unknown) => boolean)(item)) return undefined;
     if (known !== undefined) known[index] = item;
     if (IS_REQUIRED[index] === true) required++;
     if (index < lastIndex) ordered = false;
