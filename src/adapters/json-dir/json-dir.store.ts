@@ -45,6 +45,7 @@ import { errnoOf, translateFsError, type FsOperation } from './fs-errors.js';
 import { mapBounded } from './map-bounded.js';
 import { quarantineFile } from './quarantine.js';
 import { deepFreeze } from '../shared/record-cache.js';
+import { yieldToEventLoop } from '../shared/yield-to-event-loop.js';
 
 /** Options of the JSON-directory store. Only `dir` is required. */
 export interface JsonDirStoreOptions {
@@ -258,7 +259,7 @@ export class JsonDirStore implements RegistryStore {
     let sliceStart = performance.now();
     for (let index = 0; index < candidates.length; index++) {
       if (performance.now() - sliceStart >= LIST_SLICE_MS) {
-        await new Promise((resolve) => setImmediate(resolve));
+        await yieldToEventLoop();
         sliceStart = performance.now();
       }
       const { dirent, id } = candidates[index] as { dirent: Dirent; id: string };
@@ -266,6 +267,8 @@ export class JsonDirStore implements RegistryStore {
       if (outcome === LATER) later.push(index);
       else outcomes[index] = outcome;
     }
+    // What follows (and the caller's judging of every entry) runs in one go: not on the tail of a full slice.
+    if (performance.now() - sliceStart >= 1) await yieldToEventLoop();
     const settled = await mapBounded(later, this.settings.readConcurrency, (index) => {
       const { dirent, id } = candidates[index] as { dirent: Dirent; id: string };
       return this.listOne(dirent, id, next);
