@@ -425,8 +425,8 @@ export class JsonDirStore implements RegistryStore {
     if (!dirent.isFile() && (dirent.isDirectory() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice())) {
       return problem('NOT_REGULAR_FILE', name, `entry is ${describeType(dirent)}, not a regular file; left alone`, 'skipped');
     }
-    const path = listedEntryPath(this.location, name);
     const known = previous.get(id);
+    const path = known?.path ?? listedEntryPath(this.location, name);
     if (known?.stamp !== undefined && isUnchangedSync(path, known.stamp)) {
       // Read and validated before, settled, and not changed since: one lstat instead of open, read, parse and validate.
       next.set(id, known);
@@ -439,11 +439,11 @@ export class JsonDirStore implements RegistryStore {
       return problem('UNREADABLE', name, `entry could not be read: ${translateFsError(error, { op: 'read', location: path }).message}`, 'skipped');
     }
     if (read.kind === 'problem' && read.code === 'UNPARSABLE') return LATER;
-    return this.settle(id, name, read, next);
+    return this.settle(id, name, path, read, next);
   }
 
   /** What a listing makes of a read entry, a vanished one, or a problem other than UNPARSABLE. */
-  private settle(id: string, name: string, read: EntryRead, next: Map<string, Known>): StoredEntry | StoreProblem | undefined {
+  private settle(id: string, name: string, path: string, read: EntryRead, next: Map<string, Known>): StoredEntry | StoreProblem | undefined {
     switch (read.kind) {
       case 'entry': {
         // Handed out again while unchanged, so shared: frozen.
@@ -451,7 +451,7 @@ export class JsonDirStore implements RegistryStore {
         // A file changed less than SETTLED_MS ago could change again within the same
         // timestamp tick with the same size, in place, unseen by its stamp: not trusted by it yet.
         const stamp = this.settings.now() - read.changedMs < SETTLED_MS ? undefined : read.stamp;
-        next.set(id, { entry, stamp });
+        next.set(id, { entry, stamp, path });
         return entry;
       }
       case 'missing':
@@ -471,11 +471,11 @@ export class JsonDirStore implements RegistryStore {
     } catch (error) {
       return problem('UNREADABLE', name, `entry could not be read: ${translateFsError(error, { op: 'read', location: path }).message}`, 'skipped');
     }
-    if (read.kind !== 'problem' || read.code !== 'UNPARSABLE') return this.settle(id, name, read, next);
+    if (read.kind !== 'problem' || read.code !== 'UNPARSABLE') return this.settle(id, name, path, read, next);
     // Caught mid-rewrite (Python empties the file, then refills it): the entry is still there, as last read.
     const known = this.known.get(id)?.entry;
     if (known && this.midWrite(read)) {
-      next.set(id, { entry: known, stamp: undefined });
+      next.set(id, { entry: known, stamp: undefined, path });
       return known;
     }
     return this.unparsable(id, name, path, read);
@@ -583,6 +583,8 @@ interface Known {
   readonly entry: StoredEntry;
   /** Set when the entry was settled when read: its file is then recognised unchanged by it. */
   readonly stamp: EntryStamp | undefined;
+  /** The entry's path (built once, not at every listing). */
+  readonly path: string;
 }
 
 function problem(code: string, entry: string, message: string, action: StoreProblem['action']): StoreProblem {
