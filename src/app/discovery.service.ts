@@ -121,13 +121,13 @@ export class DiscoveryService {
 
   private async judgeAll(entries: readonly StoredEntry[]): Promise<Array<{ entry: StoredEntry; verdict: Verdict }>> {
     const { hostname, staleness } = this.settings;
-    const localPids = entries.filter((e) => isLocalRecord(e.record, hostname)).map((e) => e.record.pid);
+    const local = entries.map((e) => isLocalRecord(e.record, hostname));
+    const localPids = entries.filter((_, i) => local[i]).map((e) => e.record.pid);
     const snapshot = localPids.length > 0 ? await this.liveness.snapshot(localPids) : undefined;
     const now = this.clock.now();
     const expires = this.store.capabilities.expiresEntries;
-    return entries.map((entry) => {
-      const local = isLocalRecord(entry.record, hostname);
-      const process = local && snapshot ? snapshot.get(entry.record.pid) : undefined;
+    return entries.map((entry, i) => {
+      const process = local[i] && snapshot ? snapshot.get(entry.record.pid) : undefined;
       // Only a live lease that vouches for this entry (not a planter's hour-long one, not none) stands for its writer's life.
       const leaseBacked = expires && entry.leaseTtlMs !== undefined && leaseVouches(entry.record, entry.leaseTtlMs, staleness);
       return { entry, verdict: judge(entry.record, { now, localHostname: hostname, process, leaseBacked }, staleness) };

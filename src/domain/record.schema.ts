@@ -5,6 +5,7 @@ import { INSTANCE_ID_PATTERN, isValidInstanceId } from './instance-id.js';
 import { attachForeignFields, carryForeignFields, foreignFieldsOf, type ForeignField } from './foreign-fields.js';
 import { exceedsDepth, MAX_RECORD_DEPTH } from './json-depth.js';
 import { MAX_PYTHON_JSON_DEPTH, parsePythonJson } from './python-json.js';
+import { fastReadRecord } from './record.fast-check.js';
 import { formatTimestamp, parseTimestamp } from './timestamp.js';
 
 /** The record format version this code writes. Absent on disk means a seed-era Python record. */
@@ -144,7 +145,15 @@ export function parseRecord(value: unknown): ParseOutcome {
   return parse(value, 'read');
 }
 
-function parse(value: unknown, mode: 'read' | 'write' | 'write-back'): ParseOutcome {
+/** parseRecord by the zod schema alone, without the hand-written fast check (for the test that proves the two agree). */
+export function parseRecordBySchema(value: unknown): ParseOutcome {
+  return parse(value, 'read', false);
+}
+
+function parse(value: unknown, mode: 'read' | 'write' | 'write-back', fastCheck = mode === 'read'): ParseOutcome {
+  // The common well-formed record, checked by hand; anything else (and every error message) is the schema's.
+  const fast = fastCheck ? fastReadRecord<ServiceRecord>(value) : undefined;
+  if (fast !== undefined) return { ok: true, record: fast };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, error: new InvalidRecordError(`a record must be a JSON object, got ${describe(value)}`) };
   }

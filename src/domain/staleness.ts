@@ -86,7 +86,7 @@ export function isLocalRecord(record: ServiceRecord, localHostname: string): boo
     // another one: its pid is not ours to judge. null, like absence, means this host.
     return !foreignFieldsOf(record).some((f) => f.key === 'hostname' && f.original !== null);
   }
-  return host.toLowerCase() === localHostname.toLowerCase();
+  return host === localHostname || host.toLowerCase() === localHostname.toLowerCase();
 }
 
 /**

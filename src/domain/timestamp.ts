@@ -62,9 +62,18 @@ function parse(value: string): number | undefined {
  */
 export function subMillisecondNanos(value: unknown): number {
   if (typeof value !== 'string' || value.length > 64) return 0;
+  const known = subMillisecond.get(value);
+  if (known !== undefined) return known;
   const frac = ISO_PATTERN.exec(value)?.[7];
-  return frac === undefined || frac.length <= 3 ? 0 : Number(frac.slice(3).padEnd(6, '0'));
+  const nanos = frac === undefined || frac.length <= 3 ? 0 : Number(frac.slice(3).padEnd(6, '0'));
+  // Independent of the time zone, so kept for every string; emptied when full, as parsedZoned.
+  if (subMillisecond.size >= PARSED_ZONED_MAX) subMillisecond.clear();
+  subMillisecond.set(value, nanos);
+  return nanos;
 }
+
+/** subMillisecondNanos already worked out: discovery sorts every entry by it each time. */
+const subMillisecond = new Map<string, number>();
 
 function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate(); // day 0 of the next month

@@ -1,9 +1,11 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
+import { isAscii } from 'node:buffer';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type BigIntStats, type Stats } from 'node:fs';
 import { lstat, open } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { InvalidInstanceIdError } from '../../domain/errors.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
 import { assertReadableInstanceId, isReadableInstanceId, parseRecordAs } from '../../domain/python-instance-id.js';
+import { fastReadRecord } from '../../domain/record.fast-check.js';
 import { decodeJsonText, isUnparsable, isUnsupportedVersion, type ParseOutcome, type ServiceRecord } from '../../domain/record.schema.js';
 import { errnoOf } from './fs-errors.js';
 
@@ -24,6 +26,15 @@ export function readableEntryPath(dir: string, instanceId: string): string {
   const path = join(dir, name);
   if (dirname(path) !== dir || basename(path) !== name) throw new InvalidInstanceIdError(instanceId);
   return path;
+}
+
+/**
+ * `<dir>/<name>` for a name readdir returned and instanceIdOfName accepted:
+ * one path component already (no separator, not `..`), so readableEntryPath's
+ * checks hold without building and taking the path apart again.
+ */
+export function listedEntryPath(dir: string, name: string): string {
+  return dir.endsWith(sep) ? `${dir}${name}` : `${dir}${sep}${name}`;
 }
 
 /**
@@ -48,6 +59,58 @@ export function versionOf(stats: BigIntStats): string {
   return `${stats.ino}:${stats.mtimeNs}:${stats.ctimeNs}:${stats.size}`;
 }
 
+/**
+ * What a settled entry is recognised by without reading it (json-dir.store.ts,
+ * ADR 0027): its inode, size and change times, as plain numbers, taken from
+ * the same fstat as the entry's version. A plain lstat (no BigInt, no version
+ * string) is compared against it; see isUnchangedSync.
+ */
+export interface EntryStamp {
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+}
+
+function stampOf(stats: BigIntStats): EntryStamp {
+  return { ino: Number(stats.ino), size: Number(stats.size), mtimeMs: Number(stats.mtimeNs) / 1e6, ctimeMs: Number(stats.ctimeNs) / 1e6 };
+}
+
+/**
+ * How far two readings of one timestamp may differ in milliseconds and still
+ * be the same: the stamp's ms come from the nanoseconds of a BigInt stat, a
+ * plain stat's from seconds and nanoseconds in doubles; both round within a
+ * few hundred nanoseconds at today's epoch (a double's step is ~0.24 µs).
+ * A change is never this close to the recorded one: an entry is only settled
+ * (trusted by its stamp) when its last change was SETTLED_MS (2 s) before it
+ * was read, and any later write, rename over it, chmod or chown stamps ctime
+ * with the time of that change.
+ */
+const SAME_TIME_MS = 0.001;
+
+/**
+ * Whether the entry at `path` is still the regular file `stamp` was taken of:
+ * same inode, size, mtime and ctime. One lstat without BigInts (an atomic
+ * rename gives a new inode, an in-place rewrite new times). False when it is
+ * gone, not a regular file, or not stat-able: the caller reads it then.
+ */
+export function isUnchangedSync(path: string, stamp: EntryStamp): boolean {
+  let stats: Stats | undefined;
+  try {
+    stats = lstatSync(path, { throwIfNoEntry: false });
+  } catch {
+    return false;
+  }
+  return (
+    stats !== undefined &&
+    stats.isFile() &&
+    stats.ino === stamp.ino &&
+    stats.size === stamp.size &&
+    Math.abs(stats.ctimeMs - stamp.ctimeMs) < SAME_TIME_MS &&
+    Math.abs(stats.mtimeMs - stamp.mtimeMs) < SAME_TIME_MS
+  );
+}
+
 export type EntryProblemCode =
   | 'NOT_REGULAR_FILE'
   | 'TOO_LARGE'
@@ -64,6 +127,8 @@ export type EntryRead =
       readonly version: string;
       /** Epoch ms of the file's last change (the later of mtime and ctime). */
       readonly changedMs: number;
+      /** Recognises the same file later without reading it (isUnchangedSync). */
+      readonly stamp: EntryStamp;
     }
   | { readonly kind: 'missing' }
   | {
@@ -129,7 +194,8 @@ export function readEntryFileSync(path: string, instanceId: string, maxBytes: nu
     const refused = refuse(stats, maxBytes);
     if (refused) return refused;
     const size = Number(stats.size);
-    const buffer = Buffer.allocUnsafe(size);
+    // One buffer for every small entry: what is read is decoded into a string before the next read.
+    const buffer = size <= SCRATCH_BYTES ? scratch() : Buffer.allocUnsafe(size);
     let filled = 0;
     while (filled < size) {
       const bytesRead = readSync(fd, buffer, filled, size - filled, filled);
@@ -146,6 +212,15 @@ export function readEntryFileSync(path: string, instanceId: string, maxBytes: nu
   }
 }
 
+/** Entries up to this size are read into one shared buffer (records are ~1 KiB). */
+const SCRATCH_BYTES = 64 * 1024;
+let scratchBuffer: Buffer | undefined;
+
+function scratch(): Buffer {
+  scratchBuffer ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  return scratchBuffer;
+}
+
 /** What an opened entry is not allowed to be: anything but a regular file, or larger than `maxBytes`. */
 function refuse(stats: BigIntStats, maxBytes: number): EntryRead | undefined {
   if (!stats.isFile()) return notRegular(describeType(stats));
@@ -157,11 +232,13 @@ function refuse(stats: BigIntStats, maxBytes: number): EntryRead | undefined {
 }
 
 /** The bytes of an entry file, as a record of `instanceId` or the problem with them. */
-function interpret(bytes: Uint8Array, stats: BigIntStats, instanceId: string): EntryRead {
+function interpret(bytes: Buffer, stats: BigIntStats, instanceId: string): EntryRead {
   const version = versionOf(stats);
   let text: string;
   try {
-    text = utf8.decode(bytes);
+    // Both writers escape every non-ASCII character (json.dump's ensure_ascii, encodeRecord): ASCII
+    // decodes the same as UTF-8, without the decoder (and has no byte-order mark to drop).
+    text = isAscii(bytes) ? bytes.toString('latin1') : utf8.decode(bytes);
   } catch {
     return unparsable('not valid UTF-8', stats, version);
   }
@@ -179,7 +256,7 @@ function interpret(bytes: Uint8Array, stats: BigIntStats, instanceId: string): E
       message: `file of ${instanceId} holds the record of ${JSON.stringify(outcome.record.instance_id)}`,
     };
   }
-  return { kind: 'entry', record: outcome.record, version, changedMs: Math.max(Number(stats.mtimeMs), Number(stats.ctimeMs)) };
+  return { kind: 'entry', record: outcome.record, version, changedMs: Math.max(Number(stats.mtimeMs), Number(stats.ctimeMs)), stamp: stampOf(stats) };
 }
 
 /**
@@ -254,10 +331,18 @@ export async function pathKind(path: string): Promise<PathKind> {
   }
 }
 
-/** The record in an entry file's text; validated as the record of `instanceId`'s file (see parseRecordAs). */
+/**
+ * The record in an entry file's text; validated as the record of
+ * `instanceId`'s file (see parseRecordAs). The common well-formed record is
+ * recognised by the fast check, which answers as parseRecordAs would for any
+ * file name (it accepts only ids of our pattern); the decoded value is ours
+ * alone, so it may become the record without a copy.
+ */
 function decodeEntry(text: string, instanceId: string): ParseOutcome {
   const decoded = decodeJsonText(text);
-  return decoded.ok ? parseRecordAs(decoded.value, instanceId) : decoded;
+  if (!decoded.ok) return decoded;
+  const record = fastReadRecord<ServiceRecord>(decoded.value, true);
+  return record !== undefined ? { ok: true, record } : parseRecordAs(decoded.value, instanceId);
 }
 
 function openFailure(error: unknown): EntryRead {

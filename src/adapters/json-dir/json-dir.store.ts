@@ -19,6 +19,7 @@ import { silentLogger, type Logger } from '../../ports/logger.port.js';
 import type { DeleteOutcome, ListResult, RegistryStore, StoreChange, StoreProblem, StoredEntry, StoreWatch, StoreWatchOptions } from '../../ports/store.port.js';
 import { writeAtomically } from './atomic-write.js';
 import { foreignFieldNotes } from '../shared/foreign-field-notes.js';
+import { foreignFieldsOf } from '../../domain/foreign-fields.js';
 import { departedCleanly, departSync, sweepDepartures } from './departures.js';
 import { checkDirectory, ensureDirectory } from './json-dir.guard.js';
 import { DirectoryWatch } from './json-dir.watch.js';
@@ -26,6 +27,8 @@ import {
   describeType,
   entryPath,
   instanceIdOfName,
+  isUnchangedSync,
+  listedEntryPath,
   readableEntryPath,
   pathKind,
   readEntryFile,
@@ -35,12 +38,15 @@ import {
   statEntryVersionSync,
   versionOf,
   type EntryRead,
+  type EntryStamp,
 } from './entry-file.js';
 import { EntryLocks } from './entry-lock.js';
 import { errnoOf, translateFsError, type FsOperation } from './fs-errors.js';
 import { mapBounded } from './map-bounded.js';
 import { quarantineFile } from './quarantine.js';
-import { deepFreeze, RecordCache, type RecordCacheListing } from '../shared/record-cache.js';
+import { deepFreeze } from '../shared/record-cache.js';
+import { monotonicMs } from '../shared/time-slices.js';
+import { yieldToEventLoop } from '../shared/yield-to-event-loop.js';
 
 /** Options of the JSON-directory store. Only `dir` is required. */
 export interface JsonDirStoreOptions {
@@ -165,14 +171,15 @@ export class JsonDirStore implements RegistryStore {
   readonly location: string;
   readonly capabilities = { expiresEntries: false, distributed: false } as const;
   private readonly locks: EntryLocks;
-  /** Records read by earlier listings, by instance id and file version. */
-  private readonly cache = new RecordCache();
   /**
-   * The last record read from each entry (any age), for an entry caught
-   * mid-rewrite by the non-atomic Python writer: it stands until the rewrite
-   * is readable. Holds only entries the last listing saw.
+   * What the last listing read, by instance id: every entry's last good record
+   * (any age), which stands for an entry caught mid-rewrite by the non-atomic
+   * Python writer until the rewrite is readable; and, for a settled entry, the
+   * stamp that recognises its file unchanged, so the next listing lstats it
+   * instead of reading, parsing and validating it again. Replaced by each
+   * listing: holds only entries the last listing saw.
    */
-  private readonly lastGood = new Map<string, StoredEntry>();
+  private known = new Map<string, Known>();
 
   /** Use openJsonDirStore, which also creates the directory. */
   constructor(private readonly settings: Settings) {
@@ -225,7 +232,7 @@ export class JsonDirStore implements RegistryStore {
       if (!(await checkDirectory(this.location, 'read', undefined, this.settings.logger))) return undefined;
       const read = await this.readThroughRewrite(path, id);
       if (read.kind === 'entry') return { record: read.record, version: read.version };
-      const known = this.lastGood.get(id);
+      const known = this.known.get(id)?.entry;
       if (known && this.midWrite(read)) return known;
       if (read.kind === 'problem') this.settings.logger.debug(`entry ${id} is not readable as a record: ${read.message}`, { code: read.code });
       return undefined;
@@ -243,38 +250,39 @@ export class JsonDirStore implements RegistryStore {
       const id = instanceIdOfName(dirent.name);
       if (id !== undefined) candidates.push({ dirent, id });
     }
-    const listing = this.cache.begin();
+    const previous = this.known;
+    const next = new Map<string, Known>();
     // Most entries are read right here, with synchronous system calls, in slices of
     // at most LIST_SLICE_MS between yields to the event loop; an unparsable one
     // (perhaps mid-rewrite, perhaps to quarantine) waits its turn in listOne.
     const outcomes = new Array<StoredEntry | StoreProblem | undefined>(candidates.length);
     const later: number[] = [];
-    let sliceStart = performance.now();
+    let sliceStart = monotonicMs();
     for (let index = 0; index < candidates.length; index++) {
-      if (performance.now() - sliceStart >= LIST_SLICE_MS) {
-        await new Promise((resolve) => setImmediate(resolve));
-        sliceStart = performance.now();
+      if (monotonicMs() - sliceStart >= LIST_SLICE_MS) {
+        await yieldToEventLoop();
+        sliceStart = monotonicMs();
       }
       const { dirent, id } = candidates[index] as { dirent: Dirent; id: string };
-      const outcome = this.listOneNow(dirent, id, listing);
+      const outcome = this.listOneNow(dirent, id, previous, next);
       if (outcome === LATER) later.push(index);
       else outcomes[index] = outcome;
     }
+    // What follows (and the caller's judging of every entry) runs in one go: not on the tail of a full slice.
+    if (monotonicMs() - sliceStart >= 1) await yieldToEventLoop();
     const settled = await mapBounded(later, this.settings.readConcurrency, (index) => {
       const { dirent, id } = candidates[index] as { dirent: Dirent; id: string };
-      return this.listOne(dirent, id, listing);
+      return this.listOne(dirent, id, next);
     });
     later.forEach((index, i) => (outcomes[index] = settled[i]));
-    listing.commit();
-    const listed = new Set(candidates.map((c) => c.id));
-    for (const id of this.lastGood.keys()) if (!listed.has(id)) this.lastGood.delete(id);
+    this.known = next;
     const entries: StoredEntry[] = [];
     const problems: StoreProblem[] = [];
     outcomes.forEach((outcome, i) => {
       if (outcome === undefined) return;
       if ('record' in outcome) {
         entries.push(outcome);
-        problems.push(...foreignFieldNotes(outcome.record, (candidates[i] as { dirent: Dirent }).dirent.name));
+        if (foreignFieldsOf(outcome.record).length > 0) problems.push(...foreignFieldNotes(outcome.record, (candidates[i] as { dirent: Dirent }).dirent.name));
       } else problems.push(outcome);
     });
     return { entries, problems };
@@ -403,26 +411,27 @@ export class JsonDirStore implements RegistryStore {
 
   /** Holds no handles, timers or global state between calls (watches are closed by their owners), only the listing caches: safe to call twice. */
   async close(): Promise<void> {
-    this.cache.clear();
-    this.lastGood.clear();
+    this.known = new Map();
   }
 
   /**
-   * listOne without waiting on anything: synchronous lstat (a cached entry) or
-   * open + fstat + read + close (readEntryFileSync, the same checks). An
-   * unparsable entry is left to listOne (LATER): it may be mid-rewrite (read
-   * again after yields) or due for quarantine (under its lock).
+   * listOne without waiting on anything: one synchronous lstat (a settled
+   * entry, compared with its stamp) or open + fstat + read + close
+   * (readEntryFileSync, the same checks). An unparsable entry is left to
+   * listOne (LATER): it may be mid-rewrite (read again after yields) or due for
+   * quarantine (under its lock).
    */
-  private listOneNow(dirent: Dirent, id: string, listing: RecordCacheListing): StoredEntry | StoreProblem | undefined | typeof LATER {
+  private listOneNow(dirent: Dirent, id: string, previous: ReadonlyMap<string, Known>, next: Map<string, Known>): StoredEntry | StoreProblem | undefined | typeof LATER {
     const name = dirent.name;
     if (!dirent.isFile() && (dirent.isDirectory() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice())) {
       return problem('NOT_REGULAR_FILE', name, `entry is ${describeType(dirent)}, not a regular file; left alone`, 'skipped');
     }
-    const path = readableEntryPath(this.location, id);
-    if (listing.cachedVersion(id) !== undefined) {
-      const version = statEntryVersionSync(path);
-      const known = version === undefined ? undefined : listing.keep(id, version);
-      if (known && version !== undefined) return this.remember(id, { record: known, version });
+    const known = previous.get(id);
+    const path = known?.path ?? listedEntryPath(this.location, name);
+    if (known?.stamp !== undefined && isUnchangedSync(path, known.stamp)) {
+      // Read and validated before, settled, and not changed since: one lstat instead of open, read, parse and validate.
+      next.set(id, known);
+      return known.entry;
     }
     let read: EntryRead;
     try {
@@ -431,57 +440,46 @@ export class JsonDirStore implements RegistryStore {
       return problem('UNREADABLE', name, `entry could not be read: ${translateFsError(error, { op: 'read', location: path }).message}`, 'skipped');
     }
     if (read.kind === 'problem' && read.code === 'UNPARSABLE') return LATER;
-    return this.settle(id, name, read, listing);
+    return this.settle(id, name, path, read, next);
   }
 
   /** What a listing makes of a read entry, a vanished one, or a problem other than UNPARSABLE. */
-  private settle(id: string, name: string, read: EntryRead, listing: RecordCacheListing): StoredEntry | StoreProblem | undefined {
+  private settle(id: string, name: string, path: string, read: EntryRead, next: Map<string, Known>): StoredEntry | StoreProblem | undefined {
     switch (read.kind) {
-      case 'entry':
+      case 'entry': {
+        // Handed out again while unchanged, so shared: frozen.
+        const entry: StoredEntry = Object.freeze({ record: deepFreeze(read.record), version: read.version });
         // A file changed less than SETTLED_MS ago could change again within the same
-        // timestamp tick with the same size, in place, unseen by its version: not cached yet.
-        if (this.settings.now() - read.changedMs < SETTLED_MS) return this.remember(id, { record: deepFreeze(read.record), version: read.version });
-        return this.remember(id, { record: listing.add(id, read.version, read.record), version: read.version });
+        // timestamp tick with the same size, in place, unseen by its stamp: not trusted by it yet.
+        const stamp = this.settings.now() - read.changedMs < SETTLED_MS ? undefined : read.stamp;
+        next.set(id, { entry, stamp, path });
+        return entry;
+      }
       case 'missing':
-        this.lastGood.delete(id);
         return undefined; // removed between readdir and open: it is gone
       case 'problem':
-        this.lastGood.delete(id);
         return problem(read.code, name, read.message, 'skipped');
     }
   }
 
-  private async listOne(dirent: Dirent, id: string, listing: RecordCacheListing): Promise<StoredEntry | StoreProblem | undefined> {
+  /** For an entry listOneNow found unparsable: read again while it may be mid-rewrite, then left for its writer or quarantined. */
+  private async listOne(dirent: Dirent, id: string, next: Map<string, Known>): Promise<StoredEntry | StoreProblem | undefined> {
     const name = dirent.name;
-    // Dirent types are free (readdir returns them); an unknown type (some
-    // filesystems) falls through to open + fstat, which decide the same way.
-    if (!dirent.isFile() && (dirent.isDirectory() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice())) {
-      return problem('NOT_REGULAR_FILE', name, `entry is ${describeType(dirent)}, not a regular file; left alone`, 'skipped');
-    }
-    const path = readableEntryPath(this.location, id);
-    if (listing.cachedVersion(id) !== undefined) {
-      // Read and validated before, and not changed since: one lstat instead of open, read, parse and validate.
-      const version = await statEntryVersion(path).catch(() => undefined);
-      const known = version === undefined ? undefined : listing.keep(id, version);
-      if (known && version !== undefined) return this.remember(id, { record: known, version });
-    }
+    const path = listedEntryPath(this.location, name);
     let read: EntryRead;
     try {
       read = await this.readThroughRewrite(path, id);
     } catch (error) {
       return problem('UNREADABLE', name, `entry could not be read: ${translateFsError(error, { op: 'read', location: path }).message}`, 'skipped');
     }
-    if (read.kind !== 'problem' || read.code !== 'UNPARSABLE') return this.settle(id, name, read, listing);
+    if (read.kind !== 'problem' || read.code !== 'UNPARSABLE') return this.settle(id, name, path, read, next);
     // Caught mid-rewrite (Python empties the file, then refills it): the entry is still there, as last read.
-    const known = this.lastGood.get(id);
-    if (known && this.midWrite(read)) return known;
-    this.lastGood.delete(id);
+    const known = this.known.get(id)?.entry;
+    if (known && this.midWrite(read)) {
+      next.set(id, { entry: known, stamp: undefined, path });
+      return known;
+    }
     return this.unparsable(id, name, path, read);
-  }
-
-  private remember(id: string, entry: StoredEntry): StoredEntry {
-    this.lastGood.set(id, entry);
-    return entry;
   }
 
   /** An unparsable entry changed within the grace period: perhaps its (non-atomic) writer is rewriting it. */
@@ -499,9 +497,9 @@ export class JsonDirStore implements RegistryStore {
   private async readThroughRewrite(path: string, id: string): Promise<EntryRead> {
     let read = await readEntryFile(path, id, this.settings.maxFileBytes);
     if (!this.midWrite(read)) return read;
-    const budget = this.lastGood.has(id) ? Math.min(KNOWN_ENTRY_RETRY_MS, this.settings.midWriteRetryMs) : this.settings.midWriteRetryMs;
-    const deadline = performance.now() + budget;
-    for (let attempt = 1; performance.now() < deadline; attempt++) {
+    const budget = this.known.has(id) ? Math.min(KNOWN_ENTRY_RETRY_MS, this.settings.midWriteRetryMs) : this.settings.midWriteRetryMs;
+    const deadline = monotonicMs() + budget;
+    for (let attempt = 1; monotonicMs() < deadline; attempt++) {
       await (attempt <= 16 ? new Promise((resolve) => setImmediate(resolve)) : sleep(1));
       read = await readEntryFile(path, id, this.settings.maxFileBytes);
       if (!this.midWrite(read)) return read;
@@ -579,6 +577,15 @@ async function unlinkIfPresent(path: string): Promise<boolean> {
     if (errnoOf(error) === 'ENOENT') return false;
     throw error;
   }
+}
+
+/** An entry as the last listing left it (JsonDirStore.known). */
+interface Known {
+  readonly entry: StoredEntry;
+  /** Set when the entry was settled when read: its file is then recognised unchanged by it. */
+  readonly stamp: EntryStamp | undefined;
+  /** The entry's path (built once, not at every listing). */
+  readonly path: string;
 }
 
 function problem(code: string, entry: string, message: string, action: StoreProblem['action']): StoreProblem {

@@ -61,9 +61,20 @@ interface CachedRecord {
 
 /** Freezes a JSON value and everything in it (records hold only JSON values). */
 export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  // Called for every record a listing reads: no key array allocated, no call for strings and numbers.
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'object' && item !== null) deepFreeze(item);
+    }
+    return value;
+  }
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    const item: unknown = value[key];
+    if (typeof item === 'object' && item !== null) deepFreeze(item);
   }
   return value;
 }

@@ -1,3 +1,5 @@
+import { yieldToEventLoop } from './yield-to-event-loop.js';
+
 /** Milliseconds on a monotonic clock (process.hrtime: unlike `performance`, it loads no module). */
 export function monotonicMs(): number {
   const [seconds, nanoseconds] = process.hrtime();
@@ -5,15 +7,15 @@ export function monotonicMs(): number {
 }
 
 /**
- * Runs `step` over `items` with synchronous calls, yielding to the event loop
- * (setImmediate) whenever a slice has run `sliceMs`: a long loop of cheap
- * synchronous system calls never holds the host's event loop for longer.
+ * Runs `step` over `items` with synchronous calls, yielding a whole turn of
+ * the event loop (yieldToEventLoop) whenever a slice has run `sliceMs`: a long
+ * loop of cheap synchronous system calls never holds the host's loop longer.
  */
 export async function forEachInSlices<T>(items: readonly T[], sliceMs: number, step: (item: T, index: number) => void): Promise<void> {
   let sliceStart = monotonicMs();
   for (let index = 0; index < items.length; index++) {
     if (index > 0 && monotonicMs() - sliceStart >= sliceMs) {
-      await new Promise((resolve) => setImmediate(resolve));
+      await yieldToEventLoop();
       sliceStart = monotonicMs();
     }
     step(items[index] as T, index);

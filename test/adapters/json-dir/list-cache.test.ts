@@ -1,4 +1,4 @@
-import { chmod, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, rename, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openJsonDirStore, type JsonDirStore } from '../../../src/adapters/json-dir/json-dir.store.js';
@@ -49,6 +49,32 @@ describe('json-dir store: listing reuses records of unchanged files', () => {
     await writeFile(file('marcus_a'), encodeRecord(makeRecord({ instance_id: 'marcus_a', status: 'bbbb' })));
     await utimes(file('marcus_a'), before, before);
     expect(await statusOf('marcus_a')).toBe('bbbb');
+  });
+
+  it('reads a file again once another file of the same size and mtime was renamed over it (a new inode)', async () => {
+    later = 10_000;
+    await writeFile(file('marcus_a'), encodeRecord(makeRecord({ instance_id: 'marcus_a', status: 'aaaa' })), { mode: 0o600 });
+    const before = new Date(Date.now() - 60_000);
+    await utimes(file('marcus_a'), before, before);
+    expect(await statusOf('marcus_a')).toBe('aaaa');
+    const staged = join(temp.path, 'marcus_a.json.tmp');
+    await writeFile(staged, encodeRecord(makeRecord({ instance_id: 'marcus_a', status: 'bbbb' })), { mode: 0o600 });
+    await utimes(staged, before, before);
+    await rename(staged, file('marcus_a'));
+    expect(await statusOf('marcus_a')).toBe('bbbb');
+  });
+
+  it('reads a file again after only its ctime moved (chmod), and keeps handing out an unchanged one', async () => {
+    later = 10_000;
+    await store.put(makeRecord({ instance_id: 'marcus_a' }));
+    const [first] = (await store.list()).entries;
+    await chmod(file('marcus_a'), 0o400);
+    const [again] = (await store.list()).entries;
+    expect(again?.record).not.toBe(first?.record);
+    expect(again?.record).toEqual(first?.record);
+    expect(again?.version).not.toBe(first?.version);
+    const [third] = (await store.list()).entries;
+    expect(third?.record).toBe(again?.record);
   });
 
   it('does not trust the version of a file changed less than 2 s ago', async () => {

@@ -1,7 +1,10 @@
+import { stat } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openJsonDirStore, type JsonDirStore } from '../../../src/adapters/json-dir/json-dir.store.js';
+import { yieldToEventLoop } from '../../../src/adapters/shared/yield-to-event-loop.js';
 import { encodeRecord } from '../../../src/domain/record.schema.js';
 import { makeRecord } from '../../support/records.js';
 import { makeTempDir } from './temp-dir.js';
@@ -45,6 +48,21 @@ describe('json-dir store: a listing read in slices', () => {
     expect(entries.map((e) => e.record.instance_id).sort()).toEqual(Array.from({ length: count }, (_, i) => id(i)));
     // 3000 opens, reads and validations take far longer than one slice: the loop ran in between.
     expect(ticks).toBeGreaterThan(1);
+  });
+
+  it('between two slices lets due timers run, even when the listing resumed from an I/O callback', async () => {
+    // From an I/O callback (the poll phase), as a listing's first slice runs once readdir answers.
+    const timerRanFirst = await new Promise<boolean>((resolve, reject) => {
+      stat(temp.path, (error) => {
+        if (error) return reject(error);
+        let fired = false;
+        setTimeout(() => (fired = true), 0);
+        // Make the timer due (at least 1 ms) before yielding, as a slice of work would.
+        for (const start = performance.now(); performance.now() - start < 3; );
+        yieldToEventLoop().then(() => resolve(fired), reject);
+      });
+    });
+    expect(timerRanFirst).toBe(true);
   });
 
   it('gives the same entries and problems as before for good, unparsable, invalid and foreign files mixed', async () => {

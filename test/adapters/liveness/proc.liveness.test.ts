@@ -30,6 +30,21 @@ describe('ProcLivenessProbe (/proc)', () => {
     expect(Math.abs(((await probe.startOf(process.pid))?.timeMs as number) - ownStartMs())).toBeLessThan(3_000);
   });
 
+  it('answers the same for many pids (read through the thread pool) as for a few (read synchronously)', async () => {
+    const child = sleeper();
+    started.push(child);
+    const gone = 2 ** 22 + 12_345; // above the default pid_max: never a process
+    const few = [process.pid, child.pid as number, gone];
+    const many = [...few, ...Array.from({ length: 30 }, (_, i) => gone + 1 + i)];
+    const small = await probe.snapshot(few);
+    const large = await probe.snapshot(many);
+    for (const pid of few) expect(large.get(pid)).toEqual(small.get(pid));
+    expect(small.get(process.pid).alive).toBe(true);
+    expect(small.get(child.pid as number).alive).toBe(true);
+    expect(small.get(gone).alive).toBe(false);
+    expect(large.get(gone + 30).alive).toBe(false);
+  });
+
   it('names this process by <boot_id>:<start ticks>, in the snapshot and at registration', async () => {
     const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim();
     const ticks = parseProcStat(readFileSync(`/proc/${process.pid}/stat`, 'latin1'))?.startTicks;
