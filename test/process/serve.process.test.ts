@@ -1,4 +1,5 @@
-import { chmod } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RegistryEvent } from '../../src/domain/changes.js';
@@ -203,9 +204,15 @@ describe('marcus-registry serve (a real process)', () => {
     await waitFor(() => stream.comments.length > 0, { message: () => 'no opening comment' });
     await waitFor(async () => (await metricValue(url, 'marcus_registry_event_streams')) === 1, { message: () => 'the stream is not counted' });
 
-    const run = await cli(['--store', store, 'run', '--instance-id', 'marcus_sleeper', '--project', 'alpha', '--heartbeat', '500', '--', 'sleep', '2']);
-    expect(run.code, run.stderr).toBe(0);
+    // The child leaves once the stream has reported it added (a `sleep 2` could come and go unseen on a loaded machine).
+    await using gate = await tempRegistryDir();
+    const release = join(gate.dir, 'release');
+    const untilReleased = `while [ ! -e '${release}' ] && [ -d '${gate.dir}' ]; do sleep 0.02; done`;
+    const running = cli(['--store', store, 'run', '--instance-id', 'marcus_sleeper', '--project', 'alpha', '--heartbeat', '500', '--', 'sh', '-c', untilReleased]);
     const added = await stream.next((m) => m.event === 'added', 'an added event');
+    await writeFile(release, '');
+    const run = await running;
+    expect(run.code, run.stderr).toBe(0);
     const removed = await stream.next((m) => m.event === 'removed', 'a removed event');
     const addedEvent = JSON.parse(added.data) as RegistryEvent;
     expect(addedEvent).toMatchObject({ type: 'added', health: 'healthy', record: { instance_id: 'marcus_sleeper', project_name: 'alpha' } });
