@@ -301,9 +301,14 @@ describe('stop', () => {
 
   it('a process that ignores SIGTERM: exit 1 after --timeout; --force SIGKILLs it', async () => {
     await using tmp = await tempRegistryDir();
-    const wrapper = new Child(process.execPath, [CLI, '--store', `json:${tmp.dir}`, 'run', '--instance-id', 'marcus_stubborn', '--', process.execPath, '-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"]);
+    // The child says when it ignores SIGTERM: registered is not yet ready (a SIGTERM before its handler would kill it).
+    await using gate = await tempRegistryDir();
+    const ready = join(gate.dir, 'ignoring-sigterm');
+    const script = `process.on('SIGTERM', () => {}); require('fs').writeFileSync(${JSON.stringify(ready)}, ''); setInterval(() => {}, 1000)`;
+    const wrapper = new Child(process.execPath, [CLI, '--store', `json:${tmp.dir}`, 'run', '--instance-id', 'marcus_stubborn', '--', process.execPath, '-e', script]);
     children.push(wrapper);
     await waitForIds(tmp.dir, ['marcus_stubborn']);
+    await waitFor(() => existsSync(ready), { message: () => `the child never installed its SIGTERM handler: ${wrapper.stderrText}` });
     const polite = await cli(['--store', `json:${tmp.dir}`, 'stop', 'marcus_stubborn', '--timeout', '0.5']);
     expect(polite.code).toBe(1);
     expect(polite.stderr).toMatch(/still running after 0.5 s; stop it with --force/);
