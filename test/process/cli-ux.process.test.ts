@@ -53,7 +53,11 @@ describe('run: a duplicate instance id', () => {
     expect((await listJson(tmp.dir)).map((r) => r['pid'])).toEqual([entry?.['pid']]);
 
     const replacing = runWrapper(tmp.dir, ['--instance-id', 'marcus_dup', '--replace']);
-    await waitFor(async () => (await listJson(tmp.dir))[0]?.['pid'] !== entry?.['pid']);
+    // The entry is the new one (an empty listing is not yet a takeover).
+    await waitFor(async () => {
+      const pid = (await listJson(tmp.dir))[0]?.['pid'];
+      return pid !== undefined && pid !== entry?.['pid'];
+    });
     first.process.stdin?.end();
     expect(await first.exited).toEqual({ code: 0, signal: null });
     expect(await listJson(tmp.dir)).toHaveLength(1);
