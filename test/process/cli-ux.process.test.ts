@@ -102,7 +102,8 @@ async function liveAndStale(dir: string): Promise<{ deadPid: number }> {
   const dead = new Child('true', []);
   await dead.exited;
   // Live first (older); neither started_at before this process started (that would be pid-started-later).
-  const live = makeRecord({ instance_id: 'marcus_live', pid: process.pid, started_at: formatTimestamp(Date.now() - 30_000) });
+  // No heartbeat comes for it: an interval of an hour keeps it healthy however long a loaded machine takes (10 s would allow 30 s).
+  const live = makeRecord({ instance_id: 'marcus_live', pid: process.pid, started_at: formatTimestamp(Date.now() - 30_000), heartbeat_interval_ms: 3_600_000 });
   const stale = makeRecord({ instance_id: 'marcus_stale', pid: dead.pid, started_at: formatTimestamp(Date.now() - 10_000) });
   await writeFile(join(dir, 'marcus_live.json'), JSON.stringify(live, null, 2), { mode: 0o600 });
   await writeFile(join(dir, 'marcus_stale.json'), JSON.stringify(stale, null, 2), { mode: 0o600 });
