@@ -23,8 +23,9 @@ afterAll(async () => {
 });
 afterEach(() => stopChildren(children));
 
+/** A registered `sleep 60` under `run`; 2 s heartbeats keep it healthy 6 s after the last one, also on a loaded machine. */
 async function registrant(store: string, id: string, args: readonly string[] = []): Promise<Child> {
-  const child = new Child(process.execPath, [CLI, '--store', store, 'run', '--instance-id', id, '--heartbeat', '500', ...args, '--', 'sleep', '60']);
+  const child = new Child(process.execPath, [CLI, '--store', store, 'run', '--instance-id', id, '--heartbeat', '2000', ...args, '--', 'sleep', '60']);
   children.push(child);
   await waitFor(async () => (await cli(['--store', store, 'show', id])).code === 0, { message: () => `${id} never registered: ${child.stderrText}` });
   return child;

@@ -20,9 +20,12 @@ async function serve(store: string, args: readonly string[] = [], env: Record<st
   return started;
 }
 
-/** A registered `sleep 60` under `run`, until SIGTERM. */
+/**
+ * A registered `sleep 60` under `run`, until SIGTERM. Heartbeats every 2 s: healthy for 6 s after the last
+ * one (a 500 ms beat, fsynced, left a loaded machine 1.5 s before the instance read as heartbeat-missed).
+ */
 async function registrant(store: string, id: string, args: readonly string[] = []): Promise<Child> {
-  const child = new Child(process.execPath, [CLI, '--store', store, 'run', '--instance-id', id, '--heartbeat', '500', ...args, '--', 'sleep', '60']);
+  const child = new Child(process.execPath, [CLI, '--store', store, 'run', '--instance-id', id, '--heartbeat', '2000', ...args, '--', 'sleep', '60']);
   children.push(child);
   await waitFor(async () => (await cli(['--store', store, 'show', id])).code === 0, { message: () => `${id} never registered: ${child.stderrText}` });
   return child;
@@ -208,7 +211,7 @@ describe('marcus-registry serve (a real process)', () => {
     await using gate = await tempRegistryDir();
     const release = join(gate.dir, 'release');
     const untilReleased = `while [ ! -e '${release}' ] && [ -d '${gate.dir}' ]; do sleep 0.02; done`;
-    const running = cli(['--store', store, 'run', '--instance-id', 'marcus_sleeper', '--project', 'alpha', '--heartbeat', '500', '--', 'sh', '-c', untilReleased]);
+    const running = cli(['--store', store, 'run', '--instance-id', 'marcus_sleeper', '--project', 'alpha', '--heartbeat', '2000', '--', 'sh', '-c', untilReleased]);
     const added = await stream.next((m) => m.event === 'added', 'an added event');
     await writeFile(release, '');
     const run = await running;

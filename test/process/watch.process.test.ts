@@ -61,7 +61,7 @@ async function addedThenRemoved(store: string): Promise<void> {
   const release = join(gate.dir, 'release');
   const watch = watcher(store, '--json', '--sweep', '200');
   const id = `marcus_run_${randomUUID().slice(0, 8)}`;
-  const running = cli(['--store', store, 'run', '--instance-id', id, '--project', 'alpha', '--heartbeat', '500', '--', ...untilReleased(release)]);
+  const running = cli(['--store', store, 'run', '--instance-id', id, '--project', 'alpha', '--heartbeat', '2000', '--', ...untilReleased(release)]);
   const added = await waitForEvent(watch, (e) => e.type === 'added' && e.record.instance_id === id, `an added event for ${id}`);
   expect(added).toMatchObject({ type: 'added', health: 'healthy', record: { instance_id: id, project_name: 'alpha' } });
   await writeFile(release, '');
