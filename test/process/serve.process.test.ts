@@ -197,7 +197,7 @@ describe('marcus-registry serve (a real process)', () => {
     await stopServe(child);
   });
 
-  it('streams added then removed over /v1/events for run -- sleep 2, with ids, and closes the watch when the client goes', async () => {
+  it('streams added then removed over /v1/events for a short-lived run, with ids, and closes the watch when the client goes', async () => {
     await using tmp = await tempRegistryDir();
     const store = `json:${tmp.dir}`;
     const { child, url } = await serve(store, ['--sweep', '200']);

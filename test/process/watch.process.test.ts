@@ -8,8 +8,9 @@ import { CLI, Child, cli, tempRegistryDir, waitFor } from '../support/processes.
 
 /**
  * The issue's "done when": `marcus-registry watch --json` in one process sees
- * `marcus-registry run -- sleep 2` in another as an added event, then a removed
- * one, on each store that processes share; and it exits 0 on SIGINT/SIGTERM.
+ * a short-lived `marcus-registry run` in another as an added event, then a removed
+ * one, on each store that processes share; and it exits 0 on SIGINT/SIGTERM. (The
+ * issue said `run -- sleep 2`; the child here leaves once the watch has seen it.)
  */
 const children: Child[] = [];
 afterEach(() => {
@@ -86,17 +87,17 @@ describe('marcus-registry watch (separate processes)', () => {
     await etcd?.stop();
   });
 
-  it('json store: run -- sleep 2 shows as added, then removed', async () => {
+  it('json store: a short-lived run shows as added, then removed', async () => {
     await using tmp = await tempRegistryDir();
     await addedThenRemoved(`json:${tmp.dir}`);
   });
 
-  it('sqlite store: run -- sleep 2 shows as added, then removed', async () => {
+  it('sqlite store: a short-lived run shows as added, then removed', async () => {
     await using tmp = await tempRegistryDir();
     await addedThenRemoved(`sqlite:${join(tmp.dir, 'registry.db')}`);
   });
 
-  it('etcd store: run -- sleep 2 shows as added, then removed', async () => {
+  it('etcd store: a short-lived run shows as added, then removed', async () => {
     await addedThenRemoved(`etcd://${etcd.hosts}/marcus-test/${randomUUID()}/`);
   });
 
