@@ -93,7 +93,8 @@ describe('marcus-registry connect: failover and re-initialization (ADR 0023)', (
     let stderr = '';
     connect.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     connect.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => connect.on('exit', (code) => resolve(code)));
+    // 'close': exited, and stdout and stderr read to the end (the last answers and messages are asserted on).
+    const exited = new Promise<number | null>((resolve) => connect.on('close', (code) => resolve(code)));
     const write = (message: unknown) => connect.stdin.write(`${JSON.stringify(message)}\n`);
     const messages = () => stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
     write({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: { roots: {} }, clientInfo: { name: 'raw', version: '1' } } });
@@ -162,7 +163,8 @@ describe('marcus-registry connect: requests of the old server', () => {
     let stderr = '';
     connect.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     connect.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => connect.on('exit', (code) => resolve(code)));
+    // 'close': exited, and stdout and stderr read to the end (the last answers and messages are asserted on).
+    const exited = new Promise<number | null>((resolve) => connect.on('close', (code) => resolve(code)));
     const write = (message: unknown) => connect.stdin.write(`${JSON.stringify(message)}\n`);
     const messages = () => stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
     write({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: { roots: {} }, clientInfo: { name: 'raw', version: '1' } } });
@@ -204,7 +206,8 @@ describe('marcus-registry connect: children started from an argv', () => {
     let stderr = '';
     connect.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     connect.stdout.resume();
-    const exited = new Promise<number | null>((resolve) => connect.on('exit', (code) => resolve(code)));
+    // 'close': exited, and stdout and stderr read to the end (the last answers and messages are asserted on).
+    const exited = new Promise<number | null>((resolve) => connect.on('close', (code) => resolve(code)));
     connect.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } })}\n`);
     connect.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
     expect(await exited).toBe(1);
@@ -249,7 +252,8 @@ describe('marcus-registry connect: a server that refuses initialize', () => {
     let stderr = '';
     connect.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     connect.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => connect.on('exit', (code) => resolve(code)));
+    // 'close': exited, and stdout and stderr read to the end (the last answers and messages are asserted on).
+    const exited = new Promise<number | null>((resolve) => connect.on('close', (code) => resolve(code)));
     const messages = () => stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
     connect.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } })}\n`);
     connect.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' })}\n`);

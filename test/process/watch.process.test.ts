@@ -121,7 +121,7 @@ describe('marcus-registry watch (separate processes)', () => {
 
   it('fails with a typed error and exit 1 when the store cannot be listed at all', async () => {
     const watch = watcher('etcd://127.0.0.1:1/nothing/');
-    const exit = await watch.exited;
+    const exit = await watch.closed; // its stderr read to the end
     expect(exit.code).toBe(1);
     expect(watch.stderrText).toMatch(/\[STORE_UNAVAILABLE\]/);
   });
