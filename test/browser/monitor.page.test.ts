@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.js';
 import { startServe, stopChildren, stopServe } from '../support/monitor.js';
-import { CLI, Child, cli, ROOT, tempRegistryDir, waitFor } from '../support/processes.js';
+import { CLI, Child, cli, loadFactor, ROOT, tempRegistryDir, waitFor } from '../support/processes.js';
 import { makeRecord } from '../support/records.js';
 
 /**
@@ -12,6 +12,9 @@ import { makeRecord } from '../support/records.js';
  * rows appear and go as `run` starts and stops instances, without a reload.
  */
 let launched: Promise<Browser> | undefined;
+/** Playwright's waits are hang guards: longer on a loaded machine, as waitFor's. */
+const hangGuard = (ms: number) => ms * loadFactor();
+
 const children: Child[] = [];
 
 /** Launched by the first test that needs it, so a missing Chromium fails each test (a beforeAll failure would report them as skipped). */
@@ -23,8 +26,9 @@ afterAll(async () => {
 });
 afterEach(() => stopChildren(children));
 
+/** A registered `sleep 60` under `run`; 2 s heartbeats keep it healthy 6 s after the last one, also on a loaded machine. */
 async function registrant(store: string, id: string, args: readonly string[] = []): Promise<Child> {
-  const child = new Child(process.execPath, [CLI, '--store', store, 'run', '--instance-id', id, '--heartbeat', '500', ...args, '--', 'sleep', '60']);
+  const child = new Child(process.execPath, [CLI, '--store', store, 'run', '--instance-id', id, '--heartbeat', '2000', ...args, '--', 'sleep', '60']);
   children.push(child);
   await waitFor(async () => (await cli(['--store', store, 'show', id])).code === 0, { message: () => `${id} never registered: ${child.stderrText}` });
   return child;
@@ -49,7 +53,7 @@ async function open(url: string, before: (page: Page) => Promise<void> = async (
   });
   await before(page);
   await page.goto(url);
-  await page.waitForSelector('#state.live', { timeout: 20_000 });
+  await page.waitForSelector('#state.live', { timeout: hangGuard(20_000) });
   return { page, navigations: () => navigations, dialogs, errors };
 }
 
@@ -60,11 +64,11 @@ describe('the live page (headless Chromium)', () => {
     const { child: server, url } = await startServe(store, ['--sweep', '200']);
     children.push(server);
     const { page, navigations, errors } = await open(url);
-    await page.waitForSelector('#empty', { state: 'visible', timeout: 20_000 });
+    await page.waitForSelector('#empty', { state: 'visible', timeout: hangGuard(20_000) });
     expect(await page.isVisible('#loading')).toBe(false);
 
     const run = await registrant(store, 'marcus_page', ['--project', 'alpha', '--provider', 'github']);
-    const row = await page.waitForSelector('tr[data-instance-id="marcus_page"]', { timeout: 20_000 });
+    const row = await page.waitForSelector('tr[data-instance-id="marcus_page"]', { timeout: hangGuard(20_000) });
     const cells = await row.$$eval('td', (tds) => tds.map((td) => td.textContent ?? ''));
     expect(cells[0]).toBe('marcus_page');
     expect(cells[1]).toBe('alpha');
@@ -82,11 +86,11 @@ describe('the live page (headless Chromium)', () => {
     expect(await page.isVisible('#empty')).toBe(false);
     // Ages tick in the browser: the uptime cell changes with no event from the server.
     const up = await row.$eval('td.up', (td) => td.textContent);
-    await page.waitForFunction((before) => document.querySelector('tr[data-instance-id="marcus_page"] td.up')?.textContent !== before, up, { timeout: 10_000 });
+    await page.waitForFunction((before) => document.querySelector('tr[data-instance-id="marcus_page"] td.up')?.textContent !== before, up, { timeout: hangGuard(10_000) });
 
     run.kill('SIGTERM');
     await run.exited;
-    await page.waitForSelector('tr[data-instance-id="marcus_page"]', { state: 'detached', timeout: 20_000 });
+    await page.waitForSelector('tr[data-instance-id="marcus_page"]', { state: 'detached', timeout: hangGuard(20_000) });
     expect(await page.textContent('#count')).toBe('0 instances');
     expect(navigations()).toBe(1);
     expect(errors).toEqual([]);
@@ -102,7 +106,7 @@ describe('the live page (headless Chromium)', () => {
     const evil = '<img src=x onerror=alert(1)>';
     await registrant(store, 'marcus_evil', ['--project', evil, '--provider', '<script>alert(2)</script>']);
     const { page, dialogs, errors } = await open(url);
-    const row = await page.waitForSelector('tr[data-instance-id="marcus_evil"]', { timeout: 20_000 });
+    const row = await page.waitForSelector('tr[data-instance-id="marcus_evil"]', { timeout: hangGuard(20_000) });
     expect(await row.$eval('td.project', (td) => td.textContent)).toBe(evil);
     expect(await row.$eval('td.provider', (td) => td.textContent)).toBe('<script>alert(2)</script>');
     expect(await page.$$('#rows img, #rows script')).toHaveLength(0);
@@ -143,12 +147,12 @@ describe('the live page (headless Chromium)', () => {
     await page.screenshot({ path: join(shots, 'loading.png') });
     release();
 
-    const http = await page.waitForSelector('tr[data-instance-id="marcus_http"]', { timeout: 20_000 });
+    const http = await page.waitForSelector('tr[data-instance-id="marcus_http"]', { timeout: hangGuard(20_000) });
     expect(await http.$eval('td.mcp .url', (e) => e.textContent)).toBe('http://127.0.0.1:9/mcp');
     expect(await http.$eval('td.mcp .transport', (e) => e.textContent)).toBe('sse');
     expect(await http.$$eval('td.caps .tag', (tags) => tags.map((t) => t.textContent))).toEqual(['kanban', 'agents']);
-    const stuckRow = await page.waitForSelector('tr[data-instance-id="marcus_stuck"]', { timeout: 20_000 });
-    await page.waitForSelector('tr[data-instance-id="marcus_stuck"] td.health .why', { timeout: 20_000 });
+    const stuckRow = await page.waitForSelector('tr[data-instance-id="marcus_stuck"]', { timeout: hangGuard(20_000) });
+    await page.waitForSelector('tr[data-instance-id="marcus_stuck"] td.health .why', { timeout: hangGuard(20_000) });
     expect(await stuckRow.$eval('td.health .word', (e) => e.textContent)).toBe('unresponsive');
     expect(await page.$eval('tr[data-instance-id="marcus_stuck"] td.health .why', (e) => e.textContent)).toMatch(/^heartbeat-missed: no heartbeat for \d+ s/);
     expect(await stuckRow.$eval('td.mcp .url', (e) => e.textContent)).toBe('stdio');

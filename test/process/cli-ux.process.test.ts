@@ -53,7 +53,11 @@ describe('run: a duplicate instance id', () => {
     expect((await listJson(tmp.dir)).map((r) => r['pid'])).toEqual([entry?.['pid']]);
 
     const replacing = runWrapper(tmp.dir, ['--instance-id', 'marcus_dup', '--replace']);
-    await waitFor(async () => (await listJson(tmp.dir))[0]?.['pid'] !== entry?.['pid']);
+    // The entry is the new one (an empty listing is not yet a takeover).
+    await waitFor(async () => {
+      const pid = (await listJson(tmp.dir))[0]?.['pid'];
+      return pid !== undefined && pid !== entry?.['pid'];
+    });
     first.process.stdin?.end();
     expect(await first.exited).toEqual({ code: 0, signal: null });
     expect(await listJson(tmp.dir)).toHaveLength(1);
@@ -98,7 +102,8 @@ async function liveAndStale(dir: string): Promise<{ deadPid: number }> {
   const dead = new Child('true', []);
   await dead.exited;
   // Live first (older); neither started_at before this process started (that would be pid-started-later).
-  const live = makeRecord({ instance_id: 'marcus_live', pid: process.pid, started_at: formatTimestamp(Date.now() - 30_000) });
+  // No heartbeat comes for it: an interval of an hour keeps it healthy however long a loaded machine takes (10 s would allow 30 s).
+  const live = makeRecord({ instance_id: 'marcus_live', pid: process.pid, started_at: formatTimestamp(Date.now() - 30_000), heartbeat_interval_ms: 3_600_000 });
   const stale = makeRecord({ instance_id: 'marcus_stale', pid: dead.pid, started_at: formatTimestamp(Date.now() - 10_000) });
   await writeFile(join(dir, 'marcus_live.json'), JSON.stringify(live, null, 2), { mode: 0o600 });
   await writeFile(join(dir, 'marcus_stale.json'), JSON.stringify(stale, null, 2), { mode: 0o600 });
@@ -301,9 +306,14 @@ describe('stop', () => {
 
   it('a process that ignores SIGTERM: exit 1 after --timeout; --force SIGKILLs it', async () => {
     await using tmp = await tempRegistryDir();
-    const wrapper = new Child(process.execPath, [CLI, '--store', `json:${tmp.dir}`, 'run', '--instance-id', 'marcus_stubborn', '--', process.execPath, '-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)"]);
+    // The child says when it ignores SIGTERM: registered is not yet ready (a SIGTERM before its handler would kill it).
+    await using gate = await tempRegistryDir();
+    const ready = join(gate.dir, 'ignoring-sigterm');
+    const script = `process.on('SIGTERM', () => {}); require('fs').writeFileSync(${JSON.stringify(ready)}, ''); setInterval(() => {}, 1000)`;
+    const wrapper = new Child(process.execPath, [CLI, '--store', `json:${tmp.dir}`, 'run', '--instance-id', 'marcus_stubborn', '--', process.execPath, '-e', script]);
     children.push(wrapper);
     await waitForIds(tmp.dir, ['marcus_stubborn']);
+    await waitFor(() => existsSync(ready), { message: () => `the child never installed its SIGTERM handler: ${wrapper.stderrText}` });
     const polite = await cli(['--store', `json:${tmp.dir}`, 'stop', 'marcus_stubborn', '--timeout', '0.5']);
     expect(polite.code).toBe(1);
     expect(polite.stderr).toMatch(/still running after 0.5 s; stop it with --force/);

@@ -104,9 +104,13 @@ describe('marcus-registry CLI', () => {
 
   it('run forwards SIGTERM to the child and unregisters it', async () => {
     await using tmp = await tempRegistryDir();
-    const marker = join(tmp.dir, 'got-term');
-    const run = runInBackground(tmp.dir, ['--instance-id', 'marcus_term', '--', 'sh', '-c', `trap 'touch ${marker}; exit 0' TERM; while :; do sleep 0.05; done`]);
+    await using gate = await tempRegistryDir();
+    const marker = join(gate.dir, 'got-term');
+    // The child says when its trap is set: registered is not yet ready (a SIGTERM before the trap would kill sh).
+    const ready = join(gate.dir, 'trap-set');
+    const run = runInBackground(tmp.dir, ['--instance-id', 'marcus_term', '--', 'sh', '-c', `trap 'touch ${marker}; exit 0' TERM; touch ${ready}; while :; do sleep 0.05; done`]);
     await waitForEntry(tmp.dir);
+    await waitFor(() => existsSync(ready), { message: () => `the child never set its trap: ${run.stderrText}` });
     run.kill('SIGTERM');
     expect(await run.exited).toEqual({ code: 0, signal: null });
     expect(existsSync(marker)).toBe(true);

@@ -86,23 +86,28 @@ describe('marcus-registry connect: failover and re-initialization (ADR 0023)', (
 
   it('when nothing is left: the request in flight gets a JSON-RPC error, stderr says so, exit 1 after --wait; held requests are refused, stdout pure JSON-RPC', async () => {
     await using tmp = await tempRegistryDir();
-    const only = await httpInstance(started, tmp.dir, 'only', 'N');
+    // An asking- server: its ask-roots tool waits for the client's answer, so a call to it is in flight for sure.
+    const only = await httpInstance(started, tmp.dir, 'asking-only', 'N');
     const connect = spawn(process.execPath, [CLI, 'connect', '--project', 'N', '--wait', '3'], { env: { ...process.env, MARCUS_REGISTRY_DIR: tmp.dir }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     connect.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     connect.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => connect.on('exit', (code) => resolve(code)));
+    // 'close': exited, and stdout and stderr read to the end (the last answers and messages are asserted on).
+    const exited = new Promise<number | null>((resolve) => connect.on('close', (code) => resolve(code)));
     const write = (message: unknown) => connect.stdin.write(`${JSON.stringify(message)}\n`);
     const messages = () => stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
-    write({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+    write({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: { roots: {} }, clientInfo: { name: 'raw', version: '1' } } });
     write({ jsonrpc: '2.0', method: 'notifications/initialized' });
     write({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'one' } } });
     await waitFor(() => messages().some((m) => m['id'] === 2), { message: () => stderr });
 
+    // The call is at the server (it asks the client for its roots, unanswered) before the server goes: a request
+    // written only after the SIGKILL raced connect's own watch of the registry, which may have seen it go first.
+    write({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'ask-roots', arguments: {} } });
+    await waitFor(() => messages().some((m) => m['method'] === 'roots/list'), { message: () => stdout + stderr });
     process.kill(only.pid, 'SIGKILL');
     await untilGone(only.pid);
-    write({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'echo', arguments: { text: 'two' } } });
     // In flight when the instance went: a retryable error.
     await waitFor(() => messages().some((m) => m['id'] === 3), { message: () => stderr });
     const retryable = messages().find((m) => m['id'] === 3);
@@ -158,7 +163,8 @@ describe('marcus-registry connect: requests of the old server', () => {
     let stderr = '';
     connect.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     connect.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => connect.on('exit', (code) => resolve(code)));
+    // 'close': exited, and stdout and stderr read to the end (the last answers and messages are asserted on).
+    const exited = new Promise<number | null>((resolve) => connect.on('close', (code) => resolve(code)));
     const write = (message: unknown) => connect.stdin.write(`${JSON.stringify(message)}\n`);
     const messages = () => stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
     write({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: { roots: {} }, clientInfo: { name: 'raw', version: '1' } } });
@@ -200,7 +206,8 @@ describe('marcus-registry connect: children started from an argv', () => {
     let stderr = '';
     connect.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     connect.stdout.resume();
-    const exited = new Promise<number | null>((resolve) => connect.on('exit', (code) => resolve(code)));
+    // 'close': exited, and stdout and stderr read to the end (the last answers and messages are asserted on).
+    const exited = new Promise<number | null>((resolve) => connect.on('close', (code) => resolve(code)));
     connect.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } })}\n`);
     connect.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`);
     expect(await exited).toBe(1);
@@ -245,7 +252,8 @@ describe('marcus-registry connect: a server that refuses initialize', () => {
     let stderr = '';
     connect.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     connect.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => connect.on('exit', (code) => resolve(code)));
+    // 'close': exited, and stdout and stderr read to the end (the last answers and messages are asserted on).
+    const exited = new Promise<number | null>((resolve) => connect.on('close', (code) => resolve(code)));
     const messages = () => stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
     connect.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } })}\n`);
     connect.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' })}\n`);

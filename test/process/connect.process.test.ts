@@ -55,9 +55,20 @@ async function listJson(dir: string): Promise<Array<Record<string, unknown>>> {
 
 /** `marcus-registry run ARGS` in the background, until its entry is listed; returns it with the record. */
 async function runRegistered(dir: string, args: readonly string[], cwd?: string): Promise<{ run: Child; record: Record<string, unknown> }> {
+  const { run, before } = await startRun(dir, args, cwd);
+  return { run, record: await untilListed(dir, run, before) };
+}
+
+/** `marcus-registry run ARGS` started in the background, and the ids listed before it. */
+async function startRun(dir: string, args: readonly string[], cwd?: string): Promise<{ run: Child; before: Set<unknown> }> {
   const before = new Set((await listJson(dir)).map((r) => r['instance_id']));
   const run = new Child(process.execPath, [CLI, 'run', ...args], { env: { ...process.env, MARCUS_REGISTRY_DIR: dir }, cwd });
   children.push(run);
+  return { run, before };
+}
+
+/** The record `run` registered: the first listed whose id was not listed `before`. */
+async function untilListed(dir: string, run: Child, before: Set<unknown>): Promise<Record<string, unknown>> {
   let record: Record<string, unknown> | undefined;
   await waitFor(
     async () => {
@@ -67,18 +78,30 @@ async function runRegistered(dir: string, args: readonly string[], cwd?: string)
     { message: () => `run never registered: ${run.stderrText}` },
   );
   servers.push(record?.['pid'] as number);
-  return { run, record: record as Record<string, unknown> };
+  return record as Record<string, unknown>;
 }
 
-/** A real MCP server listening on 127.0.0.1, started and registered through `run`. */
+/**
+ * A real MCP server listening on 127.0.0.1, started and registered through `run`. Its port is
+ * chosen before it binds it (the URL is registered with it): taken meanwhile (EADDRINUSE), another is chosen.
+ */
 async function httpInstance(dir: string, name: string, project: string, transport: 'streamable-http' | 'sse' = 'streamable-http') {
-  const port = await freePort();
-  const url = transport === 'sse' ? `http://127.0.0.1:${port}/sse` : `http://127.0.0.1:${port}/mcp`;
-  const args = ['--project', project, '--mcp-url', url, ...(transport === 'sse' ? ['--transport', 'sse'] : []), '--', process.execPath, HTTP_SERVER, String(port), name];
-  if (transport === 'sse') args.push('--sse');
-  const registered = await runRegistered(dir, args);
-  await registered.run.line(/listening \d+/);
-  return { ...registered, url };
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const url = transport === 'sse' ? `http://127.0.0.1:${port}/sse` : `http://127.0.0.1:${port}/mcp`;
+    const args = ['--project', project, '--mcp-url', url, ...(transport === 'sse' ? ['--transport', 'sse'] : []), '--', process.execPath, HTTP_SERVER, String(port), name];
+    if (transport === 'sse') args.push('--sse');
+    const { run, before } = await startRun(dir, args);
+    const listening = () => /listening \d+/.test(run.output);
+    // Gone: its output read to the end (its stderr says why), not only exited.
+    const gone = () => run.process.stdout?.closed === true && run.process.stderr?.closed === true;
+    await waitFor(() => listening() || gone(), { message: () => `the server under run never listened: ${run.stderrText}` });
+    if (!listening()) {
+      if (/EADDRINUSE/.test(run.stderrText) && attempt < 5) continue;
+      throw new Error(`the server under run exited: ${run.stderrText}`);
+    }
+    return { run, record: await untilListed(dir, run, before), url };
+  }
 }
 
 /** A real SDK Client whose server is `marcus-registry connect ARGS`. */

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRegistry } from '../../src/app/create-registry.js';
 import { ExitHooks } from '../../src/app/exit-hooks.js';
-import { Child, CLI, FIXTURES, tempRegistryDir } from '../support/processes.js';
+import { Child, CLI, FIXTURES, tempRegistryDir, waitFor } from '../support/processes.js';
 
 /**
  * A restarted server registers under the same fixed instance id as the old one
@@ -93,14 +93,11 @@ describe.each(stores)('an old registration leaving never removes a newer one of 
     const registryUri = uri(tmp.dir);
     const id = 'marcus_run_fixed';
     await using reader = await createRegistry({ store: registryUri, exitHooks: new ExitHooks() });
+    // A hang guard that grows with the machine's load (a cold `run` registers late on a busy machine).
     const waitForPid = async (predicate: (pid: number | undefined) => boolean) => {
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        const pid = (await reader.get(id))?.record.pid;
-        if (predicate(pid)) return pid;
-        if (Date.now() > deadline) throw new Error(`entry ${id} never matched; pid ${String(pid)}`);
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      let pid: number | undefined;
+      await waitFor(async () => predicate((pid = (await reader.get(id))?.record.pid)), { message: () => `entry ${id} never matched; pid ${String(pid)}` });
+      return pid;
     };
     const a = runWrapper(registryUri, id);
     const aChildPid = await waitForPid((pid) => pid !== undefined);

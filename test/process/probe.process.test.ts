@@ -46,7 +46,10 @@ describe('endpoint probes (ADR 0023)', () => {
     const probed = new Child(process.execPath, [CLI, 'watch', '--json', '--probe', '--probe-interval', '0.2', '--probe-failures', '2'], { env: { ...process.env, MARCUS_REGISTRY_DIR: tmp.dir } });
     started.children.push(probed);
     await waitFor(() => events(probed).some((e) => e.reason === 'endpoint-down'), { message: () => probed.output + probed.stderrText });
-    expect(events(watch).map((e) => e.type)).toEqual(['added']);
+    // Its run heartbeats on (every 10 s): a heartbeat may land meanwhile, as an update that is still healthy.
+    const seen = events(watch);
+    expect(seen[0]).toMatchObject({ type: 'added', health: 'healthy' });
+    expect(seen.filter((e) => e.type !== 'updated' || e.health !== 'healthy').map((e) => e.type)).toEqual(['added']);
     process.kill(server.pid, 'SIGCONT');
   });
 

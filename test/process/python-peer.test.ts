@@ -184,7 +184,7 @@ describe('Python heartbeating in a tight loop (open "w" + json.dump, not atomic)
     // The loop is over and the file complete: whatever watch reports now, it has seen the whole loop.
     await waitFor(async () => (await listOursOnce(tmp.dir)) === id);
     watch.kill('SIGTERM');
-    await watch.exited;
+    await watch.closed; // its output read to the end: every line whole
     const events = watch.output
       .split('\n')
       .filter((l) => l.trim() !== '')

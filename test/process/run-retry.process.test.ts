@@ -70,7 +70,8 @@ describe('marcus-registry run: a store failure is retried for the child’s whol
     expect(wrapper.process.exitCode).toBeNull();
 
     await rm(dir);
-    await mkdir(dir, { mode: 0o700 });
+    // recursive: a retry may have created the directory itself since the file went.
+    await mkdir(dir, { mode: 0o700, recursive: true });
     await waitFor(async () => (await registeredPid(store, 'retried')) !== undefined, {
       timeoutMs: 40_000,
       message: () => `never registered; stderr: ${wrapper.stderrText}`,

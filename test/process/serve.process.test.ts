@@ -1,4 +1,5 @@
-import { chmod } from 'node:fs/promises';
+import { chmod, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RegistryEvent } from '../../src/domain/changes.js';
@@ -19,9 +20,12 @@ async function serve(store: string, args: readonly string[] = [], env: Record<st
   return started;
 }
 
-/** A registered `sleep 60` under `run`, until SIGTERM. */
+/**
+ * A registered `sleep 60` under `run`, until SIGTERM. Heartbeats every 2 s: healthy for 6 s after the last
+ * one (a 500 ms beat, fsynced, left a loaded machine 1.5 s before the instance read as heartbeat-missed).
+ */
 async function registrant(store: string, id: string, args: readonly string[] = []): Promise<Child> {
-  const child = new Child(process.execPath, [CLI, '--store', store, 'run', '--instance-id', id, '--heartbeat', '500', ...args, '--', 'sleep', '60']);
+  const child = new Child(process.execPath, [CLI, '--store', store, 'run', '--instance-id', id, '--heartbeat', '2000', ...args, '--', 'sleep', '60']);
   children.push(child);
   await waitFor(async () => (await cli(['--store', store, 'show', id])).code === 0, { message: () => `${id} never registered: ${child.stderrText}` });
   return child;
@@ -193,7 +197,7 @@ describe('marcus-registry serve (a real process)', () => {
     await stopServe(child);
   });
 
-  it('streams added then removed over /v1/events for run -- sleep 2, with ids, and closes the watch when the client goes', async () => {
+  it('streams added then removed over /v1/events for a short-lived run, with ids, and closes the watch when the client goes', async () => {
     await using tmp = await tempRegistryDir();
     const store = `json:${tmp.dir}`;
     const { child, url } = await serve(store, ['--sweep', '200']);
@@ -203,9 +207,15 @@ describe('marcus-registry serve (a real process)', () => {
     await waitFor(() => stream.comments.length > 0, { message: () => 'no opening comment' });
     await waitFor(async () => (await metricValue(url, 'marcus_registry_event_streams')) === 1, { message: () => 'the stream is not counted' });
 
-    const run = await cli(['--store', store, 'run', '--instance-id', 'marcus_sleeper', '--project', 'alpha', '--heartbeat', '500', '--', 'sleep', '2']);
-    expect(run.code, run.stderr).toBe(0);
+    // The child leaves once the stream has reported it added (a `sleep 2` could come and go unseen on a loaded machine).
+    await using gate = await tempRegistryDir();
+    const release = join(gate.dir, 'release');
+    const untilReleased = `while [ ! -e '${release}' ] && [ -d '${gate.dir}' ]; do sleep 0.02; done`;
+    const running = cli(['--store', store, 'run', '--instance-id', 'marcus_sleeper', '--project', 'alpha', '--heartbeat', '2000', '--', 'sh', '-c', untilReleased]);
     const added = await stream.next((m) => m.event === 'added', 'an added event');
+    await writeFile(release, '');
+    const run = await running;
+    expect(run.code, run.stderr).toBe(0);
     const removed = await stream.next((m) => m.event === 'removed', 'a removed event');
     const addedEvent = JSON.parse(added.data) as RegistryEvent;
     expect(addedEvent).toMatchObject({ type: 'added', health: 'healthy', record: { instance_id: 'marcus_sleeper', project_name: 'alpha' } });

@@ -56,12 +56,32 @@ describe.each([
   }, 90_000);
 });
 
+/**
+ * Replaces `dir` by `saved` while a registrant may be writing into `dir`: its
+ * heartbeat can add a file during the removal (ENOTEMPTY, retried by rm) or
+ * create `dir` again between the removal and the rename (removed again).
+ */
+async function restore(saved: string, dir: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
+    try {
+      await rename(saved, dir);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || attempt >= 10) throw error;
+    }
+  }
+}
+
 describe('watch while the JSON registry directory is replaced by an empty one, then restored', () => {
   it('never reports the live instance removed: its registrant re-creates the entry within its heartbeat', async () => {
     await using tmp = await tempRegistryDir();
     const dir = join(tmp.dir, 'services');
     const store = `json:${dir}`;
-    const registrant = start([join(FIXTURES, 'registrant.mjs'), store, 'survivor', '500']);
+    // The watch keeps a missing live entry for two heartbeats: 2 s beats leave a loaded machine
+    // 4 s to write it again (500 ms beats left 1 s, less than a starved registrant may take).
+    const registrant = start([join(FIXTURES, 'registrant.mjs'), store, 'survivor', '2000']);
     await registrant.line(/^registered survivor$/m);
     const watch = start([CLI, '--store', store, 'watch', '--json', '--sweep', '100']);
     await watch.line(/"type":"added".*"instance_id":"survivor"/);
@@ -77,8 +97,7 @@ describe('watch while the JSON registry directory is replaced by an empty one, t
       }
     }, { timeoutMs: 20_000 });
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    await rm(dir, { recursive: true });
-    await rename(`${dir}.orig`, dir);
+    await restore(`${dir}.orig`, dir);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(watch.output).not.toMatch(/"type":"removed"/);
 

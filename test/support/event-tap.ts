@@ -1,4 +1,5 @@
 import type { RegistryEvent } from '../../src/domain/changes.js';
+import { loadFactor } from './processes.js';
 
 /**
  * Reads a watch's AsyncIterable in the background and lets a test wait for the
@@ -40,7 +41,9 @@ export class EventTap {
         }
         if (this.ended) done(() => reject(new Error(`the watch ended before ${what}; events: ${this.describe()}`)));
       };
-      const timer = setTimeout(() => done(() => reject(new Error(`no ${what} within ${timeoutMs} ms; events: ${this.describe()}`))), timeoutMs);
+      // A hang guard: longer on a loaded machine (see loadFactor).
+      const limit = timeoutMs * loadFactor();
+      const timer = setTimeout(() => done(() => reject(new Error(`no ${what} within ${Math.round(limit)} ms (${timeoutMs} ms × load factor); events: ${this.describe()}`))), limit);
       const done = (settle: () => void) => {
         clearTimeout(timer);
         this.listeners.delete(check);

@@ -57,9 +57,20 @@ export async function listJson(dir: string): Promise<Array<Record<string, unknow
 
 /** `marcus-registry run ARGS` in the background, until its entry is listed; returns it with the record. */
 export async function runRegistered(started: Started, dir: string, args: readonly string[], cwd?: string): Promise<{ run: Child; record: Record<string, unknown> }> {
+  const { run, before } = await startRun(started, dir, args, cwd);
+  return { run, record: await untilListed(started, dir, run, before) };
+}
+
+/** `marcus-registry run ARGS` started in the background, and what was listed before it. */
+async function startRun(started: Started, dir: string, args: readonly string[], cwd?: string): Promise<{ run: Child; before: Set<string> }> {
   const before = new Set((await listJson(dir)).map((r) => `${String(r['instance_id'])}/${String(r['pid'])}`));
   const run = new Child(process.execPath, [CLI, 'run', ...args], { env: { ...process.env, MARCUS_REGISTRY_DIR: dir }, cwd });
   started.children.push(run);
+  return { run, before };
+}
+
+/** The record `run` registered: the first listed that was not listed `before`. */
+async function untilListed(started: Started, dir: string, run: Child, before: Set<string>): Promise<Record<string, unknown>> {
   let record: Record<string, unknown> | undefined;
   await waitFor(
     async () => {
@@ -69,16 +80,30 @@ export async function runRegistered(started: Started, dir: string, args: readonl
     { message: () => `run never registered: ${run.stderrText}` },
   );
   started.pids.push(record?.['pid'] as number);
-  return { run, record: record as Record<string, unknown> };
+  return record as Record<string, unknown>;
 }
 
-/** A real Streamable HTTP MCP server on 127.0.0.1, started and registered through `run`, listening. */
+/**
+ * A real Streamable HTTP MCP server on 127.0.0.1, started and registered through `run`, listening.
+ * Its port is chosen before the server binds it (the URL is registered with it): when another
+ * process took the port meanwhile (the server exits with EADDRINUSE), another one is chosen.
+ */
 export async function httpInstance(started: Started, dir: string, name: string, project: string, extra: readonly string[] = []) {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}/mcp`;
-  const registered = await runRegistered(started, dir, ['--project', project, '--mcp-url', url, ...extra, '--', process.execPath, HTTP_SERVER, String(port), name]);
-  await registered.run.line(/listening \d+/);
-  return { ...registered, url, port, pid: registered.record['pid'] as number };
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/mcp`;
+    const { run, before } = await startRun(started, dir, ['--project', project, '--mcp-url', url, ...extra, '--', process.execPath, HTTP_SERVER, String(port), name]);
+    const listening = () => /listening \d+/.test(run.output);
+    // Gone: its output read to the end (its stderr says why), not only exited.
+    const gone = () => run.process.stdout?.closed === true && run.process.stderr?.closed === true;
+    await waitFor(() => listening() || gone(), { message: () => `the server under run never listened: ${run.stderrText}` });
+    if (!listening()) {
+      if (/EADDRINUSE/.test(run.stderrText) && attempt < 5) continue;
+      throw new Error(`the server under run exited: ${run.stderrText}`);
+    }
+    const record = await untilListed(started, dir, run, before);
+    return { run, record, url, port, pid: record['pid'] as number };
+  }
 }
 
 /** A real SDK Client whose server is `marcus-registry connect ARGS`; counts the tools/list_changed it is sent. */

@@ -53,6 +53,12 @@ export class Child {
   readonly process: ChildProcess;
   private buffer = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /**
+   * Exited, and its stdout and stderr read to the end: what to await before asserting on
+   * its last output ('exit' may come before the last data). A grandchild that holds the
+   * pipes (a `run`'s command) delays it until that one exits too.
+   */
+  readonly closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** The command line, environment and cwd, to tell which temp directory the child uses. */
   private readonly mentions: string;
 
@@ -64,6 +70,7 @@ export class Child {
     this.process.stdout?.on('data', (d: Buffer) => (this.buffer += d.toString()));
     this.process.stderr?.on('data', (d: Buffer) => (this.stderrText += d.toString()));
     this.exited = new Promise((resolve) => this.process.on('exit', (code, signal) => resolve({ code, signal })));
+    this.closed = new Promise((resolve) => this.process.on('close', (code, signal) => resolve({ code, signal })));
   }
 
   stderrText = '';
