@@ -26,7 +26,8 @@ export {
 } from './app/convenience.js';
 
 export {
-  ServiceRecordSchema,
+  recordSchema,
+  RECORD_KEYS,
   SCHEMA_VERSION,
   parseRecord,
   decodeRecord,

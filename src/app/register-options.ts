@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { connectionFieldsProblem } from '../domain/connection.js';
 import { InvalidRecordError } from '../domain/errors.js';
 import { defaultInstanceId } from '../domain/instance-id.js';
-import { assertRecord, SCHEMA_VERSION, ServiceRecordSchema, type ServiceRecord } from '../domain/record.schema.js';
+import { assertRecord, RECORD_KEYS, SCHEMA_VERSION, type ServiceRecord } from '../domain/record.schema.js';
 import type { ProcessStart } from '../domain/staleness.js';
 import { formatTimestamp } from '../domain/timestamp.js';
 
@@ -120,7 +120,7 @@ export function buildRecord(options: RegisterOptions, facts: RecordFacts): Servi
   return assertRecord(record);
 }
 
-const FORMAT_KEYS = new Set(Object.keys(ServiceRecordSchema.shape));
+const FORMAT_KEYS = new Set(RECORD_KEYS);
 
 /** `extra` carries keys outside the format only: it must not forge pid, hostname, timestamps or the TTL. */
 function unknownKeysOf(extra: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {

@@ -1,12 +1,12 @@
 import * as z from 'zod/mini';
-import { ServiceRecordSchema } from './record.schema.js';
+import { recordSchema } from './record.schema.js';
 
 /**
  * The record schema as JSON Schema (draft 2020-12), for clients in other
  * languages. Timestamps are strings whose ISO 8601 check lives in code.
  */
 export function recordJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(ServiceRecordSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(recordSchema(), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   return {
     $id: 'urn:marcus-registry:record:v1',
     title: 'Marcus service registry record, version 1',

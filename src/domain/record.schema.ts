@@ -5,7 +5,7 @@ import { INSTANCE_ID_PATTERN, isValidInstanceId } from './instance-id.js';
 import { attachForeignFields, carryForeignFields, foreignFieldsOf, type ForeignField } from './foreign-fields.js';
 import { exceedsDepth, MAX_RECORD_DEPTH } from './json-depth.js';
 import { MAX_PYTHON_JSON_DEPTH, parsePythonJson } from './python-json.js';
-import { fastReadRecord } from './record.fast-check.js';
+import { FAST_CHECK_KEYS, fastReadRecord } from './record.fast-check.js';
 import { formatTimestamp, parseTimestamp } from './timestamp.js';
 
 /** The record format version this code writes. Absent on disk means a seed-era Python record. */
@@ -14,83 +14,116 @@ export const SCHEMA_VERSION = 1;
 /** Highest pid any supported OS hands out fits in a signed 32-bit int (what kill(2) takes). */
 export const MAX_PID = 2 ** 31 - 1;
 
-// zod/mini: the same schema and messages as zod's full API, at a fraction of
-// its start-up cost (issue 17, ADR 0026). English messages are configured
-// here, as the full API does on import.
-z.config(en());
+/**
+ * Record format v1, shared with the Python registry (snake_case keys), as zod
+ * schemas: `write` is what we write; `read`, what a reader accepts, differs
+ * only in that `status` may be absent (a Python `update_heartbeat(status=None)`
+ * writes null, which is ignored). Unknown keys are kept and written back
+ * untouched: the Python side passes `**kwargs` straight into the file.
+ *
+ * Built with zod/mini (the same checks and messages as zod's full API, at a
+ * fraction of its start-up cost) and only on first use (ADR 0026): the common
+ * well-formed record passes the hand-written check (record.fast-check.ts)
+ * without it, so a `list` or a `connect` need not build it at all.
+ */
+function buildSchemas() {
+  // English messages, as zod's full API configures on import.
+  z.config(en());
 
-/** The schema, with a description for the generated JSON Schema (`npm run schema`). */
-function described<T extends z.ZodMiniType>(schema: T, description: string): T {
-  z.globalRegistry.add(schema, { description });
-  return schema;
+  /** The schema, with a description for the generated JSON Schema (`npm run schema`). */
+  function described<T extends z.ZodMiniType>(schema: T, description: string): T {
+    z.globalRegistry.add(schema, { description });
+    return schema;
+  }
+  const maxString = (max: number) => z.string().check(z.maxLength(max));
+
+  const timestamp = described(
+    z.string().check(
+      z.maxLength(64),
+      z.refine((s) => parseTimestamp(s) !== undefined, { message: 'not an ISO 8601 date-time' }),
+    ),
+    'ISO 8601 date-time: with Z or an offset, or naive (local time, as older Python writers)',
+  );
+
+  const stringList = () => z.array(maxString(4096)).check(z.maxLength(1024));
+
+  /**
+   * Record format v1, shared with the Python registry (snake_case keys). Unknown
+   * keys are kept and written back untouched: the Python side passes `**kwargs`
+   * straight into the file.
+   */
+  const write = z.looseObject({
+    instance_id: z.string().check(
+      z.regex(INSTANCE_ID_PATTERN, 'must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'),
+      z.refine(isValidInstanceId, { message: 'must not contain ".."' }),
+    ),
+    pid: z.int().check(z.minimum(1), z.maximum(MAX_PID)),
+    mcp_command: described(
+      maxString(65_536),
+      'The command line a client runs to start a stdio connection, kept for the Python clients. Readers that can, use mcp_args instead; a reader that must split it does so as a POSIX shell would, without running one, and refuses operators, expansions and unbalanced quotes.',
+    ),
+    mcp_args: z.optional(
+      described(stringList(), 'The same command as argv (program first), for stdio servers. When present and non-empty, clients run it as is instead of splitting mcp_command.'),
+    ),
+    mcp_url: z.optional(
+      described(
+        maxString(4096),
+        'For servers that listen: the absolute http:// or https:// URL of their MCP endpoint (e.g. http://127.0.0.1:8765/mcp). When present, clients connect to it rather than start a process.',
+      ),
+    ),
+    transport: z.optional(
+      described(
+        z.enum(['stdio', 'streamable-http', 'sse']),
+        'The MCP transport at mcp_url: streamable-http (the default when mcp_url is set) or sse (the legacy HTTP+SSE transport); stdio means clients start mcp_args / mcp_command and ignore mcp_url.',
+      ),
+    ),
+    log_dir: maxString(4096),
+    project_name: z.nullable(maxString(1024)),
+    provider: z.nullable(maxString(1024)),
+    status: maxString(256),
+    started_at: timestamp,
+    last_heartbeat: timestamp,
+    platform: maxString(256),
+    working_directory: maxString(4096),
+    runtime: z.optional(maxString(256)),
+    runtime_version: z.optional(maxString(256)),
+    schema_version: z.optional(z.literal(SCHEMA_VERSION)),
+    hostname: z.optional(maxString(255)),
+    process_start_time: z.optional(timestamp),
+    process_start_token: z.optional(
+      described(
+        z.string().check(z.minLength(1), z.maxLength(128)),
+        'Names the registered process incarnation exactly, unlike process_start_time it does not move when the wall clock is stepped. Opaque: readers only compare it for equality with what their own probe reports for the pid (Linux: <boot_id>:<start time in clock ticks>, from /proc/sys/kernel/random/boot_id and field 22 of /proc/<pid>/stat). Equal means the same process; different means the pid was reused. Absent: process_start_time is compared instead.',
+      ),
+    ),
+    heartbeat_interval_ms: z.optional(z.int().check(z.minimum(1), z.maximum(24 * 3600_000))),
+    capabilities: z.optional(stringList()),
+    supported_providers: z.optional(stringList()),
+    load_metrics: z.optional(z.record(z.string(), z.unknown())),
+    api_version: z.optional(maxString(256)),
+  });
+  return { write, read: z.extend(write, { status: z.optional(write.shape.status) }) };
 }
-const maxString = (max: number) => z.string().check(z.maxLength(max));
 
-const timestamp = described(
-  z.string().check(
-    z.maxLength(64),
-    z.refine((s) => parseTimestamp(s) !== undefined, { message: 'not an ISO 8601 date-time' }),
-  ),
-  'ISO 8601 date-time: with Z or an offset, or naive (local time, as older Python writers)',
-);
+type RecordSchemas = ReturnType<typeof buildSchemas>;
+let built: RecordSchemas | undefined;
 
-const stringList = () => z.array(maxString(4096)).check(z.maxLength(1024));
+function schemas(): RecordSchemas {
+  built ??= buildSchemas();
+  return built;
+}
 
 /**
- * Record format v1, shared with the Python registry (snake_case keys). Unknown
- * keys are kept and written back untouched: the Python side passes `**kwargs`
- * straight into the file.
+ * The record schema (what we write) as a zod/mini schema, built on the first
+ * call: `recordSchema().safeParse(value)`. The JSON Schema for other languages
+ * is generated from it (`npm run schema`).
  */
-export const ServiceRecordSchema = z.looseObject({
-  instance_id: z.string().check(
-    z.regex(INSTANCE_ID_PATTERN, 'must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$'),
-    z.refine(isValidInstanceId, { message: 'must not contain ".."' }),
-  ),
-  pid: z.int().check(z.minimum(1), z.maximum(MAX_PID)),
-  mcp_command: described(
-    maxString(65_536),
-    'The command line a client runs to start a stdio connection, kept for the Python clients. Readers that can, use mcp_args instead; a reader that must split it does so as a POSIX shell would, without running one, and refuses operators, expansions and unbalanced quotes.',
-  ),
-  mcp_args: z.optional(
-    described(stringList(), 'The same command as argv (program first), for stdio servers. When present and non-empty, clients run it as is instead of splitting mcp_command.'),
-  ),
-  mcp_url: z.optional(
-    described(
-      maxString(4096),
-      'For servers that listen: the absolute http:// or https:// URL of their MCP endpoint (e.g. http://127.0.0.1:8765/mcp). When present, clients connect to it rather than start a process.',
-    ),
-  ),
-  transport: z.optional(
-    described(
-      z.enum(['stdio', 'streamable-http', 'sse']),
-      'The MCP transport at mcp_url: streamable-http (the default when mcp_url is set) or sse (the legacy HTTP+SSE transport); stdio means clients start mcp_args / mcp_command and ignore mcp_url.',
-    ),
-  ),
-  log_dir: maxString(4096),
-  project_name: z.nullable(maxString(1024)),
-  provider: z.nullable(maxString(1024)),
-  status: maxString(256),
-  started_at: timestamp,
-  last_heartbeat: timestamp,
-  platform: maxString(256),
-  working_directory: maxString(4096),
-  runtime: z.optional(maxString(256)),
-  runtime_version: z.optional(maxString(256)),
-  schema_version: z.optional(z.literal(SCHEMA_VERSION)),
-  hostname: z.optional(maxString(255)),
-  process_start_time: z.optional(timestamp),
-  process_start_token: z.optional(
-    described(
-      z.string().check(z.minLength(1), z.maxLength(128)),
-      'Names the registered process incarnation exactly, unlike process_start_time it does not move when the wall clock is stepped. Opaque: readers only compare it for equality with what their own probe reports for the pid (Linux: <boot_id>:<start time in clock ticks>, from /proc/sys/kernel/random/boot_id and field 22 of /proc/<pid>/stat). Equal means the same process; different means the pid was reused. Absent: process_start_time is compared instead.',
-    ),
-  ),
-  heartbeat_interval_ms: z.optional(z.int().check(z.minimum(1), z.maximum(24 * 3600_000))),
-  capabilities: z.optional(stringList()),
-  supported_providers: z.optional(stringList()),
-  load_metrics: z.optional(z.record(z.string(), z.unknown())),
-  api_version: z.optional(maxString(256)),
-});
+export function recordSchema(): RecordSchemas['write'] {
+  return schemas().write;
+}
+
+/** The keys of the record format, in the schema's order. */
+export const RECORD_KEYS: readonly string[] = FAST_CHECK_KEYS;
 
 /**
  * The keys a record is unusable without, each in its type: who it is
@@ -114,14 +147,8 @@ export const REQUIRED_KEYS: ReadonlySet<string> = new Set([
   'working_directory',
 ]);
 
-/**
- * What a reader accepts: what we write, except that `status` may be absent
- * (a Python `update_heartbeat(status=None)` writes null, which is ignored).
- */
-const ReadRecordSchema = z.extend(ServiceRecordSchema, { status: z.optional(ServiceRecordSchema.shape.status) });
-
 /** A record as read: what we write, with `status` possibly absent. Writes require it (assertRecord). */
-export type ServiceRecord = z.infer<typeof ReadRecordSchema>;
+export type ServiceRecord = z.infer<RecordSchemas['read']>;
 
 /** A key that would reach an object's prototype if ever copied by assignment. */
 const HOSTILE_KEYS = new Set(['__proto__']);
@@ -150,10 +177,18 @@ export function parseRecordBySchema(value: unknown): ParseOutcome {
   return parse(value, 'read', false);
 }
 
-function parse(value: unknown, mode: 'read' | 'write' | 'write-back', fastCheck = mode === 'read'): ParseOutcome {
+/** assertRecord by the zod schema alone (the same test, for writes). */
+export function assertRecordBySchema(value: unknown): ServiceRecord {
+  const outcome = parse(value, 'write', false);
+  if (!outcome.ok) throw outcome.error;
+  return outcome.record;
+}
+
+function parse(value: unknown, mode: 'read' | 'write' | 'write-back', fastCheck = true): ParseOutcome {
   // The common well-formed record, checked by hand; anything else (and every error message) is the schema's.
+  // A write needs `status` too: the write schema differs from the read schema only there.
   const fast = fastCheck ? fastReadRecord<ServiceRecord>(value) : undefined;
-  if (fast !== undefined) return { ok: true, record: fast };
+  if (fast !== undefined && (mode !== 'write' || typeof fast.status === 'string')) return { ok: true, record: fast };
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { ok: false, error: new InvalidRecordError(`a record must be a JSON object, got ${describe(value)}`) };
   }
@@ -172,7 +207,7 @@ function parse(value: unknown, mode: 'read' | 'write' | 'write-back', fastCheck 
     return { ok: false, error: new InvalidRecordError(`invalid record: ${issue}`, { details: { issues: [issue] } }) };
   }
   // write-back: an update of a record whose status was ignored on read may leave it absent.
-  const schema = mode === 'write' ? ServiceRecordSchema : ReadRecordSchema;
+  const schema = mode === 'write' ? schemas().write : schemas().read;
   let result = schema.safeParse(clean);
   if (!result.success && mode === 'read' && setAsideForeign(clean, result.error.issues, fields)) result = schema.safeParse(clean);
   if (result.success) {

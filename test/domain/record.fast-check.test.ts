@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { foreignFieldsOf } from '../../src/domain/foreign-fields.js';
 import { FAST_CHECK_KEYS, fastReadRecord } from '../../src/domain/record.fast-check.js';
-import { decodeJsonText, parseRecord, parseRecordBySchema, ServiceRecordSchema } from '../../src/domain/record.schema.js';
+import { assertRecord, assertRecordBySchema, decodeJsonText, parseRecord, parseRecordBySchema, recordSchema } from '../../src/domain/record.schema.js';
 
 /**
  * The hand-written fast check (record.fast-check.ts) must agree with the zod
@@ -251,12 +251,27 @@ function agree(value: unknown): boolean {
   // And parseRecord, which now asks the fast check first, answers the same.
   const outcome = parseRecord(value);
   expect(outcome.ok && isDeepStrictEqual(outcome.record, slow.record)).toBe(true);
+  // So does assertRecord (writes ask the fast check when `status` is a string): as the write schema alone.
+  const write = attemptWrite(() => assertRecord(value));
+  const writeBySchema = attemptWrite(() => assertRecordBySchema(value));
+  expect(write.error, JSON.stringify(value)?.slice(0, 300)).toBe(writeBySchema.error);
+  expect(isDeepStrictEqual(write.record, writeBySchema.record)).toBe(true);
+  expect(keyOrder(write.record)).toStrictEqual(keyOrder(writeBySchema.record));
   return true;
+}
+
+/** A write's outcome: the record, or the error's message. */
+function attemptWrite(write: () => unknown): { record?: unknown; error?: string } {
+  try {
+    return { record: write() };
+  } catch (error) {
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
 }
 
 describe('the fast record check agrees with the zod schema', () => {
   it('lists the schema keys in the schema order', () => {
-    expect([...FAST_CHECK_KEYS]).toEqual(Object.keys(ServiceRecordSchema.shape));
+    expect([...FAST_CHECK_KEYS]).toEqual(Object.keys(recordSchema().shape));
   });
 
   it('uses the schema limits (each checked against the schema at the boundary)', () => {
