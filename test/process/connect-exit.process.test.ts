@@ -28,7 +28,7 @@ function starts(state: string): number[] {
 }
 
 /** Registers the fixture child (its state in `state`, later starts behaving as `later`) under project `project`. */
-async function registerChild(dir: string, id: string, project: string, state: string, later: 'mute' | 'crash'): Promise<void> {
+async function registerChild(dir: string, id: string, project: string, state: string, later: 'mute' | 'crash' | 'deaf'): Promise<void> {
   await mkdir(state, { recursive: true });
   const record = makeRecord({ instance_id: id, project_name: project, mcp_args: [process.execPath, CHILD, state, later], working_directory: dir });
   await writeFile(join(dir, `${id}.json`), JSON.stringify(record), { mode: 0o600 });
@@ -47,10 +47,10 @@ function startConnect(dir: string, args: readonly string[], { initialize = true 
 }
 
 /** Resolves with how connect ended; fails (with its stderr) when it does not end within the hang guard. */
-async function endOf(run: ReturnType<typeof startConnect>): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+async function endOf(run: ReturnType<typeof startConnect>, timeoutMs = 20_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   let result: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   void run.ended.then((r) => (result = r));
-  await waitFor(() => result !== undefined, { message: () => `connect did not exit; stderr:\n${run.stderr()}` });
+  await waitFor(() => result !== undefined, { timeoutMs, message: () => `connect did not exit; stderr:\n${run.stderr()}` });
   return result as { code: number | null; signal: NodeJS.Signals | null };
 }
 
@@ -59,6 +59,19 @@ const TERMINATED = [
   { code: null, signal: 'SIGTERM' },
   { code: 143, signal: null },
 ];
+
+describe('marcus-registry connect: a restarted child that is gone before connect knows it', () => {
+  it('a write to a child that closed its input (EPIPE) fails the switch instead of waiting forever: the crash loop ends with exit 1', async () => {
+    await using tmp = await tempRegistryDir();
+    const state = join(tmp.dir, 'state');
+    await registerChild(tmp.dir, 'marcus_phases', 'P', state, 'deaf');
+    const run = startConnect(tmp.dir, ['--project', 'P']);
+    // Each restarted child answers the replayed initialize, but the initialized that follows cannot reach it.
+    expect(await endOf(run, 60_000)).toEqual({ code: 1, signal: null });
+    expect(run.stderr()).toMatch(/no instance left to fail over to \(project "P"\) \[CONNECTION_FAILED\]/);
+    expect(starts(state).length).toBeGreaterThan(2);
+  }, 180_000);
+});
 
 describe('marcus-registry connect: the client can always end it (ADR 0029)', () => {
   it('SIGTERM while a restarted child has not answered the replayed initialize: the child is stopped, nothing is restarted, connect ends by the signal', async () => {
