@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI, Child, FIXTURES, cli, tempRegistryDir, waitFor, type Finished } from '../support/processes.js';
+import { CLI, Child, FIXTURES, cli, runToEnd, tempRegistryDir, waitFor, type Finished } from '../support/processes.js';
 import { makeRecord } from '../support/records.js';
 
 const HTTP_SERVER = join(FIXTURES, 'fixture-http-server.mjs');
@@ -266,7 +266,9 @@ describe('marcus-registry connect', () => {
     expect(now.code).toBe(3);
     expect(now.stderr).toMatch(/no running instance matches \(project "nope"\)/);
     expect(now.stdout).toBe('');
-    const waited = await cli(['connect', '--project', 'nope', '--wait', '0.6'], env);
+    // A client that wrote its initialize (then closed stdin) is waited for; one that wrote nothing is not (connect-exit test).
+    const initialize = `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } })}\n`;
+    const waited = await runToEnd(process.execPath, [CLI, 'connect', '--project', 'nope', '--wait', '0.6'], { env: { ...process.env, ...env }, input: initialize });
     expect(waited.code).toBe(3);
     expect(waited.stderr).toMatch(/no running instance matches \(project "nope"\) after waiting 0\.6 s/);
     expect(waited.stdout).toBe('');

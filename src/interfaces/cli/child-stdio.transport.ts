@@ -69,9 +69,13 @@ export class ChildStdioTransport implements Transport {
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.child?.stdin;
     if (!stdin || stdin.destroyed || stdin.writableEnded || this.status) return Promise.reject(new Error('the server process has exited'));
-    return new Promise((resolve) => {
-      if (stdin.write(`${JSON.stringify(message)}\n`)) resolve();
-      else stdin.once('drain', resolve);
+    // Settled by the write's own callback: a write that fails (EPIPE: the child closed its input, or died and
+    // is not reaped yet) returns false and never drains; waiting for 'drain' would wait forever (ADR 0029).
+    return new Promise((resolve, reject) => {
+      stdin.write(`${JSON.stringify(message)}\n`, (error) => {
+        if (error) reject(new Error(`the server process has exited (${(error as NodeJS.ErrnoException).code ?? error.message})`));
+        else resolve();
+      });
     });
   }
 

@@ -31,7 +31,7 @@ export interface FailoverOptions {
   /** One line to stderr. */
   readonly log: (line: string) => void;
   readonly debug?: boolean;
-  /** After stdin ends, how long answers to requests already sent are awaited. Default 10 000 ms. */
+  /** After stdin ends, how long answers to requests already sent are awaited, and a child is given to exit. Default 10 000 ms. */
   readonly drainMs?: number;
   /** How long a re-initialization may take before the new instance counts as failed. Default 10 000 ms. */
   readonly reinitializeMs?: number;
@@ -49,6 +49,8 @@ export interface FailoverOptions {
 export interface BridgeResult {
   readonly code: number;
   readonly signal?: NodeJS.Signals;
+  /** Ended by `options.signal` with no child's status to report: the caller reports its signal (128 + n). */
+  readonly interrupted?: boolean;
 }
 
 /** JSON-RPC "server error" range: the proxy could not deliver the request. */
@@ -280,11 +282,13 @@ export async function failoverBridge(local: Transport, first: Leg, options: Fail
     let failed = old;
     let why = firstWhy;
     for (;;) {
+      // The client left, or a signal came, while no instance serves it: nothing to switch for (onEnd/onAbort end the bridge).
+      if (finishing || ended()) return;
       const candidate = await options.next(failed, why).catch((error: unknown) => {
         log(`marcus-registry: cannot pick another instance: ${reasonOf(error)}`);
         return undefined;
       });
-      if (finishing || g !== generation) {
+      if (finishing || g !== generation || ended()) {
         if (candidate) detach(candidate);
         if (candidate) void within(2_000, candidate.child ? candidate.child.close() : candidate.transport.close()).catch(() => {});
         return;
@@ -303,6 +307,7 @@ export async function failoverBridge(local: Transport, first: Leg, options: Fail
       attach(candidate, g);
       try {
         const capabilities = initialize ? await replay(candidate, g) : undefined;
+        if (finishing) return;
         state = 'ready';
         log(`marcus-registry: ${old.name} went away (${firstWhy}); switched to ${candidate.name}`);
         if (initializeAnswered) {
@@ -360,16 +365,25 @@ export async function failoverBridge(local: Transport, first: Leg, options: Fail
     return result.capabilities;
   };
 
+  /** Whether the client, gone (stdin ended), is owed no answer: requests open or held for the next instance. */
+  const nothingOwed = () => clientOpen.size === 0 && !queue.some((message) => 'id' in message && 'method' in message);
+  /** Whether a signal ended the bridge, or the client is gone and owed nothing: no new instance is opened for it. */
+  const ended = () => options.signal?.aborted === true || (draining && nothingOwed());
+
   const onEnd = () => {
     if (options.debug) log(`marcus-registry: stdin ended; ${clientOpen.size} request(s) still open`);
     draining = true;
     const current = leg;
+    // Between instances, with nothing owed, there is nothing to drain: a candidate being initialized is stopped by finish().
+    if (state === 'switching' && nothingOwed()) return void finish({ code: EXIT.OK });
+    if (current?.child?.exitStatus) return void finish(statusResult(current.child.exitStatus), { endSession: false });
     if (current?.child) {
-      // An MCP stdio server exits on end of input; its exit ends the bridge with its status.
+      // An MCP stdio server exits on end of input; its exit ends the bridge with its status. One that
+      // does not is stopped after the drain time (finish() ends its input, then sends SIGTERM).
       void current.child.close();
-      return;
+    } else {
+      maybeDrained();
     }
-    maybeDrained();
     if (!finishing) setTimeout(() => void finish({ code: EXIT.OK }), options.drainMs ?? 10_000).unref();
   };
   const onStdoutError = (error: NodeJS.ErrnoException) => {
@@ -377,7 +391,11 @@ export async function failoverBridge(local: Transport, first: Leg, options: Fail
     void finish({ code: error.code === 'EPIPE' ? EXIT.OK : EXIT.ERROR });
   };
   const onAbort = () => {
-    if (!leg?.child) void finish({ code: EXIT.OK });
+    // A child was sent the signal by the caller: its exit ends the bridge with its status, unless it already
+    // exited or is a candidate still being initialized (between instances), which finish() stops.
+    const child = leg?.child;
+    if (child?.exitStatus && state !== 'switching') void finish(statusResult(child.exitStatus), { endSession: false });
+    else if (!child || state === 'switching') void finish({ code: EXIT.OK, interrupted: true });
   };
 
   local.onmessage = fromClient;

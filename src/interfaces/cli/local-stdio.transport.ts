@@ -55,9 +55,9 @@ export class LocalStdioTransport implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     if (this.sdk) return this.sdk.send(message);
-    await new Promise<void>((resolve) => {
-      if (this.stdout.write(`${JSON.stringify(message)}\n`)) resolve();
-      else this.stdout.once('drain', resolve);
+    // Settled by the write's own callback: a failed write (EPIPE, the client is gone) never drains.
+    await new Promise<void>((resolve, reject) => {
+      this.stdout.write(`${JSON.stringify(message)}\n`, (error) => (error ? reject(error) : resolve()));
     });
     if (this.first === 'open' && !('method' in message) && 'id' in message && message.id === this.firstId) this.firstDone();
   }

@@ -26,6 +26,8 @@ const READY_GRACE_MS = 3_000;
 
 const FORWARDED: readonly NodeJS.Signals[] =
   process.platform === 'win32' ? ['SIGINT', 'SIGBREAK'] : ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+/** The forwarded signals that end connect in any case (ADR 0029). */
+const TERMINATING: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'];
 
 /**
  * `marcus-registry connect [filters] [--instance ID] [--wait SECONDS]`: an MCP
@@ -46,9 +48,18 @@ export async function run(argv: readonly string[]): Promise<number> {
   await using registry = await openRegistry(values, { settings: { exitHooks: false } });
   const watching = new AbortController();
   // The picker follows the registry from its first wait, or from the end of the first exchange (ADR 0028).
+  // It stops (and opens nothing more) when the bridge ends, or when the client leaves during the first wait.
   const picker = new InstancePicker(registry, filters, waitMs, log, debug, watching.signal);
+  // Only a --wait can make the first pick long: a client that leaves meanwhile ends it (ADR 0029).
+  const clientGone = waitMs > 0 ? new StdinEndWatch(process.stdin, () => watching.abort()) : undefined;
   try {
     const first = await picker.pick(Date.now() + waitMs);
+    clientGone?.release();
+    if (clientGone?.ended) {
+      if (first) await closeLeg(first);
+      log('marcus-registry: stdin ended while waiting for an instance');
+      return EXIT.NONE;
+    }
     if (!first) {
       if (picker.lastError instanceof SpawnFailedError) return 127;
       if (picker.lastError !== undefined) return EXIT.ERROR;
@@ -57,8 +68,9 @@ export async function run(argv: readonly string[]): Promise<number> {
       return EXIT.NONE;
     }
     log(`marcus-registry: connecting to ${first.name}`);
-    return await bridgeLegs(first, picker, debug, () => `${describeFilters(filters)}${waitMs > 0 ? ` after waiting ${waitMs / 1000} s` : ''}`);
+    return await bridgeLegs(first, picker, debug, () => `${describeFilters(filters)}${waitMs > 0 ? ` after waiting ${waitMs / 1000} s` : ''}`, () => watching.abort());
   } finally {
+    clientGone?.release();
     watching.abort();
   }
 }
@@ -71,7 +83,7 @@ function keepStdoutForMcp(): void {
   console.debug = toStderr;
 }
 
-async function bridgeLegs(first: Leg, picker: InstancePicker, debug: boolean, nothingLeft: () => string): Promise<number> {
+async function bridgeLegs(first: Leg, picker: InstancePicker, debug: boolean, nothingLeft: () => string, stopPicking: () => void): Promise<number> {
   // The SDK loads only in connect, and after the first exchange (LocalStdioTransport): other commands never pay for it.
   const [{ failoverBridge }, { LocalStdioTransport }] = await Promise.all([import('../failover-bridge.js'), import('../local-stdio.transport.js')]);
   const local = new LocalStdioTransport(process.stdin, process.stdout, () => picker.watch());
@@ -83,8 +95,12 @@ async function bridgeLegs(first: Leg, picker: InstancePicker, debug: boolean, no
     // A child is sent the signal and its exit ends the bridge with its status; an HTTP bridge ends now.
     current.child?.kill(signal);
     interrupted.abort();
+    // The bridge then ends on its own; should it not (a child that ignores the signal), connect ends anyway.
+    if (TERMINATING.includes(signal)) lastResort(LAST_RESORT_MS, 128 + (constants.signals[signal] ?? 0), () => current);
   };
+  const onStdinEnd = () => lastResort(DRAIN_MS + LAST_RESORT_MS, EXIT.OK, () => current);
   for (const signal of FORWARDED) process.on(signal, onSignal);
+  process.stdin.once('end', onStdinEnd);
   let result: BridgeResult;
   try {
     result = await failoverBridge(local, first, {
@@ -92,6 +108,7 @@ async function bridgeLegs(first: Leg, picker: InstancePicker, debug: boolean, no
       stdout: process.stdout,
       log: (line) => process.stderr.write(`${line}\n`),
       debug,
+      drainMs: DRAIN_MS,
       signal: interrupted.signal,
       next: (lost, why) => picker.next(lost, why),
       onLeg: (leg) => {
@@ -102,6 +119,8 @@ async function bridgeLegs(first: Leg, picker: InstancePicker, debug: boolean, no
     });
   } finally {
     for (const signal of FORWARDED) process.off(signal, onSignal);
+    process.stdin.off('end', onStdinEnd);
+    stopPicking();
     forceExitIfStuck();
   }
   if (result.signal) {
@@ -109,7 +128,74 @@ async function bridgeLegs(first: Leg, picker: InstancePicker, debug: boolean, no
     process.kill(process.pid, result.signal);
     return result.code;
   }
-  return signalled && !current.child ? 128 + (constants.signals[signalled] ?? 0) : result.code;
+  return signalled && (result.interrupted || !current.child) ? 128 + (constants.signals[signalled] ?? 0) : result.code;
+}
+
+/** After stdin ends, how long the bridge waits for answers still owed, or for a child to exit. */
+const DRAIN_MS = 10_000;
+/** How long past a signal (or past the drain) connect may take to end before it is ended: a guard, the bridge ends by itself. */
+const LAST_RESORT_MS = 10_000;
+
+/**
+ * Exits with `code` after `ms` if the process is still there (the timer does not keep it alive),
+ * SIGKILLing the current leg's child first: the client ended us, and no state may keep us (ADR 0029).
+ */
+function lastResort(ms: number, code: number, current: () => Leg): void {
+  setTimeout(() => {
+    process.stderr.write(`marcus-registry: still running ${ms / 1000} s after the client ended the session; exiting\n`);
+    current().child?.kill('SIGKILL');
+    process.exit(code);
+  }, ms).unref();
+}
+
+/**
+ * Notices a client that leaves while the first pick waits (--wait), before the
+ * bridge reads stdin: its stdin ends before it wrote anything. Nothing is read:
+ * once there is data, the watch stops (what the client sent is answered, or
+ * drained, by the bridge as usual). Stdin is left neither flowing nor paused.
+ */
+class StdinEndWatch {
+  ended = false;
+  private released = false;
+
+  constructor(
+    private readonly stdin: NodeJS.ReadStream,
+    private readonly onEnd: () => void,
+  ) {
+    stdin.on('readable', this.onReadable);
+    stdin.once('end', this.onEnded);
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.stdin.off('readable', this.onReadable);
+    this.stdin.off('end', this.onEnded);
+  }
+
+  private readonly onReadable = () => {
+    // Data: the client is there. Nothing: read() finds the end (and emits 'end') without taking anything.
+    if (this.stdin.readableLength > 0) this.release();
+    else this.stdin.read();
+  };
+
+  private readonly onEnded = () => {
+    this.ended = true;
+    this.release();
+    this.onEnd();
+  };
+}
+
+/** Closes a leg opened for a client that has gone. */
+async function closeLeg(leg: Leg): Promise<void> {
+  leg.release();
+  if (leg.child) {
+    await leg.child.close();
+    await Promise.race([leg.child.exited, sleep(2_000)]);
+    leg.child.kill('SIGTERM');
+  } else {
+    await Promise.race([leg.transport.close(), sleep(2_000)]).catch(() => {});
+  }
 }
 
 /** The key of one incarnation of an instance: the same id restarted (another pid or start) is another incarnation. */
@@ -162,7 +248,12 @@ class InstancePicker {
     private readonly log: (line: string) => void,
     private readonly debug: boolean,
     private readonly signal: AbortSignal,
-  ) {}
+  ) {
+    // Stopped: waiting picks wake, and return nothing.
+    signal.addEventListener('abort', () => {
+      for (const wake of [...this.waiters]) wake();
+    });
+  }
 
   private watching = false;
 
@@ -200,7 +291,7 @@ class InstancePicker {
         const now = Date.now();
         this.restarts = [...this.restarts.filter((t) => now - t < RESTART_WINDOW_MS), now];
         if (this.restarts.length > MAX_RESTARTS) this.failed.add(incarnation(record));
-        else await sleep(Math.min(250 * 2 ** (this.restarts.length - 1), 4_000));
+        else await sleep(Math.min(250 * 2 ** (this.restarts.length - 1), 4_000), this.signal);
       } else {
         this.failed.add(incarnation(record));
       }
@@ -213,12 +304,14 @@ class InstancePicker {
   async pick(deadline: number): Promise<Leg | undefined> {
     let said = false;
     for (;;) {
+      if (this.signal.aborted) return undefined;
       let wake: () => void = () => {};
       const changed = new Promise<void>((resolve) => (wake = resolve));
       this.waiters.add(wake);
       try {
         const ranked = await this.registry.ranked({ filters: this.filters, project: this.filters.project });
         const fresh = await this.answeringFirst(ranked.filter((r) => !this.failed.has(incarnation(r))));
+        if (this.signal.aborted) return undefined;
         const opened = (await this.openFirst(fresh, deadline)) ?? (await this.openFirst(await this.answeringAgain(ranked), deadline));
         if (opened) return opened;
         const left = deadline - Date.now();
@@ -357,8 +450,17 @@ async function startChild(connection: Extract<Connection, { kind: 'stdio' }>, lo
   return child;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 function seconds(value: string | undefined): number {
