@@ -4,6 +4,7 @@ import { FILTER_OPTIONS, filtersFrom, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { problemLines, servicesTable } from '../format.js';
 import { debugWanted, openRegistry } from '../open-registry.js';
+import { writeErr, writeOut } from '../stdio-write.js';
 
 export const LIST_OPTIONS = {
   ...FILTER_OPTIONS,
@@ -34,14 +35,14 @@ export async function run(argv: readonly string[]): Promise<number> {
   const entries = all ? [...report.services, ...report.stale].sort((a, b) => byStartedAt(a.record, b.record)) : report.services;
   if (json) {
     const items = entries.map((e) => (values.records ? e.record : entryJson(e)));
-    process.stdout.write(lines ? items.map((item) => `${JSON.stringify(item)}\n`).join('') : `${JSON.stringify(items, null, 2)}\n`);
-  } else if (values.quiet) process.stdout.write(entries.map((e) => `${e.record.instance_id}\n`).join(''));
+    writeOut(lines ? items.map((item) => `${JSON.stringify(item)}\n`).join('') : `${JSON.stringify(items, null, 2)}\n`);
+  } else if (values.quiet) writeOut(entries.map((e) => `${e.record.instance_id}\n`).join(''));
   else if (entries.length === 0) {
     if (!values['no-headers']) {
       const filtered = Object.values(filters).some((v) => v !== undefined);
-      process.stdout.write(filtered ? 'No Marcus instance matches these filters.\n' : 'No Marcus instances are registered.\n');
+      writeOut(filtered ? 'No Marcus instance matches these filters.\n' : 'No Marcus instances are registered.\n');
     }
-  } else process.stdout.write(servicesTable(entries, Date.now(), { headers: values['no-headers'] !== true }));
-  process.stderr.write(problemLines(report.problems, { notes: debugWanted(values) }));
+  } else writeOut(servicesTable(entries, Date.now(), { headers: values['no-headers'] !== true }));
+  writeErr(problemLines(report.problems, { notes: debugWanted(values) }));
   return EXIT.OK;
 }

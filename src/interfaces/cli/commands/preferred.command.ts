@@ -3,6 +3,7 @@ import { FILTER_OPTIONS, filtersFrom, instanceIdArgument, parse } from '../args.
 import { EXIT } from '../exit-codes.js';
 import { recordDetails } from '../format.js';
 import { openRegistry } from '../open-registry.js';
+import { writeErr, writeOut } from '../stdio-write.js';
 
 /** `preferred`: the instance a client should use; `--json` `{health, reason?, detail?, record}`, `--records` the plain record; exit 3 when none. */
 export async function run(argv: readonly string[]): Promise<number> {
@@ -12,11 +13,11 @@ export async function run(argv: readonly string[]): Promise<number> {
   const filters = { ...filtersFrom(values), instanceId: instanceIdArgument(values.instance, '--instance') };
   const entry = await registry.preferredEntry({ filters, project: filters.project });
   if (!entry) {
-    process.stderr.write('marcus-registry: no running instance matches\n');
+    writeErr('marcus-registry: no running instance matches\n');
     return EXIT.NONE;
   }
-  if (values.records) process.stdout.write(`${JSON.stringify(entry.record, null, 2)}\n`);
-  else if (values.json) process.stdout.write(`${JSON.stringify(entryJson(entry), null, 2)}\n`);
-  else process.stdout.write(recordDetails(entry.record, entry.reason ? `${entry.health} (${entry.reason}: ${entry.detail})` : entry.health));
+  if (values.records) writeOut(`${JSON.stringify(entry.record, null, 2)}\n`);
+  else if (values.json) writeOut(`${JSON.stringify(entryJson(entry), null, 2)}\n`);
+  else writeOut(recordDetails(entry.record, entry.reason ? `${entry.health} (${entry.reason}: ${entry.detail})` : entry.health));
   return EXIT.OK;
 }

@@ -4,6 +4,7 @@ import { instanceIdArgument, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { recordDetails } from '../format.js';
 import { openRegistry } from '../open-registry.js';
+import { writeErr, writeOut } from '../stdio-write.js';
 
 /**
  * `show ID`: one entry, even a stale one (nothing is removed). `--json`:
@@ -23,13 +24,13 @@ export async function run(argv: readonly string[]): Promise<number> {
     throw error;
   });
   if (!entry) {
-    process.stderr.write(`marcus-registry: no instance ${id}\n`);
+    writeErr(`marcus-registry: no instance ${id}\n`);
     return EXIT.NONE;
   }
-  if (values.records) process.stdout.write(`${JSON.stringify(entry.record, null, 2)}\n`);
-  else if (values.json) process.stdout.write(`${JSON.stringify(entryJson(entry), null, 2)}\n`);
-  else process.stdout.write(recordDetails(entry.record, entry.reason ? `${entry.health} (${entry.reason}: ${entry.detail})` : entry.health));
+  if (values.records) writeOut(`${JSON.stringify(entry.record, null, 2)}\n`);
+  else if (values.json) writeOut(`${JSON.stringify(entryJson(entry), null, 2)}\n`);
+  else writeOut(recordDetails(entry.record, entry.reason ? `${entry.health} (${entry.reason}: ${entry.detail})` : entry.health));
   if (entry.health !== 'stale') return EXIT.OK;
-  process.stderr.write(`marcus-registry: instance ${id} is stale (${entry.reason}: ${entry.detail}); exit 3\n`);
+  writeErr(`marcus-registry: instance ${id} is stale (${entry.reason}: ${entry.detail}); exit 3\n`);
   return EXIT.NONE;
 }
