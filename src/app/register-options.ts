@@ -120,7 +120,7 @@ export function buildRecord(options: RegisterOptions, facts: RecordFacts): Servi
   return assertRecord(record);
 }
 
-const FORMAT_KEYS = new Set(RECORD_KEYS);
+const FORMAT_KEYS: ReadonlySet<string> = new Set(RECORD_KEYS);
 
 /** `extra` carries keys outside the format only: it must not forge pid, hostname, timestamps or the TTL. */
 function unknownKeysOf(extra: Readonly<Record<string, unknown>> | undefined): Record<string, unknown> {

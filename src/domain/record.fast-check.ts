@@ -1,4 +1,5 @@
 import { isValidInstanceId } from './instance-id.js';
+import { MAX_PID, RECORD_KEYS, REQUIRED_KEYS, type RecordKey } from './record.keys.js';
 import { parseTimestamp } from './timestamp.js';
 
 /**
@@ -13,60 +14,14 @@ import { parseTimestamp } from './timestamp.js';
  * whatever this accepts the schema accepts, with a deep-equal record in the
  * same key order, over the bad-input corpus's records and many generated ones.
  *
- * The limits below are the schema's (record.schema.ts); the test checks each
- * at its boundary against the schema.
+ * The keys, the required ones and the pid limit are the format's
+ * (record.keys.ts, as the schema's); the limits below are the schema's
+ * (record.schema.ts): the test checks each at its boundary against the schema.
  */
 
-/** The schema's keys, in its order: the schema's output lists present known keys in this order, then unknown keys as read. */
-const KEYS = [
-  'instance_id',
-  'pid',
-  'mcp_command',
-  'mcp_args',
-  'mcp_url',
-  'transport',
-  'log_dir',
-  'project_name',
-  'provider',
-  'status',
-  'started_at',
-  'last_heartbeat',
-  'platform',
-  'working_directory',
-  'runtime',
-  'runtime_version',
-  'schema_version',
-  'hostname',
-  'process_start_time',
-  'process_start_token',
-  'heartbeat_interval_ms',
-  'capabilities',
-  'supported_providers',
-  'load_metrics',
-  'api_version',
-] as const;
 
-export const FAST_CHECK_KEYS: readonly string[] = KEYS;
+const INDEX = new Map<string, number>(RECORD_KEYS.map((key, i) => [key, i]));
 
-type Key = (typeof KEYS)[number];
-
-const INDEX = new Map<string, number>(KEYS.map((key, i) => [key, i]));
-
-/** Keys a record is refused without (record.schema.ts REQUIRED_KEYS). */
-const REQUIRED: ReadonlySet<string> = new Set<Key>([
-  'instance_id',
-  'pid',
-  'mcp_command',
-  'log_dir',
-  'project_name',
-  'provider',
-  'started_at',
-  'last_heartbeat',
-  'platform',
-  'working_directory',
-]);
-
-const MAX_PID = 2 ** 31 - 1;
 const MAX_HEARTBEAT_INTERVAL_MS = 24 * 3600_000;
 const MAX_LIST_ITEMS = 1024;
 const MAX_LIST_ITEM_LENGTH = 4096;
@@ -108,7 +63,7 @@ const isString4096 = (value: unknown): boolean => isString(value, 4096);
 const isNullableString1024 = (value: unknown): boolean => value === null || isString(value, 1024);
 
 /** For each key, whether a value is what the read schema accepts as is. */
-const VALID: { readonly [K in Key]: (value: unknown) => boolean } = {
+const VALID: { readonly [K in RecordKey]: (value: unknown) => boolean } = {
   instance_id: isValidInstanceId,
   pid: (value) => isInt(value, 1, MAX_PID),
   mcp_command: (value) => isString(value, 65_536),
@@ -136,8 +91,8 @@ const VALID: { readonly [K in Key]: (value: unknown) => boolean } = {
   api_version: isString256,
 };
 
-/** VALID by the key's position in KEYS. */
-const VALID_AT: ReadonlyArray<(value: unknown) => boolean> = KEYS.map((key) => VALID[key]);
+/** VALID by the key's position in RECORD_KEYS. */
+const VALID_AT: ReadonlyArray<(value: unknown) => boolean> = RECORD_KEYS.map((key) => VALID[key]);
 
 /**
  * The record the read schema would return for `value` (a fresh object, known
@@ -155,7 +110,7 @@ export function fastReadRecord<T>(value: unknown, owned = false): T | undefined 
   const keys = Object.keys(input);
   // Owned (plain data from JSON.parse): checked in place, then taken as is or copied in order.
   // Otherwise every value is read once, into `known`, and the record built from that.
-  const known = owned ? undefined : new Array<unknown>(KEYS.length).fill(ABSENT);
+  const known = owned ? undefined : new Array<unknown>(RECORD_KEYS.length).fill(ABSENT);
   let unknown: Array<[string, unknown]> | undefined;
   let required = 0;
   // Whether the keys already come in the order the schema returns them.
@@ -169,7 +124,7 @@ export function fastReadRecord<T>(value: unknown, owned = false): T | undefined 
       // Unknown keys are kept as read; only scalars here, so nothing to bound in depth and nothing to pollute.
       if (key === '__proto__' || !isScalar(item)) return undefined;
       (unknown ??= []).push([key, item]);
-      lastIndex = KEYS.length;
+      lastIndex = RECORD_KEYS.length;
       continue;
     }
     if (!(VALID_AT[index] as (value: unknown) => boolean)(item)) return undefined;
@@ -178,11 +133,11 @@ export function fastReadRecord<T>(value: unknown, owned = false): T | undefined 
     if (index < lastIndex) ordered = false;
     lastIndex = index;
   }
-  if (required !== REQUIRED.size) return undefined;
+  if (required !== REQUIRED_KEYS.size) return undefined;
   if (owned && ordered) return input as T;
   const out: Record<string, unknown> = {};
-  for (let i = 0; i < KEYS.length; i++) {
-    const key = KEYS[i] as Key;
+  for (let i = 0; i < RECORD_KEYS.length; i++) {
+    const key = RECORD_KEYS[i] as RecordKey;
     let item: unknown;
     if (known !== undefined) item = known[i];
     else item = Object.prototype.hasOwnProperty.call(input, key) ? input[key] : ABSENT;
@@ -201,5 +156,5 @@ function copyFlat(item: Record<string, unknown>): Record<string, unknown> {
   for (const key of Object.keys(item)) copy[key] = item[key];
   return copy;
 }
-const LOAD_METRICS = KEYS.indexOf('load_metrics');
-const IS_REQUIRED: readonly boolean[] = KEYS.map((key) => REQUIRED.has(key));
+const LOAD_METRICS = RECORD_KEYS.indexOf('load_metrics');
+const IS_REQUIRED: readonly boolean[] = RECORD_KEYS.map((key) => REQUIRED_KEYS.has(key));

@@ -5,14 +5,14 @@ import { INSTANCE_ID_PATTERN, isValidInstanceId } from './instance-id.js';
 import { attachForeignFields, carryForeignFields, foreignFieldsOf, type ForeignField } from './foreign-fields.js';
 import { exceedsDepth, MAX_RECORD_DEPTH } from './json-depth.js';
 import { MAX_PYTHON_JSON_DEPTH, parsePythonJson } from './python-json.js';
-import { FAST_CHECK_KEYS, fastReadRecord } from './record.fast-check.js';
+import { fastReadRecord } from './record.fast-check.js';
+import { MAX_PID, REQUIRED_KEYS } from './record.keys.js';
 import { formatTimestamp, parseTimestamp } from './timestamp.js';
 
 /** The record format version this code writes. Absent on disk means a seed-era Python record. */
 export const SCHEMA_VERSION = 1;
 
-/** Highest pid any supported OS hands out fits in a signed 32-bit int (what kill(2) takes). */
-export const MAX_PID = 2 ** 31 - 1;
+export { MAX_PID, RECORD_KEYS, REQUIRED_KEYS } from './record.keys.js';
 
 /**
  * Record format v1, shared with the Python registry (snake_case keys), as zod
@@ -121,31 +121,6 @@ function schemas(): RecordSchemas {
 export function recordSchema(): RecordSchemas['write'] {
   return schemas().write;
 }
-
-/** The keys of the record format, in the schema's order. */
-export const RECORD_KEYS: readonly string[] = FAST_CHECK_KEYS;
-
-/**
- * The keys a record is unusable without, each in its type: who it is
- * (instance_id, pid), how to reach it (mcp_command), when it started and beat
- * (ordering, ownership, liveness), and the rest of what Python's
- * `register_service` always writes with these types. A record that lacks one,
- * or has it in another type, is refused (INVALID_RECORD). Every other key —
- * `status` and the optional keys — in an unexpected type is kept, noted and
- * ignored (see parseRecord).
- */
-export const REQUIRED_KEYS: ReadonlySet<string> = new Set([
-  'instance_id',
-  'pid',
-  'mcp_command',
-  'log_dir',
-  'project_name',
-  'provider',
-  'started_at',
-  'last_heartbeat',
-  'platform',
-  'working_directory',
-]);
 
 /** A record as read: what we write, with `status` possibly absent. Writes require it (assertRecord). */
 export type ServiceRecord = z.infer<RecordSchemas['read']>;

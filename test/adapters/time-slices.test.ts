@@ -43,3 +43,17 @@ describe('monotonicMs', () => {
     expect(now).toBeLessThanOrEqual(after);
   });
 });
+
+describe('forEachInSlices: the tail', () => {
+  it('yields after a last slice of a millisecond or more, so the caller does not go on at its tail', async () => {
+    let yielded = false;
+    setImmediate(() => (yielded = true));
+    await forEachInSlices([1], 60_000, () => {
+      const until = monotonicMs() + 2;
+      while (monotonicMs() < until) {
+        // a step that runs 2 ms
+      }
+    });
+    expect(yielded).toBe(true);
+  });
+});

@@ -45,8 +45,7 @@ import { errnoOf, translateFsError, type FsOperation } from './fs-errors.js';
 import { mapBounded } from './map-bounded.js';
 import { quarantineFile } from './quarantine.js';
 import { deepFreeze } from '../shared/record-cache.js';
-import { monotonicMs } from '../shared/time-slices.js';
-import { yieldToEventLoop } from '../shared/yield-to-event-loop.js';
+import { forEachInSlices, monotonicMs } from '../shared/time-slices.js';
 
 /** Options of the JSON-directory store. Only `dir` is required. */
 export interface JsonDirStoreOptions {
@@ -257,19 +256,11 @@ export class JsonDirStore implements RegistryStore {
     // (perhaps mid-rewrite, perhaps to quarantine) waits its turn in listOne.
     const outcomes = new Array<StoredEntry | StoreProblem | undefined>(candidates.length);
     const later: number[] = [];
-    let sliceStart = monotonicMs();
-    for (let index = 0; index < candidates.length; index++) {
-      if (monotonicMs() - sliceStart >= LIST_SLICE_MS) {
-        await yieldToEventLoop();
-        sliceStart = monotonicMs();
-      }
-      const { dirent, id } = candidates[index] as { dirent: Dirent; id: string };
+    await forEachInSlices(candidates, LIST_SLICE_MS, ({ dirent, id }, index) => {
       const outcome = this.listOneNow(dirent, id, previous, next);
       if (outcome === LATER) later.push(index);
       else outcomes[index] = outcome;
-    }
-    // What follows (and the caller's judging of every entry) runs in one go: not on the tail of a full slice.
-    if (monotonicMs() - sliceStart >= 1) await yieldToEventLoop();
+    });
     const settled = await mapBounded(later, this.settings.readConcurrency, (index) => {
       const { dirent, id } = candidates[index] as { dirent: Dirent; id: string };
       return this.listOne(dirent, id, next);
