@@ -1,0 +1,44 @@
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, runToEnd, tempRegistryDir } from '../support/processes.js';
+
+/**
+ * The library's entry (dist/index.js) runs lib.bundle.cjs with the V8 code
+ * cache the build wrote (ADR 0026). A cache V8 refuses (garbage, another
+ * Node's, other V8 flags) or a missing one only costs compile time: a
+ * registrant and a discovery work the same, with nothing on stderr.
+ */
+describe('marcus-registry library: its code cache is an optimisation only', () => {
+  const cases: Array<[string, ((path: string) => Promise<void>) | undefined, string[]]> = [
+    ['a garbage cache', (path) => writeFile(path, 'not a V8 code cache'), []],
+    ['no cache', undefined, []],
+    // The build's own cache, under flags it was not made with (V8 may refuse it then).
+    ['the build\'s cache and other V8 flags', (path) => copyFile(join(ROOT, 'dist/lib.bundle.cache'), path), ['--max-lazy']],
+  ];
+  for (const [what, makeCache, flags] of cases) {
+    it(`registers and discovers with ${what}`, async () => {
+      const lib = await mkdtemp(join(tmpdir(), 'marcus-lib-'));
+      await using tmp = await tempRegistryDir();
+      try {
+        for (const file of ['index.js', 'lib.bundle.cjs']) await copyFile(join(ROOT, 'dist', file), join(lib, file));
+        await writeFile(join(lib, 'package.json'), '{ "type": "module" }\n');
+        if (makeCache) await makeCache(join(lib, 'lib.bundle.cache'));
+        const script = [
+          `const { createRegistry } = await import(${JSON.stringify(join(lib, 'index.js'))});`,
+          `const registry = await createRegistry({ store: ${JSON.stringify(`json:${tmp.dir}`)} });`,
+          "await registry.register({ instanceId: 'marcus_cache_lib', mcpCommand: 'node server.js' });",
+          'console.log((await registry.discover()).map((r) => r.instance_id).join(","));',
+          'await registry.close();',
+        ].join('\n');
+        const run = await runToEnd(process.execPath, [...flags, '--input-type=module', '-e', script]);
+        expect(run.stderr).toBe('');
+        expect(run.code).toBe(0);
+        expect(run.stdout).toBe('marcus_cache_lib\n');
+      } finally {
+        await rm(lib, { recursive: true, force: true });
+      }
+    });
+  }
+});
