@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { bundleOptions } from './bundle-options.mjs';
-import { assertNoImportCalls, codeCacheBundleOptions, importsThroughLoader as importsThroughLoaderPlugin } from './code-cache-bundle.mjs';
+import { assertLoadableBundle, assertNoImportCalls, codeCacheBundleOptions, importsThroughLoader as importsThroughLoaderPlugin } from './code-cache-bundle.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/interfaces/cli`;
@@ -65,8 +65,9 @@ await build({
   outdir: `${outdir}/mcp-sdk`,
   chunkNames: 'chunks/[name]-[hash]',
 });
-// The bundle runs inside a function (the loader's wrapper): a hashbang line there is a syntax error.
+// The bundle is compiled as a script (one function expression): a hashbang line there is a syntax error.
 writeFileSync(bundle, readFileSync(bundle, 'utf8').replace(/^#!.*/, '//'));
+assertLoadableBundle(bundle);
 // The bin runs as CommonJS (Node starts a CommonJS entry point faster: ADR 0028):
 // main.cjs. main.js, the same loader taken as an ES module, keeps older paths
 // working. No package.json here saying `commonjs`: tsc's modules in this

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { bundleOptions } from './bundle-options.mjs';
-import { assertNoImportCalls, codeCacheBundleOptions, importsThroughLoader } from './code-cache-bundle.mjs';
+import { assertLoadableBundle, assertNoImportCalls, codeCacheBundleOptions, importsThroughLoader } from './code-cache-bundle.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = `${root}dist`;
@@ -43,6 +43,7 @@ await build({
   plugins: [...options.plugins, importsThroughLoader()],
 });
 assertNoImportCalls(bundle);
+assertLoadableBundle(bundle);
 
 // The names the entry exports: those of tsc's index (a flat list of re-exports, no default).
 const names = namedExports(`${dist}/index.modules.js`);

@@ -38,7 +38,18 @@ export function assertNoImportCalls(file) {
   }
 }
 
-/** esbuild options for such a bundle: CommonJS, one file, import.meta.url given by the loader. */
+/**
+ * The parameters of the function a code-cached bundle is: the loader calls it
+ * with the CommonJS ones, the bundle's file URL and its import().
+ */
+export const BUNDLE_PARAMETERS = 'exports, require, module, __filename, __dirname, __importMetaUrl, __marcusImport';
+
+/**
+ * esbuild options for such a bundle: CommonJS, one file, import.meta.url given
+ * by the loader. The file is one function expression (the wrapper is written
+ * into it, not added by the loader): the loader hands V8 the file's text as
+ * read, without building a second 700 KB string around it (assertAsciiBundle).
+ */
 export function codeCacheBundleOptions(options) {
   return {
     ...options,
@@ -47,6 +58,24 @@ export function codeCacheBundleOptions(options) {
     splitting: false,
     // The loader passes the bundle's own file URL; require, __filename and __dirname are the CommonJS ones.
     define: { 'import.meta.url': '__importMetaUrl' },
-    banner: {},
+    banner: { js: `(function (${BUNDLE_PARAMETERS}) {` },
+    footer: { js: '})' },
+    // Non-ASCII characters escaped (esbuild's default, stated): the loader reads the file as latin1.
+    charset: 'ascii',
   };
+}
+
+/**
+ * Throws unless the bundle is pure ASCII and one function expression: the
+ * loaders read it as latin1 (one byte per character, no UTF-8 decoding: the
+ * same string for ASCII) and run it as it is.
+ */
+export function assertLoadableBundle(file) {
+  const bytes = readFileSync(file);
+  const at = bytes.findIndex((byte) => byte > 0x7f);
+  if (at !== -1) throw new Error(`${file}: byte ${at} is not ASCII; the loader reads the bundle as latin1`);
+  const text = bytes.toString('latin1');
+  if (!text.replace(/^(?:#!.*|\/\/.*)\n/, '').startsWith(`(function (${BUNDLE_PARAMETERS}) {`) || !/\}\)\s*(?:(?:\/\/[^\n]*|\/\*[\s\S]*?\*\/)\s*)*$/.test(text)) {
+    throw new Error(`${file}: not one function expression (the banner and footer of codeCacheBundleOptions)`);
+  }
 }

@@ -24,7 +24,9 @@ try {
 } catch {
   // no cache (a build without it): compile as usual
 }
-const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __importMetaUrl, __marcusImport) {${readFileSync(bundle, 'utf8')}\n})`, {
+// The bundle is one function expression, in ASCII (build: assertLoadableBundle): read as latin1, the
+// file's text goes to V8 as it is, without UTF-8 decoding or a second string built around it.
+const script = new vm.Script(readFileSync(bundle, 'latin1'), {
   filename: bundle,
   cachedData,
 });
