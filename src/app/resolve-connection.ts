@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { connectionFor, type Connection } from '../domain/connection.js';
 import type { ServiceRecord } from '../domain/record.schema.js';
@@ -29,14 +29,16 @@ export async function resolveConnection(record: ServiceRecord, store: RegistrySt
     };
     const connection = connectionFor(record, { localHostname, untrustedWriters, isFile });
     if (asked.size === 0 || round === MAX_ROUNDS) return connection;
-    await Promise.all(
-      [...asked].map(async (path) => {
-        const found = await stat(resolve(base, path)).then(
-          (info) => info.isFile(),
-          () => false,
-        );
-        known.set(path, found);
-      }),
-    );
+    // A few stat calls, synchronous: on connect's way to starting its server, with no fs/promises to load.
+    for (const path of asked) known.set(path, isFileSync(resolve(base, path)));
+  }
+}
+
+/** Whether `path` is a regular file (through links); false when it is not there or cannot be stat'ed. */
+function isFileSync(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
+  } catch {
+    return false;
   }
 }

@@ -1,10 +1,10 @@
-import { access } from 'node:fs/promises';
 import type { Clock } from '../ports/clock.port.js';
 import type { LivenessProbe } from '../ports/liveness.port.js';
 import type { Logger } from '../ports/logger.port.js';
 import type { RegistryStore } from '../ports/store.port.js';
 import type { StoreConfig } from './store-uri.js';
 import { SystemClock } from '../adapters/clock/system.clock.js';
+import { fsPromises } from '../adapters/shared/fs-promises.js';
 
 export interface OpenStoreOptions {
   /**
@@ -56,7 +56,7 @@ export function systemClock(): Clock {
 }
 
 function exists(path: string): Promise<boolean> {
-  return access(path).then(
+  return fsPromises().access(path).then(
     () => true,
     () => false,
   );

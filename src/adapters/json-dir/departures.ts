@@ -1,5 +1,4 @@
 import { chmodSync, lstatSync, mkdirSync, renameSync } from 'node:fs';
-import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isOwnedBy, type EntryOwner } from '../../domain/entry-owner.js';
 import { NotARegistryError } from '../../domain/errors.js';
@@ -7,6 +6,7 @@ import { assertInstanceId } from '../../domain/instance-id.js';
 import { DEPARTURE_NOTE_MS } from '../../ports/store.port.js';
 import { ENTRY_SUFFIX, readEntryFile } from './entry-file.js';
 import { errnoOf } from './fs-errors.js';
+import { fsPromises } from '../shared/fs-promises.js';
 
 /**
  * `<dir>/.departed/<id>.json`: where an owner's delete moves its entry file. One
@@ -46,11 +46,11 @@ export async function departedCleanly(dir: string, instanceId: string, owner: En
 export async function sweepDepartures(dir: string, now: number): Promise<void> {
   const target = join(dir, DEPARTED_DIR);
   try {
-    for (const name of await readdir(target)) {
+    for (const name of await fsPromises().readdir(target)) {
       if (!name.endsWith(ENTRY_SUFFIX)) continue;
       const path = join(target, name);
-      const info = await lstat(path);
-      if (info.isFile() && now - Math.max(info.ctimeMs, info.mtimeMs) > DEPARTURE_NOTE_MS) await unlink(path).catch(() => undefined);
+      const info = await fsPromises().lstat(path);
+      if (info.isFile() && now - Math.max(info.ctimeMs, info.mtimeMs) > DEPARTURE_NOTE_MS) await fsPromises().unlink(path).catch(() => undefined);
     }
   } catch {
     // Only notes: a failed sweep is tried again at the next departure.

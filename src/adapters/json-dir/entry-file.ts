@@ -1,6 +1,5 @@
 import { isAscii } from 'node:buffer';
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type BigIntStats, type Stats } from 'node:fs';
-import { lstat, open } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { InvalidInstanceIdError } from '../../domain/errors.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
@@ -8,6 +7,7 @@ import { assertReadableInstanceId, isReadableInstanceId, parseRecordAs } from '.
 import { fastReadRecord } from '../../domain/record.fast-check.js';
 import { decodeJsonText, isUnparsable, isUnsupportedVersion, type ParseOutcome, type ServiceRecord } from '../../domain/record.schema.js';
 import { errnoOf } from './fs-errors.js';
+import { fsPromises } from '../shared/fs-promises.js';
 
 export const ENTRY_SUFFIX = '.json';
 
@@ -154,7 +154,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export async function readEntryFile(path: string, instanceId: string, maxBytes: number): Promise<EntryRead> {
   let handle;
   try {
-    handle = await open(path, OPEN_FLAGS);
+    handle = await fsPromises().open(path, OPEN_FLAGS);
   } catch (error) {
     return openFailure(error);
   }
@@ -310,7 +310,7 @@ export function statEntryVersionSync(path: string): string | undefined {
 /** The version of the entry at `path` without reading it, or undefined when absent or not a regular file. */
 export async function statEntryVersion(path: string): Promise<string | undefined> {
   try {
-    const stats = await lstat(path, { bigint: true });
+    const stats = await fsPromises().lstat(path, { bigint: true });
     return stats.isFile() ? versionOf(stats) : undefined;
   } catch (error) {
     if (errnoOf(error) === 'ENOENT') return undefined;
@@ -323,7 +323,7 @@ export type PathKind = { readonly kind: 'missing' } | { readonly kind: 'file' } 
 /** What is at `path`, without following it (write-file-atomic would write through a symlink). */
 export async function pathKind(path: string): Promise<PathKind> {
   try {
-    const stats = await lstat(path);
+    const stats = await fsPromises().lstat(path);
     return stats.isFile() ? { kind: 'file' } : { kind: 'other', what: describeType(stats) };
   } catch (error) {
     if (errnoOf(error) === 'ENOENT') return { kind: 'missing' };

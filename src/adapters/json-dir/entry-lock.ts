@@ -1,8 +1,8 @@
-import { rmdir, stat } from 'node:fs/promises';
 import type lockfileModule from 'proper-lockfile';
 import type { Logger } from '../../ports/logger.port.js';
 import { LockBusyError } from '../../domain/errors.js';
 import { errnoOf, translateFsError } from './fs-errors.js';
+import { fsPromises } from '../shared/fs-promises.js';
 
 export type ReleaseLock = () => Promise<void>;
 
@@ -110,7 +110,7 @@ export class EntryLocks {
    * Says whether it removed one, so the caller tries to take the lock at once.
    */
   private async removeIfFromFuture(instanceId: string, lockfilePath: string): Promise<boolean> {
-    const mtimeMs = await stat(lockfilePath).then(
+    const mtimeMs = await fsPromises().stat(lockfilePath).then(
       (info) => info.mtimeMs,
       () => undefined,
     );
@@ -120,7 +120,7 @@ export class EntryLocks {
       lock: lockfilePath,
     });
     try {
-      await rmdir(lockfilePath);
+      await fsPromises().rmdir(lockfilePath);
     } catch (error) {
       // Gone already (another process removed it), or not an empty directory: not ours to force.
       if (errnoOf(error) !== 'ENOENT') return false;
@@ -168,7 +168,7 @@ async function isContention(error: unknown, dir: string): Promise<boolean> {
   const code = errnoOf(error);
   if (code === 'ELOCKED') return true;
   if (code !== 'ENOENT') return false;
-  return stat(dir).then(
+  return fsPromises().stat(dir).then(
     (info) => info.isDirectory(),
     () => false,
   );

@@ -1,7 +1,8 @@
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { InsecureDirectoryError, NotARegistryError } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.port.js';
 import { errnoOf, translateFsError, type FsOperation } from './fs-errors.js';
+import { fsPromises } from '../shared/fs-promises.js';
 
 /** Owner-only, as Jupyter's secure_write: records hold commands that clients run. */
 export const DIRECTORY_MODE = 0o700;
@@ -11,11 +12,11 @@ export const DIRECTORY_MODE = 0o700;
  * Returns whether it created it.
  */
 export async function ensureDirectory(dir: string): Promise<boolean> {
-  const created = await mkdir(dir, { recursive: true, mode: DIRECTORY_MODE }).catch((error: unknown) => {
+  const created = await fsPromises().mkdir(dir, { recursive: true, mode: DIRECTORY_MODE }).catch((error: unknown) => {
     throw translateFsError(error, { op: 'write', location: dir });
   });
   if (created === undefined) return false;
-  await chmod(dir, DIRECTORY_MODE).catch((error: unknown) => {
+  await fsPromises().chmod(dir, DIRECTORY_MODE).catch((error: unknown) => {
     throw translateFsError(error, { op: 'write', location: dir });
   });
   return true;
@@ -52,7 +53,8 @@ export async function checkDirectory(
 
 async function statDirectory(dir: string, op: FsOperation): Promise<{ mode: number; uid: number } | undefined> {
   try {
-    const found = await stat(dir);
+    // Synchronous: one stat before every read (a listing reads synchronously too; no fs/promises to load).
+    const found = statSync(dir);
     if (!found.isDirectory()) throw new NotARegistryError(dir, 'it is not a directory');
     return found;
   } catch (error) {
@@ -76,7 +78,7 @@ function isOwnGroupWritable(info: { mode: number; uid: number }, platform: NodeJ
 async function tightenGroupWrite(dir: string, mode: number, op: FsOperation, logger: Logger | undefined): Promise<void> {
   const next = (mode & 0o7000) | DIRECTORY_MODE;
   try {
-    await chmod(dir, next);
+    await fsPromises().chmod(dir, next);
   } catch (error) {
     logger?.debug(`could not remove group write from registry directory ${dir}`, { error: translateFsError(error, { op, location: dir }).message });
     return;

@@ -1,6 +1,4 @@
-import { readdir, unlink, lstat, stat } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { unlinkSync, type Dirent } from 'node:fs';
+import { readdirSync, unlinkSync, type Dirent } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import {
   InvalidRecordError,
@@ -46,6 +44,7 @@ import { mapBounded } from './map-bounded.js';
 import { quarantineFile } from './quarantine.js';
 import { deepFreeze } from '../shared/record-cache.js';
 import { forEachInSlices, monotonicMs } from '../shared/time-slices.js';
+import { fsPromises } from '../shared/fs-promises.js';
 
 /** Options of the JSON-directory store. Only `dir` is required. */
 export interface JsonDirStoreOptions {
@@ -242,7 +241,8 @@ export class JsonDirStore implements RegistryStore {
     const dir = this.location;
     const dirents = await this.guard('read', undefined, async () => {
       if (!(await checkDirectory(dir, 'read', undefined, this.settings.logger))) return [];
-      return readdir(dir, { withFileTypes: true });
+      // Synchronous, as the entries are read (no thread-pool round trip, no fs/promises to load).
+      return readdirSync(dir, { withFileTypes: true });
     });
     const candidates: Array<{ dirent: Dirent; id: string }> = [];
     for (const dirent of dirents) {
@@ -394,7 +394,7 @@ export class JsonDirStore implements RegistryStore {
 
   /** The registry directory's `dev:ino`; undefined when it is not there (a watcher tells an outage from removals by it). */
   async identity(): Promise<string | undefined> {
-    return stat(this.location).then(
+    return fsPromises().stat(this.location).then(
       (info) => (info.isDirectory() ? `${info.dev}:${info.ino}` : undefined),
       () => undefined,
     );
@@ -491,7 +491,7 @@ export class JsonDirStore implements RegistryStore {
     const budget = this.known.has(id) ? Math.min(KNOWN_ENTRY_RETRY_MS, this.settings.midWriteRetryMs) : this.settings.midWriteRetryMs;
     const deadline = monotonicMs() + budget;
     for (let attempt = 1; monotonicMs() < deadline; attempt++) {
-      await (attempt <= 16 ? new Promise((resolve) => setImmediate(resolve)) : sleep(1));
+      await new Promise((resolve) => (attempt <= 16 ? setImmediate(resolve) : setTimeout(resolve, 1)));
       read = await readEntryFile(path, id, this.settings.maxFileBytes);
       if (!this.midWrite(read)) return read;
     }
@@ -525,7 +525,7 @@ export class JsonDirStore implements RegistryStore {
 
   private async compare(path: string, version: string): Promise<'same' | 'missing' | 'changed'> {
     try {
-      const stats = await lstat(path, { bigint: true });
+      const stats = await fsPromises().lstat(path, { bigint: true });
       return stats.isFile() && versionOf(stats) === version ? 'same' : 'changed';
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') return 'missing';
@@ -562,7 +562,7 @@ export class JsonDirStore implements RegistryStore {
 
 async function unlinkIfPresent(path: string): Promise<boolean> {
   try {
-    await unlink(path);
+    await fsPromises().unlink(path);
     return true;
   } catch (error) {
     if (errnoOf(error) === 'ENOENT') return false;

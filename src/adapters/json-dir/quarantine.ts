@@ -1,7 +1,7 @@
-import { chmod, lstat, mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotARegistryError } from '../../domain/errors.js';
 import { errnoOf } from './fs-errors.js';
+import { fsPromises } from '../shared/fs-promises.js';
 
 export const QUARANTINE_DIR = '.quarantine';
 
@@ -12,16 +12,16 @@ export const QUARANTINE_DIR = '.quarantine';
  */
 export async function quarantineFile(dir: string, name: string, nowMs: number): Promise<string> {
   const target = join(dir, QUARANTINE_DIR);
-  await mkdir(target, { mode: 0o700 }).then(
-    () => chmod(target, 0o700),
+  await fsPromises().mkdir(target, { mode: 0o700 }).then(
+    () => fsPromises().chmod(target, 0o700),
     (error: unknown) => {
       if (errnoOf(error) !== 'EEXIST') throw error;
     },
   );
   // A planted symlink would move the file somewhere else.
-  const info = await lstat(target);
+  const info = await fsPromises().lstat(target);
   if (!info.isDirectory()) throw new NotARegistryError(target, 'the quarantine is not a directory');
   const destination = join(target, `${name}.${Math.trunc(nowMs)}`);
-  await rename(join(dir, name), destination);
+  await fsPromises().rename(join(dir, name), destination);
   return destination;
 }
