@@ -19,11 +19,13 @@ import { parseArgs } from 'node:util';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { defaultLivenessProbe } from '../dist/adapters/liveness/select-liveness.js';
 import { registryWith, startHttpServer, stdio, STDIO_SERVER, timeInitialize } from './connect.mjs';
-import { formatMs, summarize, table } from './harness.mjs';
+import { dropStartUpTaxes, formatMs, summarize, table } from './harness.mjs';
 import { benchRecord } from './records.mjs';
 import { removeScratch } from './stores.mjs';
 
-const { values } = parseArgs({ options: { before: { type: 'string' }, rounds: { type: 'string', default: '20' } } });
+const { values } = parseArgs({ options: { before: { type: 'string' }, rounds: { type: 'string', default: '20' }, 'keep-env': { type: 'boolean', default: false } } });
+const removed = dropStartUpTaxes(values['keep-env']);
+if (removed.length > 0) process.stdout.write(`(without ${removed.join(', ')}: see bench/harness.mjs START_UP_TAXES; --keep-env keeps it)\n`);
 if (!values.before) throw new Error('--before PATH/TO/main.js is required');
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const clis = { before: values.before, after: join(repo, 'dist/interfaces/cli/main.cjs') };

@@ -84,3 +84,20 @@ export function figureRow(figure) {
 export const FIGURE_HEADERS = ['case', 'median ms', 'p99 ms', 'mean ms', 'runs'];
 
 export { ms as formatMs };
+
+/**
+ * Settings of this shell that tax every Node process start and are not the
+ * registry's: NODE_EXTRA_CA_CERTS makes Node read and parse a certificate
+ * bundle before it runs any JavaScript (about 40 ms per start on the 2-core
+ * machines here, against ~55 ms for all the rest of `node -e 0`). Whole-process
+ * figures are taken without them, for the baseline and for us alike, unless
+ * `--keep-env` is given; the results say which.
+ */
+export const START_UP_TAXES = ['NODE_EXTRA_CA_CERTS'];
+
+/** Removes START_UP_TAXES from this process's environment (children inherit it); returns what was removed. */
+export function dropStartUpTaxes(keep) {
+  const removed = START_UP_TAXES.filter((name) => process.env[name] !== undefined);
+  if (!keep) for (const name of removed) delete process.env[name];
+  return keep ? [] : removed;
+}

@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { defaultLivenessProbe } from '../dist/adapters/liveness/select-liveness.js';
 import { rawAtomicWrite, rawReadAll } from './baselines.mjs';
 import { emptyRegistry, listArgs, nodeFloorArgs, runNode } from './cli.mjs';
-import { budget, FIGURE_HEADERS, figureRow, formatMs, measure, measurePair, summarize, table } from './harness.mjs';
+import { budget, dropStartUpTaxes, FIGURE_HEADERS, figureRow, formatMs, measure, measurePair, summarize, table } from './harness.mjs';
 import { liveId, staleId } from './records.mjs';
 import { openFixture, openRegistry, removeScratch, STORE_KINDS } from './stores.mjs';
 import { benchConnect } from './connect.mjs';
@@ -39,6 +39,7 @@ const { values } = parseArgs({
     'no-connect': { type: 'boolean', default: false },
     'startup-sizes': { type: 'string', default: '0,10,1000' },
     dir: { type: 'string' },
+    'keep-env': { type: 'boolean', default: false },
   },
 });
 
@@ -71,8 +72,11 @@ const machine = {
   loadavgAtStart: loadavg().map((l) => Number(l.toFixed(2))),
   quick: values.quick,
   scratch: root,
+  // Whole processes run without these (harness.mjs START_UP_TAXES), unless --keep-env.
+  environmentRemoved: dropStartUpTaxes(values['keep-env']),
 };
 log(`marcus-registry benchmarks — ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, load ${machine.loadavgAtStart.join(' ')}${values.quick ? ' (quick)' : ''}`);
+if (machine.environmentRemoved.length > 0) log(`(without ${machine.environmentRemoved.join(', ')}, which this shell sets and which taxes every Node start alike; --keep-env keeps it)`);
 
 const startTimeMs = (await (await defaultLivenessProbe()).startOf(process.pid))?.timeMs;
 if (startTimeMs === undefined) throw new Error('cannot read this process start time: live records need it');
