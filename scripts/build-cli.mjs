@@ -53,6 +53,10 @@ await rm(connectCache, { force: true });
 const options = bundleOptions(root);
 await build({
   ...codeCacheBundleOptions(options),
+  // Local names shortened too: the bundle is a third smaller, which every command reads before
+  // it runs (~3 ms here). Stack traces of an unexpected error name minified functions; the
+  // linked source map (node --enable-source-maps) names them again.
+  minifyIdentifiers: true,
   entryPoints: { 'cli.bundle': 'dist/interfaces/cli/main.js' },
   outdir,
   plugins: [...options.plugins, importsThroughLoader],

@@ -2,6 +2,7 @@
 import { isRegistryError } from '../../domain/errors.js';
 import { EXIT, UsageError } from './exit-codes.js';
 import { closestCommand, COMMAND_HELP, USAGE } from './help.js';
+import { sourceMappedStack } from './mapped-stack.js';
 
 export interface Command {
   run(argv: readonly string[]): Promise<number>;
@@ -100,7 +101,8 @@ function report(error: unknown, command?: string): number {
     process.stderr.write(`marcus-registry: ${error.message} [${error.code}]\n`);
     return EXIT.ERROR;
   }
-  process.stderr.write(`marcus-registry: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  // Not one of ours: a bug. Its trace names source files, not the bundle's minified code.
+  process.stderr.write(`marcus-registry: ${error instanceof Error ? sourceMappedStack(error.stack ?? error.message) : String(error)}\n`);
   return EXIT.ERROR;
 }
 
