@@ -32,8 +32,8 @@ export function bundleOptions(root) {
     format: 'esm',
     target: 'node20',
     external: EXTERNAL,
-    // CommonJS dependencies (proper-lockfile, graceful-fs, write-file-atomic) call
-    // require(); write-file-atomic hashes __filename into its temp file names.
+    // CommonJS dependencies (proper-lockfile, graceful-fs) call require(), and read
+    // __filename and __dirname as CommonJS modules do.
     banner: {
       js: [
         "import { createRequire as __bundleRequire } from 'node:module';",

@@ -87,7 +87,7 @@ export class ExitHooks {
 
 /**
  * Listeners of `signal` that belong to the host program: not ours, and not
- * signal-exit's (proper-lockfile and write-file-atomic load v3 and v4). Each
+ * signal-exit's (proper-lockfile loads v3; a host program may load v4). Each
  * signal-exit copy kills the process only when it is alone, so counting it as a
  * host handler would leave everyone waiting and the process alive. signal-exit
  * v4 does the same for v3 (`__signal_exit_emitter__`).

@@ -1,25 +1,45 @@
-import type writeFileAtomicModule from 'write-file-atomic';
+import type { FileHandle } from 'node:fs/promises';
 import { errnoOf } from './fs-errors.js';
+import { fsPromises } from '../shared/fs-promises.js';
 
 /** Owner-only, as Jupyter's secure_write. */
 export const FILE_MODE = 0o600;
 
 /**
- * Temp file (`<file>.<hash>`, never ending in `.json`) + fsync + rename, mode
- * 0600 set by chmod so the umask does not matter.
+ * Writes `text` to `path` atomically: a temp file beside it (created
+ * exclusively, made 0600 by fchmod so the umask does not matter), written in
+ * full, fsync'ed, closed, then renamed over `path`. A reader sees the old file
+ * or the new one, never a part; a writer killed before the rename leaves only
+ * its temp file (`<file>.<pid>.<n>.<random>.tmp`, never ending in `.json`: the
+ * listing ignores it), and a failed write removes it. What write-file-atomic
+ * did for us (ADR 0030): without node:crypto, worker_threads and signal-exit,
+ * which cost a registrant ~5 ms to load; a symlink at `path` is replaced, never
+ * written through (the store refuses one before it writes anyway).
  */
 export async function writeAtomically(path: string, text: string, platform: NodeJS.Platform = process.platform): Promise<void> {
-  const writeFileAtomic = await loadWriteFileAtomic();
-  // A fresh options object each time: write-file-atomic fills in chown/mode on it.
-  await retryWhileBusy(() => writeFileAtomic(path, text, { mode: FILE_MODE, fsync: true, encoding: 'utf8' }), platform);
+  await retryWhileBusy(() => writeThroughTemp(path, text), platform);
 }
 
-let writerLoading: Promise<typeof writeFileAtomicModule> | undefined;
+/** Temp names: unique within this process by the counter, across processes by the pid and a random part. */
+let written = 0;
 
-/** write-file-atomic, loaded on the first write: a process that only reads never loads it (nor node:crypto, worker_threads). */
-function loadWriteFileAtomic(): Promise<typeof writeFileAtomicModule> {
-  writerLoading ??= import('write-file-atomic').then((m) => m.default);
-  return writerLoading;
+async function writeThroughTemp(path: string, text: string): Promise<void> {
+  const fs = fsPromises();
+  const temp = `${path}.${process.pid}.${++written}.${Math.random().toString(36).slice(2, 10)}.tmp`;
+  let handle: FileHandle | undefined;
+  try {
+    handle = await fs.open(temp, 'wx', FILE_MODE);
+    await handle.chmod(FILE_MODE);
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fs.rename(temp, path);
+  } catch (error) {
+    await handle?.close().catch(() => undefined);
+    await fs.unlink(temp).catch(() => undefined);
+    throw error;
+  }
 }
 
 const WINDOWS_BUSY = new Set(['EPERM', 'EBUSY', 'EACCES']);

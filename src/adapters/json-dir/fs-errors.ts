@@ -46,7 +46,7 @@ const TABLE: Record<FsOperation, Readonly<Record<string, Translation>>> = {
   },
 };
 
-/** Translates anything thrown by fs / write-file-atomic / proper-lockfile; RegistryErrors pass through. */
+/** Translates anything thrown by fs / proper-lockfile; RegistryErrors pass through. */
 export function translateFsError(error: unknown, context: FsErrorContext): RegistryError {
   if (error instanceof RegistryError) return error;
   const errno = error as NodeJS.ErrnoException;
