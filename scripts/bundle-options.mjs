@@ -1,6 +1,7 @@
 // What the CLI bundle (build-cli.mjs) and the library bundle (build-lib.mjs)
 // share: esbuild options for Node 20 ESM with code splitting, and zod's locales
 // left out (the registry never switches locale).
+import { fileURLToPath } from 'node:url';
 
 /**
  * zod's `locales` namespace (every language but English, which zod imports
@@ -11,6 +12,21 @@ export const withoutZodLocales = {
   setup(b) {
     b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) => (/[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: 'zod-locales', namespace: 'empty' } : undefined));
     b.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'export {};', loader: 'js' }));
+  },
+};
+
+/**
+ * proper-lockfile's dependencies, lighter inside our bundles: graceful-fs (which
+ * loads Node's streams for its legacy ReadStream) is node:fs itself, and
+ * signal-exit's node:assert (which loads streams and net) is the one check it
+ * makes. A registrant's first write then loads neither (ADR 0030).
+ */
+export const lighterLockfile = {
+  name: 'lighter-lockfile',
+  setup(b) {
+    const shims = fileURLToPath(new URL('./shims/', import.meta.url));
+    b.onResolve({ filter: /^graceful-fs$/ }, () => ({ path: `${shims}graceful-fs.cjs` }));
+    b.onResolve({ filter: /^assert$/ }, (args) => (/[\\/]node_modules[\\/]signal-exit[\\/]/.test(args.importer) ? { path: `${shims}assert-equal.cjs` } : undefined));
   },
 };
 
@@ -47,7 +63,7 @@ export function bundleOptions(root) {
     minifyWhitespace: true,
     sourcemap: 'linked',
     legalComments: 'linked',
-    plugins: [withoutZodLocales],
+    plugins: [withoutZodLocales, lighterLockfile],
     logLevel: 'warning',
   };
 }
