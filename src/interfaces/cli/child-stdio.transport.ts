@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import { SpawnFailedError } from './cli.errors.js';
 import { JsonRpcLineReader } from './jsonrpc-lines.js';
 
 /** How a child ended: its code, or the signal that killed it. */
@@ -9,10 +10,6 @@ export interface ExitStatus {
   readonly signal: NodeJS.Signals | null;
 }
 
-/** The child could not be started at all (ENOENT, EACCES): `connect` exits 127, as a shell does. */
-export class SpawnFailedError extends Error {
-  override name = 'SpawnFailedError';
-}
 
 /**
  * An MCP client transport over a child started from an argv (never a shell):

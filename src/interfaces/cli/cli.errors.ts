@@ -19,3 +19,12 @@ export class StopRefusedError extends RegistryError {
     super('STOP_REFUSED', `not stopping ${instanceId}: ${message}`, { details: { instanceId, reason } });
   }
 }
+
+/**
+ * The child could not be started at all (ENOENT, EACCES): `connect` exits 127,
+ * as a shell does. Here, not with the child transport: connect checks for it
+ * without loading node:child_process for an HTTP instance.
+ */
+export class SpawnFailedError extends Error {
+  override name = 'SpawnFailedError';
+}

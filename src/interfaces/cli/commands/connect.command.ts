@@ -7,7 +7,7 @@ import type { ServiceRecord } from '../../../domain/record.schema.js';
 import { RegistryError } from '../../../domain/errors.js';
 import type { ServiceRegistry } from '../../../app/service-registry.js';
 import type { ChildStdioTransport } from '../child-stdio.transport.js';
-import { SpawnFailedError } from '../child-stdio.transport.js';
+import { SpawnFailedError } from '../cli.errors.js';
 import type { BridgeResult, Leg } from '../failover-bridge.js';
 import { HttpFallbackTransport, httpSdkLoading, httpTransport, type TransportMemory } from '../http-fallback.transport.js';
 import { QuickInitializeTransport, type MakeTransport } from '../quick-initialize.transport.js';
