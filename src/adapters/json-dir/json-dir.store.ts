@@ -12,7 +12,7 @@ import {
 } from '../../domain/errors.js';
 import { isOwnedBy, type EntryOwner } from '../../domain/entry-owner.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
-import { assertReadableInstanceId } from '../../domain/python-instance-id.js';
+import { assertReadableInstanceId, isReadableInstanceId } from '../../domain/python-instance-id.js';
 import { stringifyPythonJson } from '../../domain/python-json.js';
 import { assertRecord, assertRecordUpdate, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
 import { silentLogger, type Logger } from '../../ports/logger.port.js';
@@ -26,7 +26,7 @@ import { DirectoryWatch } from './json-dir.watch.js';
 import {
   describeType,
   entryPath,
-  instanceIdOfName,
+  ENTRY_SUFFIX,
   isUnchangedSync,
   listedEntryPath,
   readableEntryPath,
@@ -244,38 +244,40 @@ export class JsonDirStore implements RegistryStore {
       if (!(await checkDirectory(dir, 'read', undefined, this.settings.logger))) return [];
       return readdir(dir, { withFileTypes: true });
     });
-    const candidates: Array<{ dirent: Dirent; id: string }> = [];
-    for (const dirent of dirents) {
-      const id = instanceIdOfName(dirent.name);
-      if (id !== undefined) candidates.push({ dirent, id });
-    }
     const previous = this.known;
     const next = new Map<string, Known>();
     // Most entries are read right here, with synchronous system calls, in slices of
     // at most LIST_SLICE_MS between yields to the event loop; an unparsable one
     // (perhaps mid-rewrite, perhaps to quarantine) waits its turn in listOne.
-    const outcomes = new Array<StoredEntry | StoreProblem | undefined>(candidates.length);
-    const later: number[] = [];
-    await forEachInSlices(candidates, LIST_SLICE_MS, ({ dirent, id }, index) => {
-      const outcome = this.listOneNow(dirent, id, previous, next);
-      if (outcome === LATER) later.push(index);
+    // By the dirent's index: undefined for a name that is not an entry, or one that vanished.
+    const outcomes = new Array<Known | StoreProblem | undefined>(dirents.length);
+    const later: Array<{ index: number; dirent: Dirent; id: string }> = [];
+    await forEachInSlices(dirents, LIST_SLICE_MS, (dirent, index) => {
+      const name = dirent.name;
+      if (!name.endsWith(ENTRY_SUFFIX)) return;
+      const id = name.slice(0, -ENTRY_SUFFIX.length);
+      const known = previous.get(id);
+      // A name the last listing took for an entry is one (instanceIdOfName): not checked again.
+      if (known === undefined && !isReadableInstanceId(id)) return;
+      const outcome = this.listOneNow(dirent, id, known, next);
+      if (outcome === LATER) later.push({ index, dirent, id });
       else outcomes[index] = outcome;
     });
-    const settled = await mapBounded(later, this.settings.readConcurrency, (index) => {
-      const { dirent, id } = candidates[index] as { dirent: Dirent; id: string };
-      return this.listOne(dirent, id, next);
-    });
-    later.forEach((index, i) => (outcomes[index] = settled[i]));
+    if (later.length > 0) {
+      const settled = await mapBounded(later, this.settings.readConcurrency, ({ dirent, id }) => this.listOne(dirent, id, next));
+      later.forEach(({ index }, i) => (outcomes[index] = settled[i]));
+    }
     this.known = next;
     const entries: StoredEntry[] = [];
     const problems: StoreProblem[] = [];
-    outcomes.forEach((outcome, i) => {
-      if (outcome === undefined) return;
-      if ('record' in outcome) {
-        entries.push(outcome);
-        if (foreignFieldsOf(outcome.record).length > 0) problems.push(...foreignFieldNotes(outcome.record, (candidates[i] as { dirent: Dirent }).dirent.name));
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i];
+      if (outcome === undefined) continue;
+      if (outcome instanceof Known) {
+        entries.push(outcome.entry);
+        if (outcome.notes !== undefined) problems.push(...outcome.notes);
       } else problems.push(outcome);
-    });
+    }
     return { entries, problems };
   }
 
@@ -412,17 +414,16 @@ export class JsonDirStore implements RegistryStore {
    * listOne (LATER): it may be mid-rewrite (read again after yields) or due for
    * quarantine (under its lock).
    */
-  private listOneNow(dirent: Dirent, id: string, previous: ReadonlyMap<string, Known>, next: Map<string, Known>): StoredEntry | StoreProblem | undefined | typeof LATER {
+  private listOneNow(dirent: Dirent, id: string, known: Known | undefined, next: Map<string, Known>): Known | StoreProblem | undefined | typeof LATER {
     const name = dirent.name;
     if (!dirent.isFile() && (dirent.isDirectory() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice())) {
       return problem('NOT_REGULAR_FILE', name, `entry is ${describeType(dirent)}, not a regular file; left alone`, 'skipped');
     }
-    const known = previous.get(id);
     const path = known?.path ?? listedEntryPath(this.location, name);
     if (known?.stamp !== undefined && isUnchangedSync(path, known.stamp)) {
       // Read and validated before, settled, and not changed since: one lstat instead of open, read, parse and validate.
       next.set(id, known);
-      return known.entry;
+      return known;
     }
     let read: EntryRead;
     try {
@@ -435,7 +436,7 @@ export class JsonDirStore implements RegistryStore {
   }
 
   /** What a listing makes of a read entry, a vanished one, or a problem other than UNPARSABLE. */
-  private settle(id: string, name: string, path: string, read: EntryRead, next: Map<string, Known>): StoredEntry | StoreProblem | undefined {
+  private settle(id: string, name: string, path: string, read: EntryRead, next: Map<string, Known>): Known | StoreProblem | undefined {
     switch (read.kind) {
       case 'entry': {
         // Handed out again while unchanged, so shared: frozen.
@@ -443,8 +444,9 @@ export class JsonDirStore implements RegistryStore {
         // A file changed less than SETTLED_MS ago could change again within the same
         // timestamp tick with the same size, in place, unseen by its stamp: not trusted by it yet.
         const stamp = this.settings.now() - read.changedMs < SETTLED_MS ? undefined : read.stamp;
-        next.set(id, { entry, stamp, path });
-        return entry;
+        const known = new Known(entry, stamp, path, notesOf(entry.record, name));
+        next.set(id, known);
+        return known;
       }
       case 'missing':
         return undefined; // removed between readdir and open: it is gone
@@ -454,7 +456,7 @@ export class JsonDirStore implements RegistryStore {
   }
 
   /** For an entry listOneNow found unparsable: read again while it may be mid-rewrite, then left for its writer or quarantined. */
-  private async listOne(dirent: Dirent, id: string, next: Map<string, Known>): Promise<StoredEntry | StoreProblem | undefined> {
+  private async listOne(dirent: Dirent, id: string, next: Map<string, Known>): Promise<Known | StoreProblem | undefined> {
     const name = dirent.name;
     const path = listedEntryPath(this.location, name);
     let read: EntryRead;
@@ -465,10 +467,11 @@ export class JsonDirStore implements RegistryStore {
     }
     if (read.kind !== 'problem' || read.code !== 'UNPARSABLE') return this.settle(id, name, path, read, next);
     // Caught mid-rewrite (Python empties the file, then refills it): the entry is still there, as last read.
-    const known = this.known.get(id)?.entry;
+    const known = this.known.get(id);
     if (known && this.midWrite(read)) {
-      next.set(id, { entry: known, stamp: undefined, path });
-      return known;
+      const standIn = new Known(known.entry, undefined, path, known.notes);
+      next.set(id, standIn);
+      return standIn;
     }
     return this.unparsable(id, name, path, read);
   }
@@ -571,12 +574,22 @@ async function unlinkIfPresent(path: string): Promise<boolean> {
 }
 
 /** An entry as the last listing left it (JsonDirStore.known). */
-interface Known {
-  readonly entry: StoredEntry;
-  /** Set when the entry was settled when read: its file is then recognised unchanged by it. */
-  readonly stamp: EntryStamp | undefined;
-  /** The entry's path (built once, not at every listing). */
-  readonly path: string;
+class Known {
+  constructor(
+    readonly entry: StoredEntry,
+    /** Set when the entry was settled when read: its file is then recognised unchanged by it. */
+    readonly stamp: EntryStamp | undefined,
+    /** The entry's path (built once, not at every listing). */
+    readonly path: string,
+    /** The notes on its record's ignored fields (foreignFieldNotes), worked out once; undefined when there are none. */
+    readonly notes: readonly StoreProblem[] | undefined,
+  ) {}
+}
+
+function notesOf(record: ServiceRecord, name: string): readonly StoreProblem[] | undefined {
+  if (foreignFieldsOf(record).length === 0) return undefined;
+  const notes = foreignFieldNotes(record, name);
+  return notes.length > 0 ? notes : undefined;
 }
 
 function problem(code: string, entry: string, message: string, action: StoreProblem['action']): StoreProblem {
