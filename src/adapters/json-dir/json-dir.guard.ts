@@ -1,3 +1,4 @@
+import { statSync, type Stats } from 'node:fs';
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { InsecureDirectoryError, NotARegistryError } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.port.js';
@@ -52,13 +53,39 @@ export async function checkDirectory(
 
 async function statDirectory(dir: string, op: FsOperation): Promise<{ mode: number; uid: number } | undefined> {
   try {
-    const found = await stat(dir);
-    if (!found.isDirectory()) throw new NotARegistryError(dir, 'it is not a directory');
-    return found;
+    return directoryOf(dir, await stat(dir));
   } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return undefined;
-    throw translateFsError(error, { op, location: dir });
+    return missingOrThrow(dir, op, error);
   }
+}
+
+/**
+ * checkDirectory without waiting on the thread pool, for a listing: the
+ * directory's stat once it passed the same checks, undefined when it does not
+ * exist, 'repair' when it is one checkDirectory makes owner-only first (ask it).
+ * Throws as checkDirectory does.
+ */
+export function checkDirectorySync(dir: string, op: FsOperation, platform: NodeJS.Platform = process.platform): Stats | undefined | 'repair' {
+  let info: Stats;
+  try {
+    info = directoryOf(dir, statSync(dir));
+  } catch (error) {
+    return missingOrThrow(dir, op, error);
+  }
+  if (isOwnGroupWritable(info, platform)) return 'repair';
+  assertPrivateMode(dir, info.mode, platform);
+  assertTrustedOwner(dir, info, platform);
+  return info;
+}
+
+function directoryOf<T extends { isDirectory(): boolean }>(dir: string, found: T): T {
+  if (!found.isDirectory()) throw new NotARegistryError(dir, 'it is not a directory');
+  return found;
+}
+
+function missingOrThrow(dir: string, op: FsOperation, error: unknown): undefined {
+  if (errnoOf(error) === 'ENOENT') return undefined;
+  throw translateFsError(error, { op, location: dir });
 }
 
 /** Group-writable, not writable by others, and this user's own (not root's, unless we are root). */
