@@ -12,7 +12,7 @@ import {
 } from '../../domain/errors.js';
 import { isOwnedBy, type EntryOwner } from '../../domain/entry-owner.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
-import { assertReadableInstanceId, isReadableInstanceId } from '../../domain/python-instance-id.js';
+import { assertReadableInstanceId } from '../../domain/python-instance-id.js';
 import { stringifyPythonJson } from '../../domain/python-json.js';
 import { assertRecord, assertRecordUpdate, encodeRecord, type ServiceRecord } from '../../domain/record.schema.js';
 import { silentLogger, type Logger } from '../../ports/logger.port.js';
@@ -27,6 +27,7 @@ import {
   describeType,
   entryPath,
   ENTRY_SUFFIX,
+  instanceIdOfName,
   isUnchangedSync,
   listedEntryPath,
   readableEntryPath,
@@ -179,7 +180,7 @@ export class JsonDirStore implements RegistryStore {
   readonly capabilities = { expiresEntries: false, distributed: false } as const;
   private readonly locks: EntryLocks;
   /**
-   * What the last listing read, by instance id: every entry's last good record
+   * What the last listing read, by file name (`<id>.json`): every entry's last good record
    * (any age), which stands for an entry caught mid-rewrite by the non-atomic
    * Python writer until the rewrite is readable; and, for a settled entry, the
    * stamp that recognises its file unchanged, so the next listing lstats it
@@ -239,7 +240,7 @@ export class JsonDirStore implements RegistryStore {
       if (!(await checkDirectory(this.location, 'read', undefined, this.settings.logger))) return undefined;
       const read = await this.readThroughRewrite(path, id);
       if (read.kind === 'entry') return { record: read.record, version: read.version };
-      const known = this.known.get(id)?.entry;
+      const known = this.known.get(entryName(id))?.entry;
       if (known && this.midWrite(read)) return known;
       if (read.kind === 'problem') this.settings.logger.debug(`entry ${id} is not readable as a record: ${read.message}`, { code: read.code });
       return undefined;
@@ -257,14 +258,12 @@ export class JsonDirStore implements RegistryStore {
     const outcomes = new Array<Known | StoreProblem | undefined>(dirents.length);
     const later: Array<{ index: number; dirent: Dirent; id: string }> = [];
     await forEachInSlices(dirents, LIST_SLICE_MS, (dirent, index) => {
-      const name = dirent.name;
-      if (!name.endsWith(ENTRY_SUFFIX)) return;
-      const id = name.slice(0, -ENTRY_SUFFIX.length);
-      const known = previous.get(id);
       // A name the last listing took for an entry is one (instanceIdOfName): not checked again.
-      if (known === undefined && !isReadableInstanceId(id)) return;
-      const outcome = this.listOneNow(dirent, id, known, next);
-      if (outcome === LATER) later.push({ index, dirent, id });
+      const known = previous.get(dirent.name);
+      const id = known === undefined ? instanceIdOfName(dirent.name) : undefined;
+      if (known === undefined && id === undefined) return;
+      const outcome = this.listOneNow(dirent, known, id, next);
+      if (outcome === LATER) later.push({ index, dirent, id: id ?? idOfEntryName(dirent.name) });
       else outcomes[index] = outcome;
     });
     if (later.length > 0) {
@@ -435,7 +434,7 @@ export class JsonDirStore implements RegistryStore {
    * listOne (LATER): it may be mid-rewrite (read again after yields) or due for
    * quarantine (under its lock).
    */
-  private listOneNow(dirent: Dirent, id: string, known: Known | undefined, next: Map<string, Known>): Known | StoreProblem | undefined | typeof LATER {
+  private listOneNow(dirent: Dirent, known: Known | undefined, checkedId: string | undefined, next: Map<string, Known>): Known | StoreProblem | undefined | typeof LATER {
     const name = dirent.name;
     if (!dirent.isFile() && (dirent.isDirectory() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice())) {
       return problem('NOT_REGULAR_FILE', name, `entry is ${describeType(dirent)}, not a regular file; left alone`, 'skipped');
@@ -443,9 +442,10 @@ export class JsonDirStore implements RegistryStore {
     const path = known?.path ?? listedEntryPath(this.location, name);
     if (known?.stamp !== undefined && isUnchangedSync(path, known.stamp)) {
       // Read and validated before, settled, and not changed since: one lstat instead of open, read, parse and validate.
-      next.set(id, known);
+      next.set(name, known);
       return known;
     }
+    const id = checkedId ?? idOfEntryName(name);
     let read: EntryRead;
     try {
       read = readEntryFileSync(path, id, this.settings.maxFileBytes);
@@ -453,11 +453,11 @@ export class JsonDirStore implements RegistryStore {
       return problem('UNREADABLE', name, `entry could not be read: ${translateFsError(error, { op: 'read', location: path }).message}`, 'skipped');
     }
     if (read.kind === 'problem' && read.code === 'UNPARSABLE') return LATER;
-    return this.settle(id, name, path, read, next);
+    return this.settle(name, path, read, next);
   }
 
   /** What a listing makes of a read entry, a vanished one, or a problem other than UNPARSABLE. */
-  private settle(id: string, name: string, path: string, read: EntryRead, next: Map<string, Known>): Known | StoreProblem | undefined {
+  private settle(name: string, path: string, read: EntryRead, next: Map<string, Known>): Known | StoreProblem | undefined {
     switch (read.kind) {
       case 'entry': {
         // Handed out again while unchanged, so shared: frozen.
@@ -466,7 +466,7 @@ export class JsonDirStore implements RegistryStore {
         // timestamp tick with the same size, in place, unseen by its stamp: not trusted by it yet.
         const stamp = this.settings.now() - read.changedMs < SETTLED_MS ? undefined : read.stamp;
         const known = new Known(entry, stamp, path, notesOf(entry.record, name));
-        next.set(id, known);
+        next.set(name, known);
         return known;
       }
       case 'missing':
@@ -486,12 +486,12 @@ export class JsonDirStore implements RegistryStore {
     } catch (error) {
       return problem('UNREADABLE', name, `entry could not be read: ${translateFsError(error, { op: 'read', location: path }).message}`, 'skipped');
     }
-    if (read.kind !== 'problem' || read.code !== 'UNPARSABLE') return this.settle(id, name, path, read, next);
+    if (read.kind !== 'problem' || read.code !== 'UNPARSABLE') return this.settle(name, path, read, next);
     // Caught mid-rewrite (Python empties the file, then refills it): the entry is still there, as last read.
-    const known = this.known.get(id);
+    const known = this.known.get(name);
     if (known && this.midWrite(read)) {
       const standIn = new Known(known.entry, undefined, path, known.notes);
-      next.set(id, standIn);
+      next.set(name, standIn);
       return standIn;
     }
     return this.unparsable(id, name, path, read);
@@ -512,7 +512,7 @@ export class JsonDirStore implements RegistryStore {
   private async readThroughRewrite(path: string, id: string): Promise<EntryRead> {
     let read = await readEntryFile(path, id, this.settings.maxFileBytes);
     if (!this.midWrite(read)) return read;
-    const budget = this.known.has(id) ? Math.min(KNOWN_ENTRY_RETRY_MS, this.settings.midWriteRetryMs) : this.settings.midWriteRetryMs;
+    const budget = this.known.has(entryName(id)) ? Math.min(KNOWN_ENTRY_RETRY_MS, this.settings.midWriteRetryMs) : this.settings.midWriteRetryMs;
     const deadline = monotonicMs() + budget;
     for (let attempt = 1; monotonicMs() < deadline; attempt++) {
       await (attempt <= 16 ? new Promise((resolve) => setImmediate(resolve)) : sleep(1));
@@ -605,6 +605,16 @@ class Known {
     /** The notes on its record's ignored fields (foreignFieldNotes), worked out once; undefined when there are none. */
     readonly notes: readonly StoreProblem[] | undefined,
   ) {}
+}
+
+/** The file name of the entry of `id`, as readdir gives it (the key of JsonDirStore.known). */
+function entryName(id: string): string {
+  return `${id}${ENTRY_SUFFIX}`;
+}
+
+/** The id of a name instanceIdOfName accepted. */
+function idOfEntryName(name: string): string {
+  return name.slice(0, -ENTRY_SUFFIX.length);
 }
 
 function notesOf(record: ServiceRecord, name: string): readonly StoreProblem[] | undefined {
