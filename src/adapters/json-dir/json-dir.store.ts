@@ -121,10 +121,13 @@ const SETTLED_MS = 2_000;
 const LIST_SLICE_MS = 4;
 
 /**
- * A directory up to this size is read with one synchronous readdir (about
- * 1 500 to 3 000 entries, a millisecond or two: ext4 and btrfs give a
- * directory's size in bytes of names, tmpfs 20 per entry); a larger one
- * through the thread pool, which holds the event loop only to make the names.
+ * A directory up to this size, and with no more than this allocated to it
+ * (st_blocks), is read with one synchronous readdir: about 1 500 to 3 000
+ * entries, a millisecond or two (ext4 and XFS give a directory's size in bytes
+ * of names, btrfs twice their length, tmpfs 20 per entry; ZFS gives the entry
+ * count as the size, but a directory of many entries has many blocks). A
+ * larger one goes through the thread pool, which holds the event loop only to
+ * make the names.
  */
 const SYNC_READDIR_BYTES = 64 * 1024;
 
@@ -295,7 +298,7 @@ export class JsonDirStore implements RegistryStore {
     if (checked === undefined) return [];
     if (checked === 'repair') {
       if (!(await checkDirectory(dir, 'read', undefined, this.settings.logger))) return [];
-    } else if (checked.size <= SYNC_READDIR_BYTES) {
+    } else if (checked.size <= SYNC_READDIR_BYTES && checked.blocks * 512 <= SYNC_READDIR_BYTES) {
       return readdirSync(dir, { withFileTypes: true });
     }
     return readdir(dir, { withFileTypes: true });
