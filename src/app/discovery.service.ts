@@ -121,8 +121,12 @@ export class DiscoveryService {
 
   private async judgeAll(entries: readonly StoredEntry[]): Promise<Array<{ entry: StoredEntry; verdict: Verdict }>> {
     const { hostname, staleness } = this.settings;
-    const local = entries.map((e) => isLocalRecord(e.record, hostname));
-    const localPids = entries.filter((_, i) => local[i]).map((e) => e.record.pid);
+    const local = new Array<boolean>(entries.length);
+    const localPids: number[] = [];
+    for (let i = 0; i < entries.length; i++) {
+      const record = (entries[i] as StoredEntry).record;
+      if ((local[i] = isLocalRecord(record, hostname))) localPids.push(record.pid);
+    }
     const snapshot = localPids.length > 0 ? await this.liveness.snapshot(localPids) : undefined;
     const now = this.clock.now();
     const expires = this.store.capabilities.expiresEntries;

@@ -67,6 +67,9 @@ export interface StalenessPolicy {
   readonly clockSkewToleranceMs: number;
 }
 
+/** The one healthy verdict (it says nothing else): shared, not built per entry judged. */
+const HEALTHY: Verdict = Object.freeze({ health: 'healthy' });
+
 export const DEFAULT_STALENESS_POLICY: StalenessPolicy = {
   missedBeats: 3,
   startTimeToleranceMs: 2_000,
@@ -121,7 +124,7 @@ export function judge(record: ServiceRecord, input: JudgeInput, policy: Stalenes
   }
   // A lease vouches for life, not for a heartbeat from the future (judgeHeartbeat tells clock-skew).
   const byLease = !local && input.leaseBacked === true && inTheFuture(record, 'last_heartbeat', input.now, policy) === undefined;
-  const verdict: Verdict = byLease ? { health: 'healthy' } : judgeHeartbeat(record, input.now, local, policy);
+  const verdict: Verdict = byLease ? HEALTHY : judgeHeartbeat(record, input.now, local, policy);
   const future = verdict.health === 'healthy' ? inTheFuture(record, 'started_at', input.now, policy) : undefined;
   return future === undefined ? verdict : { health: 'unresponsive', reason: 'clock-skew', detail: future };
 }
@@ -187,7 +190,7 @@ function judgeHeartbeat(record: ServiceRecord, now: number, local: boolean, poli
   const ttl = heartbeatTtlMs(record, policy);
   if (ttl === undefined) {
     return local
-      ? { health: 'healthy' }
+      ? HEALTHY
       : { health: 'unresponsive', reason: 'unverifiable', detail: `record of host ${record.hostname} declares no heartbeat interval` };
   }
   const beat = parseTimestamp(record.last_heartbeat) ?? Number.NEGATIVE_INFINITY;
@@ -201,5 +204,5 @@ function judgeHeartbeat(record: ServiceRecord, now: number, local: boolean, poli
       ? { health: 'unresponsive', reason: 'heartbeat-missed', detail }
       : { health: 'stale', reason: 'heartbeat-expired', detail };
   }
-  return { health: 'healthy' };
+  return HEALTHY;
 }

@@ -39,8 +39,9 @@ export function listedEntryPath(dir: string, name: string): string {
 
 /**
  * The instance id a directory entry name stands for, or undefined when the name
- * is not an entry (README, `*.lock` dirs, write-file-atomic temp files
- * `<id>.json.<hash>`, `.quarantine`, editor backups): those are left alone.
+ * is not an entry (README, `*.lock` dirs, temp files of atomic writes
+ * `<id>.json.<…>.tmp` and write-file-atomic's `<id>.json.<hash>`, `.quarantine`,
+ * editor backups): those are left alone.
  * Entries are `<id>.json` for our ids, and every name Python's glob
  * `marcus_*.json` matches.
  */
@@ -51,7 +52,7 @@ export function instanceIdOfName(name: string): string | undefined {
 }
 
 /**
- * File identity + change: write-file-atomic gives a new inode per write, the
+ * File identity + change: an atomic write gives a new inode per write, the
  * Python writer rewrites in place (mtime, ctime and size change). Equal for an
  * unchanged file however it is stat'ed (fstat of an open file or lstat).
  */
@@ -88,6 +89,8 @@ function stampOf(stats: BigIntStats): EntryStamp {
  */
 const SAME_TIME_MS = 0.001;
 
+const NO_THROW_IF_MISSING = { throwIfNoEntry: false } as const;
+
 /**
  * Whether the entry at `path` is still the regular file `stamp` was taken of:
  * same inode, size, mtime and ctime. One lstat without BigInts (an atomic
@@ -97,7 +100,7 @@ const SAME_TIME_MS = 0.001;
 export function isUnchangedSync(path: string, stamp: EntryStamp): boolean {
   let stats: Stats | undefined;
   try {
-    stats = lstatSync(path, { throwIfNoEntry: false });
+    stats = lstatSync(path, NO_THROW_IF_MISSING);
   } catch {
     return false;
   }
@@ -233,19 +236,18 @@ function refuse(stats: BigIntStats, maxBytes: number): EntryRead | undefined {
 
 /** The bytes of an entry file, as a record of `instanceId` or the problem with them. */
 function interpret(bytes: Buffer, stats: BigIntStats, instanceId: string): EntryRead {
-  const version = versionOf(stats);
   let text: string;
   try {
     // Both writers escape every non-ASCII character (json.dump's ensure_ascii, encodeRecord): ASCII
     // decodes the same as UTF-8, without the decoder (and has no byte-order mark to drop).
     text = isAscii(bytes) ? bytes.toString('latin1') : utf8.decode(bytes);
   } catch {
-    return unparsable('not valid UTF-8', stats, version);
+    return unparsable('not valid UTF-8', stats);
   }
   const outcome = decodeEntry(text, instanceId);
   if (!outcome.ok) {
     const { error } = outcome;
-    if (isUnparsable(error)) return unparsable('not valid JSON', stats, version);
+    if (isUnparsable(error)) return unparsable('not valid JSON', stats);
     const code = isUnsupportedVersion(error) ? 'UNSUPPORTED_SCHEMA_VERSION' : 'INVALID_RECORD';
     return { kind: 'problem', code, message: error.message };
   }
@@ -256,7 +258,8 @@ function interpret(bytes: Buffer, stats: BigIntStats, instanceId: string): Entry
       message: `file of ${instanceId} holds the record of ${JSON.stringify(outcome.record.instance_id)}`,
     };
   }
-  return { kind: 'entry', record: outcome.record, version, changedMs: Math.max(Number(stats.mtimeMs), Number(stats.ctimeMs)), stamp: stampOf(stats) };
+  const stamp = stampOf(stats);
+  return { kind: 'entry', record: outcome.record, version: versionOf(stats), changedMs: Math.max(stamp.mtimeMs, stamp.ctimeMs), stamp };
 }
 
 /**
@@ -320,7 +323,7 @@ export async function statEntryVersion(path: string): Promise<string | undefined
 
 export type PathKind = { readonly kind: 'missing' } | { readonly kind: 'file' } | { readonly kind: 'other'; readonly what: string };
 
-/** What is at `path`, without following it (write-file-atomic would write through a symlink). */
+/** What is at `path`, without following it: a write refuses anything but a regular file there. */
 export async function pathKind(path: string): Promise<PathKind> {
   try {
     const stats = await fsPromises().lstat(path);
@@ -339,10 +342,17 @@ export async function pathKind(path: string): Promise<PathKind> {
  * alone, so it may become the record without a copy.
  */
 function decodeEntry(text: string, instanceId: string): ParseOutcome {
-  const decoded = decodeJsonText(text);
-  if (!decoded.ok) return decoded;
-  const record = fastReadRecord<ServiceRecord>(decoded.value, true);
-  return record !== undefined ? { ok: true, record } : parseRecordAs(decoded.value, instanceId);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // Not JSON: perhaps Python's dialect (NaN, Infinity), else the unparsable error.
+    const decoded = decodeJsonText(text);
+    if (!decoded.ok) return decoded;
+    value = decoded.value;
+  }
+  const record = fastReadRecord<ServiceRecord>(value, true);
+  return record !== undefined ? { ok: true, record } : parseRecordAs(value, instanceId);
 }
 
 function openFailure(error: unknown): EntryRead {
@@ -368,8 +378,8 @@ function notRegular(what: string): EntryRead {
   return { kind: 'problem', code: 'NOT_REGULAR_FILE', message: `entry is ${what}, not a regular file; left alone` };
 }
 
-function unparsable(why: string, stats: BigIntStats, version: string): EntryRead {
-  return { kind: 'problem', code: 'UNPARSABLE', message: `entry is ${why}`, mtimeMs: Number(stats.mtimeMs), version };
+function unparsable(why: string, stats: BigIntStats): EntryRead {
+  return { kind: 'problem', code: 'UNPARSABLE', message: `entry is ${why}`, mtimeMs: Number(stats.mtimeMs), version: versionOf(stats) };
 }
 
 export function describeType(stats: { isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean }): string {

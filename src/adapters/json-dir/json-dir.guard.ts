@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { InsecureDirectoryError, NotARegistryError } from '../../domain/errors.js';
 import type { Logger } from '../../ports/logger.port.js';
 import { errnoOf, translateFsError, type FsOperation } from './fs-errors.js';
@@ -53,14 +53,40 @@ export async function checkDirectory(
 
 async function statDirectory(dir: string, op: FsOperation): Promise<{ mode: number; uid: number } | undefined> {
   try {
-    // Synchronous: one stat before every read (a listing reads synchronously too; no fs/promises to load).
-    const found = statSync(dir);
-    if (!found.isDirectory()) throw new NotARegistryError(dir, 'it is not a directory');
-    return found;
+    // Synchronous: one stat before every read or write (no thread-pool round trip, no fs/promises to load).
+    return directoryOf(dir, statSync(dir));
   } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return undefined;
-    throw translateFsError(error, { op, location: dir });
+    return missingOrThrow(dir, op, error);
   }
+}
+
+/**
+ * checkDirectory without waiting on the thread pool, for a listing: the
+ * directory's stat once it passed the same checks, undefined when it does not
+ * exist, 'repair' when it is one checkDirectory makes owner-only first (ask it).
+ * Throws as checkDirectory does.
+ */
+export function checkDirectorySync(dir: string, op: FsOperation, platform: NodeJS.Platform = process.platform): Stats | undefined | 'repair' {
+  let info: Stats;
+  try {
+    info = directoryOf(dir, statSync(dir));
+  } catch (error) {
+    return missingOrThrow(dir, op, error);
+  }
+  if (isOwnGroupWritable(info, platform)) return 'repair';
+  assertPrivateMode(dir, info.mode, platform);
+  assertTrustedOwner(dir, info, platform);
+  return info;
+}
+
+function directoryOf<T extends { isDirectory(): boolean }>(dir: string, found: T): T {
+  if (!found.isDirectory()) throw new NotARegistryError(dir, 'it is not a directory');
+  return found;
+}
+
+function missingOrThrow(dir: string, op: FsOperation, error: unknown): undefined {
+  if (errnoOf(error) === 'ENOENT') return undefined;
+  throw translateFsError(error, { op, location: dir });
 }
 
 /** Group-writable, not writable by others, and this user's own (not root's, unless we are root). */

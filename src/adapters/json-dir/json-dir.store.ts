@@ -19,11 +19,12 @@ import { writeAtomically } from './atomic-write.js';
 import { foreignFieldNotes } from '../shared/foreign-field-notes.js';
 import { foreignFieldsOf } from '../../domain/foreign-fields.js';
 import { departedCleanly, departSync, sweepDepartures } from './departures.js';
-import { checkDirectory, ensureDirectory } from './json-dir.guard.js';
+import { checkDirectory, checkDirectorySync, ensureDirectory } from './json-dir.guard.js';
 import { DirectoryWatch } from './json-dir.watch.js';
 import {
   describeType,
   entryPath,
+  ENTRY_SUFFIX,
   instanceIdOfName,
   isUnchangedSync,
   listedEntryPath,
@@ -118,6 +119,17 @@ const SETTLED_MS = 2_000;
  */
 const LIST_SLICE_MS = 4;
 
+/**
+ * A directory up to this size, and with no more than this allocated to it
+ * (st_blocks), is read with one synchronous readdir: about 1 500 to 3 000
+ * entries, a millisecond or two (ext4 and XFS give a directory's size in bytes
+ * of names, btrfs twice their length, tmpfs 20 per entry; ZFS gives the entry
+ * count as the size, but a directory of many entries has many blocks). A
+ * larger one goes through the thread pool, which holds the event loop only to
+ * make the names.
+ */
+const SYNC_READDIR_BYTES = 64 * 1024;
+
 /** listOneNow's answer for an entry listOne must handle (it may wait). */
 const LATER = Symbol('later');
 
@@ -170,7 +182,7 @@ export class JsonDirStore implements RegistryStore {
   readonly capabilities = { expiresEntries: false, distributed: false } as const;
   private readonly locks: EntryLocks;
   /**
-   * What the last listing read, by instance id: every entry's last good record
+   * What the last listing read, by file name (`<id>.json`): every entry's last good record
    * (any age), which stands for an entry caught mid-rewrite by the non-atomic
    * Python writer until the rewrite is readable; and, for a settled entry, the
    * stamp that recognises its file unchanged, so the next listing lstats it
@@ -230,7 +242,7 @@ export class JsonDirStore implements RegistryStore {
       if (!(await checkDirectory(this.location, 'read', undefined, this.settings.logger))) return undefined;
       const read = await this.readThroughRewrite(path, id);
       if (read.kind === 'entry') return { record: read.record, version: read.version };
-      const known = this.known.get(id)?.entry;
+      const known = this.known.get(entryName(id))?.entry;
       if (known && this.midWrite(read)) return known;
       if (read.kind === 'problem') this.settings.logger.debug(`entry ${id} is not readable as a record: ${read.message}`, { code: read.code });
       return undefined;
@@ -238,45 +250,57 @@ export class JsonDirStore implements RegistryStore {
   }
 
   async list(): Promise<ListResult> {
-    const dir = this.location;
-    const dirents = await this.guard('read', undefined, async () => {
-      if (!(await checkDirectory(dir, 'read', undefined, this.settings.logger))) return [];
-      // Synchronous, as the entries are read (no thread-pool round trip, no fs/promises to load).
-      return readdirSync(dir, { withFileTypes: true });
-    });
-    const candidates: Array<{ dirent: Dirent; id: string }> = [];
-    for (const dirent of dirents) {
-      const id = instanceIdOfName(dirent.name);
-      if (id !== undefined) candidates.push({ dirent, id });
-    }
+    const dirents = await this.guard('read', undefined, () => this.readDirectory());
     const previous = this.known;
     const next = new Map<string, Known>();
     // Most entries are read right here, with synchronous system calls, in slices of
     // at most LIST_SLICE_MS between yields to the event loop; an unparsable one
     // (perhaps mid-rewrite, perhaps to quarantine) waits its turn in listOne.
-    const outcomes = new Array<StoredEntry | StoreProblem | undefined>(candidates.length);
-    const later: number[] = [];
-    await forEachInSlices(candidates, LIST_SLICE_MS, ({ dirent, id }, index) => {
-      const outcome = this.listOneNow(dirent, id, previous, next);
-      if (outcome === LATER) later.push(index);
+    // By the dirent's index: undefined for a name that is not an entry, or one that vanished.
+    const outcomes = new Array<Known | StoreProblem | undefined>(dirents.length);
+    const later: Array<{ index: number; dirent: Dirent; id: string }> = [];
+    await forEachInSlices(dirents, LIST_SLICE_MS, (dirent, index) => {
+      // A name the last listing took for an entry is one (instanceIdOfName): not checked again.
+      const known = previous.get(dirent.name);
+      const id = known === undefined ? instanceIdOfName(dirent.name) : undefined;
+      if (known === undefined && id === undefined) return;
+      const outcome = this.listOneNow(dirent, known, id, next);
+      if (outcome === LATER) later.push({ index, dirent, id: id ?? idOfEntryName(dirent.name) });
       else outcomes[index] = outcome;
     });
-    const settled = await mapBounded(later, this.settings.readConcurrency, (index) => {
-      const { dirent, id } = candidates[index] as { dirent: Dirent; id: string };
-      return this.listOne(dirent, id, next);
-    });
-    later.forEach((index, i) => (outcomes[index] = settled[i]));
+    if (later.length > 0) {
+      const settled = await mapBounded(later, this.settings.readConcurrency, ({ dirent, id }) => this.listOne(dirent, id, next));
+      later.forEach(({ index }, i) => (outcomes[index] = settled[i]));
+    }
     this.known = next;
     const entries: StoredEntry[] = [];
     const problems: StoreProblem[] = [];
-    outcomes.forEach((outcome, i) => {
-      if (outcome === undefined) return;
-      if ('record' in outcome) {
-        entries.push(outcome);
-        if (foreignFieldsOf(outcome.record).length > 0) problems.push(...foreignFieldNotes(outcome.record, (candidates[i] as { dirent: Dirent }).dirent.name));
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i];
+      if (outcome === undefined) continue;
+      if (outcome instanceof Known) {
+        entries.push(outcome.entry);
+        if (outcome.notes !== undefined) problems.push(...outcome.notes);
       } else problems.push(outcome);
-    });
+    }
     return { entries, problems };
+  }
+
+  /**
+   * The directory's entries, once it passed checkDirectory; none when it does
+   * not exist. A small directory (its size says so) is checked and read
+   * without waiting on the thread pool: that costs less than the two round trips.
+   */
+  private async readDirectory(): Promise<Dirent[]> {
+    const dir = this.location;
+    const checked = checkDirectorySync(dir, 'read');
+    if (checked === undefined) return [];
+    if (checked === 'repair') {
+      if (!(await checkDirectory(dir, 'read', undefined, this.settings.logger))) return [];
+    } else if (checked.size <= SYNC_READDIR_BYTES && checked.blocks * 512 <= SYNC_READDIR_BYTES) {
+      return readdirSync(dir, { withFileTypes: true });
+    }
+    return fsPromises().readdir(dir, { withFileTypes: true });
   }
 
   async deleteIfUnchanged(instanceId: string, version: string): Promise<DeleteOutcome> {
@@ -412,18 +436,18 @@ export class JsonDirStore implements RegistryStore {
    * listOne (LATER): it may be mid-rewrite (read again after yields) or due for
    * quarantine (under its lock).
    */
-  private listOneNow(dirent: Dirent, id: string, previous: ReadonlyMap<string, Known>, next: Map<string, Known>): StoredEntry | StoreProblem | undefined | typeof LATER {
+  private listOneNow(dirent: Dirent, known: Known | undefined, checkedId: string | undefined, next: Map<string, Known>): Known | StoreProblem | undefined | typeof LATER {
     const name = dirent.name;
     if (!dirent.isFile() && (dirent.isDirectory() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice())) {
       return problem('NOT_REGULAR_FILE', name, `entry is ${describeType(dirent)}, not a regular file; left alone`, 'skipped');
     }
-    const known = previous.get(id);
     const path = known?.path ?? listedEntryPath(this.location, name);
     if (known?.stamp !== undefined && isUnchangedSync(path, known.stamp)) {
       // Read and validated before, settled, and not changed since: one lstat instead of open, read, parse and validate.
-      next.set(id, known);
-      return known.entry;
+      next.set(name, known);
+      return known;
     }
+    const id = checkedId ?? idOfEntryName(name);
     let read: EntryRead;
     try {
       read = readEntryFileSync(path, id, this.settings.maxFileBytes);
@@ -431,11 +455,11 @@ export class JsonDirStore implements RegistryStore {
       return problem('UNREADABLE', name, `entry could not be read: ${translateFsError(error, { op: 'read', location: path }).message}`, 'skipped');
     }
     if (read.kind === 'problem' && read.code === 'UNPARSABLE') return LATER;
-    return this.settle(id, name, path, read, next);
+    return this.settle(name, path, read, next);
   }
 
   /** What a listing makes of a read entry, a vanished one, or a problem other than UNPARSABLE. */
-  private settle(id: string, name: string, path: string, read: EntryRead, next: Map<string, Known>): StoredEntry | StoreProblem | undefined {
+  private settle(name: string, path: string, read: EntryRead, next: Map<string, Known>): Known | StoreProblem | undefined {
     switch (read.kind) {
       case 'entry': {
         // Handed out again while unchanged, so shared: frozen.
@@ -443,8 +467,9 @@ export class JsonDirStore implements RegistryStore {
         // A file changed less than SETTLED_MS ago could change again within the same
         // timestamp tick with the same size, in place, unseen by its stamp: not trusted by it yet.
         const stamp = this.settings.now() - read.changedMs < SETTLED_MS ? undefined : read.stamp;
-        next.set(id, { entry, stamp, path });
-        return entry;
+        const known = new Known(entry, stamp, path, notesOf(entry.record, name));
+        next.set(name, known);
+        return known;
       }
       case 'missing':
         return undefined; // removed between readdir and open: it is gone
@@ -454,7 +479,7 @@ export class JsonDirStore implements RegistryStore {
   }
 
   /** For an entry listOneNow found unparsable: read again while it may be mid-rewrite, then left for its writer or quarantined. */
-  private async listOne(dirent: Dirent, id: string, next: Map<string, Known>): Promise<StoredEntry | StoreProblem | undefined> {
+  private async listOne(dirent: Dirent, id: string, next: Map<string, Known>): Promise<Known | StoreProblem | undefined> {
     const name = dirent.name;
     const path = listedEntryPath(this.location, name);
     let read: EntryRead;
@@ -463,12 +488,13 @@ export class JsonDirStore implements RegistryStore {
     } catch (error) {
       return problem('UNREADABLE', name, `entry could not be read: ${translateFsError(error, { op: 'read', location: path }).message}`, 'skipped');
     }
-    if (read.kind !== 'problem' || read.code !== 'UNPARSABLE') return this.settle(id, name, path, read, next);
+    if (read.kind !== 'problem' || read.code !== 'UNPARSABLE') return this.settle(name, path, read, next);
     // Caught mid-rewrite (Python empties the file, then refills it): the entry is still there, as last read.
-    const known = this.known.get(id)?.entry;
+    const known = this.known.get(name);
     if (known && this.midWrite(read)) {
-      next.set(id, { entry: known, stamp: undefined, path });
-      return known;
+      const standIn = new Known(known.entry, undefined, path, known.notes);
+      next.set(name, standIn);
+      return standIn;
     }
     return this.unparsable(id, name, path, read);
   }
@@ -488,7 +514,7 @@ export class JsonDirStore implements RegistryStore {
   private async readThroughRewrite(path: string, id: string): Promise<EntryRead> {
     let read = await readEntryFile(path, id, this.settings.maxFileBytes);
     if (!this.midWrite(read)) return read;
-    const budget = this.known.has(id) ? Math.min(KNOWN_ENTRY_RETRY_MS, this.settings.midWriteRetryMs) : this.settings.midWriteRetryMs;
+    const budget = this.known.has(entryName(id)) ? Math.min(KNOWN_ENTRY_RETRY_MS, this.settings.midWriteRetryMs) : this.settings.midWriteRetryMs;
     const deadline = monotonicMs() + budget;
     for (let attempt = 1; monotonicMs() < deadline; attempt++) {
       await new Promise((resolve) => (attempt <= 16 ? setImmediate(resolve) : setTimeout(resolve, 1)));
@@ -571,12 +597,32 @@ async function unlinkIfPresent(path: string): Promise<boolean> {
 }
 
 /** An entry as the last listing left it (JsonDirStore.known). */
-interface Known {
-  readonly entry: StoredEntry;
-  /** Set when the entry was settled when read: its file is then recognised unchanged by it. */
-  readonly stamp: EntryStamp | undefined;
-  /** The entry's path (built once, not at every listing). */
-  readonly path: string;
+class Known {
+  constructor(
+    readonly entry: StoredEntry,
+    /** Set when the entry was settled when read: its file is then recognised unchanged by it. */
+    readonly stamp: EntryStamp | undefined,
+    /** The entry's path (built once, not at every listing). */
+    readonly path: string,
+    /** The notes on its record's ignored fields (foreignFieldNotes), worked out once; undefined when there are none. */
+    readonly notes: readonly StoreProblem[] | undefined,
+  ) {}
+}
+
+/** The file name of the entry of `id`, as readdir gives it (the key of JsonDirStore.known). */
+function entryName(id: string): string {
+  return `${id}${ENTRY_SUFFIX}`;
+}
+
+/** The id of a name instanceIdOfName accepted. */
+function idOfEntryName(name: string): string {
+  return name.slice(0, -ENTRY_SUFFIX.length);
+}
+
+function notesOf(record: ServiceRecord, name: string): readonly StoreProblem[] | undefined {
+  if (foreignFieldsOf(record).length === 0) return undefined;
+  const notes = foreignFieldNotes(record, name);
+  return notes.length > 0 ? notes : undefined;
 }
 
 function problem(code: string, entry: string, message: string, action: StoreProblem['action']): StoreProblem {
