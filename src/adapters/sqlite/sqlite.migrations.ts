@@ -69,13 +69,18 @@ export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
 
 export type SchemaState = { readonly kind: 'fresh' } | { readonly kind: 'registry'; readonly version: number };
 
+const INSPECT_SQL = `SELECT (SELECT application_id FROM pragma_application_id) AS applicationId,
+  (SELECT user_version FROM pragma_user_version) AS version,
+  (SELECT count(*) FROM sqlite_schema) AS objects`;
+
 /**
  * Reads only: what this database is. A database with no schema objects is fresh;
  * one carrying our application id is a registry; anything else is refused.
  */
 export function inspectSchema(db: SqliteDatabase, location: string, known = LATEST_SCHEMA_VERSION): SchemaState {
-  const applicationId = db.pragma('application_id', { simple: true }) as number;
-  const version = db.pragma('user_version', { simple: true }) as number;
+  // One statement, so one snapshot: read one by one, the marker could be read before another
+  // process's migration committed and the schema after it (a registry refused as a foreign database).
+  const { applicationId, version, objects } = db.prepare(INSPECT_SQL).get() as { applicationId: number; version: number; objects: number };
   if (applicationId === REGISTRY_APPLICATION_ID) {
     if (version > known) throw new UnsupportedSchemaVersionError(location, version, known);
     return { kind: 'registry', version };
@@ -83,7 +88,6 @@ export function inspectSchema(db: SqliteDatabase, location: string, known = LATE
   if (applicationId !== 0) {
     throw new NotARegistryError(location, `an SQLite database of another application (application_id 0x${(applicationId >>> 0).toString(16)})`);
   }
-  const objects = db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get() as number;
   if (objects > 0 || version !== 0) {
     throw new NotARegistryError(location, `an SQLite database with ${objects} schema object(s) but no marcus-registry marker`);
   }
