@@ -17,7 +17,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -82,24 +82,26 @@ for (const name of ['main.cjs', 'main.js']) {
   chmodSync(`${outdir}/${name}`, 0o755);
 }
 
-// The code cache: `list --json` over a registry of a few entries (reading,
-// validating, judging, printing), then V8 serialises what it compiled.
+// The code cache: `list --json` over a registry like the ones it meets (reading,
+// validating, judging a live process by its start time, removing a stale entry,
+// printing), then V8 serialises what it compiled. Functions the run did not
+// reach are compiled when first called: the records are what `register()`
+// writes, of this (live) build process, and one of a process that is gone.
 const scratch = mkdtempSync(join(tmpdir(), 'marcus-cli-cache-'));
 try {
   const dir = join(scratch, 'registry');
   mkdirSync(dir, { mode: 0o700 });
   const now = new Date().toISOString().replace('Z', '+00:00');
-  for (const i of [1, 2, 3]) {
-    const record = { instance_id: `marcus_cache_${i}`, pid: 1, mcp_command: 'node server.js', log_dir: '/tmp', project_name: null, provider: null, status: 'running', started_at: now, last_heartbeat: now, platform: 'Linux', working_directory: '/', schema_version: 1 };
-    writeFileSync(join(dir, `marcus_cache_${i}.json`), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
-  }
-  const run = spawnSync(process.execPath, [`${outdir}/main.cjs`, '--store', `json:${dir}`, 'list', '--all', '--json'], {
+  const live = await liveRecordFields(now);
+  for (const i of [1, 2, 3]) writeRecord(dir, { ...live, instance_id: `marcus_cache_${i}`, mcp_args: ['node', 'server.js', '--instance', `${i}`] });
+  writeRecord(dir, { ...live, instance_id: 'marcus_cache_gone', pid: 4_194_303, process_start_time: undefined });
+  const run = spawnSync(process.execPath, [`${outdir}/main.cjs`, '--store', `json:${dir}`, 'list', '--json'], {
     env: { ...process.env, NODE_OPTIONS: '', MARCUS_REGISTRY_CODE_CACHE_OUT: cache },
     encoding: 'utf8',
   });
   if (run.status !== 0) throw new Error(`writing the CLI code cache: list exited ${run.status}: ${run.stderr}`);
   readFileSync(cache); // it was written
-  writeConnectCache(scratch, now);
+  writeConnectCache(scratch, live);
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }
@@ -112,7 +114,7 @@ try {
  * the bridge's functions are in it; the client's end of input then ends the
  * run. Same bundle source: only the cache differs.
  */
-function writeConnectCache(scratch, now) {
+function writeConnectCache(scratch, live) {
   const dir = join(scratch, 'connect-registry');
   mkdirSync(dir, { mode: 0o700 });
   const server = join(scratch, 'cache-server.cjs');
@@ -132,8 +134,8 @@ function writeConnectCache(scratch, now) {
       "process.stdin.on('end', () => process.exit(0));",
     ].join('\n'),
   );
-  // A live record (this build's pid) started from its argv.
-  const record = { instance_id: 'marcus_cache_connect', pid: process.pid, mcp_command: `${process.execPath} ${server}`, mcp_args: [process.execPath, server], transport: 'stdio', log_dir: scratch, project_name: null, provider: null, status: 'running', started_at: now, last_heartbeat: now, platform: 'Linux', working_directory: scratch, schema_version: 1 };
+  // A live record (this build process, as register() writes it) started from its argv.
+  const record = { ...live, instance_id: 'marcus_cache_connect', mcp_command: `${process.execPath} ${server}`, mcp_args: [process.execPath, server], transport: 'stdio', log_dir: scratch, working_directory: scratch };
   writeFileSync(join(dir, 'marcus_cache_connect.json'), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
   const input = [
     { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'marcus-build', version: '1' } } },
@@ -149,4 +151,33 @@ function writeConnectCache(scratch, now) {
     rmSync(connectCache, { force: true });
     process.stderr.write(`build-cli: no code cache for connect (connect exited ${run.status}): ${run.stderr}\n`);
   }
+}
+
+/** A record as `register()` writes it for this build process (live while the cache is written). */
+async function liveRecordFields(now) {
+  const { defaultLivenessProbe } = await import(`${root}dist/adapters/liveness/select-liveness.js`);
+  const start = await (await defaultLivenessProbe()).startOf(process.pid);
+  return {
+    pid: process.pid,
+    mcp_command: 'node server.js',
+    log_dir: tmpdir(),
+    project_name: 'cache',
+    provider: 'github',
+    status: 'running',
+    started_at: now,
+    last_heartbeat: now,
+    platform: process.platform === 'linux' ? 'Linux' : process.platform,
+    working_directory: tmpdir(),
+    runtime: 'node',
+    runtime_version: process.versions.node,
+    schema_version: 1,
+    hostname: hostname(),
+    ...(start?.timeMs === undefined ? {} : { process_start_time: new Date(start.timeMs).toISOString().replace('Z', '+00:00') }),
+    heartbeat_interval_ms: 30_000,
+    capabilities: ['tasks', 'agents'],
+  };
+}
+
+function writeRecord(dir, record) {
+  writeFileSync(join(dir, `${record.instance_id}.json`), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
 }
