@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { stat } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { connectionFor, type Connection } from '../domain/connection.js';
 import type { ServiceRecord } from '../domain/record.schema.js';
@@ -29,16 +29,13 @@ export async function resolveConnection(record: ServiceRecord, store: RegistrySt
     };
     const connection = connectionFor(record, { localHostname, untrustedWriters, isFile });
     if (asked.size === 0 || round === MAX_ROUNDS) return connection;
-    // A few stat calls, synchronous: on connect's way to starting its server, with no fs/promises to load.
-    for (const path of asked) known.set(path, isFileSync(resolve(base, path)));
+    // Through the thread pool (paths come from the record: a hung mount must not hold the host's
+    // event loop), with the callback API: connect's way to its server loads no fs/promises.
+    await Promise.all([...asked].map(async (path) => known.set(path, await isRegularFile(resolve(base, path)))));
   }
 }
 
 /** Whether `path` is a regular file (through links); false when it is not there or cannot be stat'ed. */
-function isFileSync(path: string): boolean {
-  try {
-    return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
-  } catch {
-    return false;
-  }
+function isRegularFile(path: string): Promise<boolean> {
+  return new Promise((answer) => stat(path, (error, stats) => answer(error === null && stats.isFile())));
 }

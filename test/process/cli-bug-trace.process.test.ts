@@ -11,7 +11,8 @@ import { ROOT, runToEnd, tempRegistryDir } from '../support/processes.js';
  */
 describe('marcus-registry bin: a bug prints a trace of source positions', () => {
   it('maps the frames of an unexpected TypeError to src/… positions', async () => {
-    const bin = await mkdtemp(join(tmpdir(), 'marcus-bin-'));
+    // A directory with a space: a trace's paths are mapped whole.
+    const bin = await mkdtemp(join(tmpdir(), 'marcus bin-'));
     await using tmp = await tempRegistryDir();
     try {
       const cli = join(ROOT, 'dist/interfaces/cli');

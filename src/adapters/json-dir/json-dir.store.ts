@@ -622,7 +622,8 @@ function idOfEntryName(name: string): string {
 function notesOf(record: ServiceRecord, name: string): readonly StoreProblem[] | undefined {
   if (foreignFieldsOf(record).length === 0) return undefined;
   const notes = foreignFieldNotes(record, name);
-  return notes.length > 0 ? notes : undefined;
+  // Handed out by every listing while the entry is unchanged, so shared: frozen.
+  return notes.length > 0 ? Object.freeze(notes.map((note) => Object.freeze(note))) : undefined;
 }
 
 function problem(code: string, entry: string, message: string, action: StoreProblem['action']): StoreProblem {

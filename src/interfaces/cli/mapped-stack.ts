@@ -10,11 +10,12 @@ import { dirname, resolve } from 'node:path';
  */
 export function sourceMappedStack(stack: string): string {
   const maps = new Map<string, SourceMap | undefined>();
-  return stack.replace(/(\/[^\s()]+\.cjs):(\d+):(\d+)/g, (whole, file: string, line: string, column: string) => {
+  // `at f (/a path/cli.bundle.cjs:1:2)` or `at /a path/cli.bundle.cjs:1:2` (a path may hold spaces, or a drive letter).
+  return stack.replace(/(\(|at )([^()\n]*?\.cjs):(\d+):(\d+)/g, (whole, before: string, file: string, line: string, column: string) => {
     if (!maps.has(file)) maps.set(file, readSourceMap(`${file}.map`));
     const entry = maps.get(file)?.findEntry(Number(line) - 1, Number(column) - 1);
     if (entry === undefined || !('originalSource' in entry)) return whole;
-    return `${resolve(dirname(file), entry.originalSource)}:${entry.originalLine + 1}:${entry.originalColumn + 1}`;
+    return `${before}${resolve(dirname(file), entry.originalSource)}:${entry.originalLine + 1}:${entry.originalColumn + 1}`;
   });
 }
 

@@ -14,7 +14,6 @@ import { QuickInitializeTransport, type MakeTransport } from '../quick-initializ
 import { FILTER_OPTIONS, filtersFrom, instanceIdArgument, parse } from '../args.js';
 import { EXIT, UsageError } from '../exit-codes.js';
 import { debugWanted, openRegistry } from '../open-registry.js';
-import { writeErr } from '../stdio-write.js';
 import { probeEndpoint } from '../../../app/probe/endpoint-probe.js';
 
 
@@ -42,8 +41,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   const waitMs = seconds(values.wait);
   const debug = debugWanted(values);
   keepStdoutForMcp();
-  // write(2) on fd 2, as the read commands print: no stderr stream is made before the server is started.
-  const log = (line: string) => writeErr(`${line}\n`);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
 
   // An explicit --instance is strict: that instance or none (and --wait waits for it, also after a failure).
   const filters = { ...filtersFrom(values), instanceId: instanceIdArgument(values.instance, '--instance') };
@@ -108,7 +106,7 @@ async function bridgeLegs(first: Leg, picker: InstancePicker, debug: boolean, no
     result = await failoverBridge(local, first, {
       stdin: process.stdin,
       stdout: process.stdout,
-      log: (line) => writeErr(`${line}\n`),
+      log: (line) => process.stderr.write(`${line}\n`),
       debug,
       drainMs: DRAIN_MS,
       signal: interrupted.signal,
