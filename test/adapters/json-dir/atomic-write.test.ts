@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -42,6 +42,36 @@ describe('json-dir atomic write', () => {
     expect(await readdir(dir.path)).toEqual(['marcus_b.json']);
     expect((await lstat(path)).isDirectory()).toBe(true);
   });
+
+  const isRoot = process.getuid?.() === 0;
+  it(
+    isRoot
+      ? 'a write that fails before its rename (ENOSPC on a full tmpfs) keeps the old file and removes its temp file'
+      : 'ENOSPC: not root, so no small tmpfs can be mounted here to fill; the failed rename case above covers the clean-up',
+    { timeout: 30_000 },
+    async () => {
+      if (!isRoot) {
+        await expect(writeAtomically(join(dir.path, 'missing-dir', 'marcus_e.json'), '{}')).rejects.toMatchObject({ code: 'ENOENT' });
+        return;
+      }
+      const mnt = join(dir.path, 'mnt');
+      await mkdir(mnt);
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', mnt], { stdio: 'pipe' });
+      } catch (error) {
+        throw new Error(`as root this test mounts a 64 KiB tmpfs to fill it, and mount failed (no CAP_SYS_ADMIN?): ${String(error)}`);
+      }
+      try {
+        const path = join(mnt, 'marcus_e.json');
+        await writeAtomically(path, 'old');
+        await expect(writeAtomically(path, 'z'.repeat(256 * 1024))).rejects.toMatchObject({ code: 'ENOSPC' });
+        expect(await readFile(path, 'utf8')).toBe('old');
+        expect(await readdir(mnt)).toEqual(['marcus_e.json']);
+      } finally {
+        execFileSync('umount', [mnt], { stdio: 'pipe' });
+      }
+    },
+  );
 
   it('replaces a symlink at the path instead of writing through it', async () => {
     const outside = join(dir.path, 'outside.txt');
