@@ -48,7 +48,7 @@ export const BUNDLE_PARAMETERS = 'exports, require, module, __filename, __dirnam
  * esbuild options for such a bundle: CommonJS, one file, import.meta.url given
  * by the loader. The file is one function expression (the wrapper is written
  * into it, not added by the loader): the loader hands V8 the file's text as
- * read, without building a second 700 KB string around it (assertAsciiBundle).
+ * read, without building a second 700 KB string around it (assertLoadableBundle).
  */
 export function codeCacheBundleOptions(options) {
   return {

@@ -39,25 +39,16 @@ export async function checkDirectory(
   platform: NodeJS.Platform = process.platform,
   logger?: Logger,
 ): Promise<boolean> {
-  let info = await statDirectory(dir, op);
+  let info = statDirectory(dir, op);
   if (info === undefined) return false;
   if (isOwnGroupWritable(info, platform)) {
     await tightenGroupWrite(dir, info.mode, op, logger);
-    info = await statDirectory(dir, op);
+    info = statDirectory(dir, op);
     if (info === undefined) return false;
   }
   assertPrivateMode(dir, info.mode, platform);
   assertTrustedOwner(dir, info, platform);
   return true;
-}
-
-async function statDirectory(dir: string, op: FsOperation): Promise<{ mode: number; uid: number } | undefined> {
-  try {
-    // Synchronous: one stat before every read or write (no thread-pool round trip, no fs/promises to load).
-    return directoryOf(dir, statSync(dir));
-  } catch (error) {
-    return missingOrThrow(dir, op, error);
-  }
 }
 
 /**
@@ -67,26 +58,28 @@ async function statDirectory(dir: string, op: FsOperation): Promise<{ mode: numb
  * Throws as checkDirectory does.
  */
 export function checkDirectorySync(dir: string, op: FsOperation, platform: NodeJS.Platform = process.platform): Stats | undefined | 'repair' {
-  let info: Stats;
-  try {
-    info = directoryOf(dir, statSync(dir));
-  } catch (error) {
-    return missingOrThrow(dir, op, error);
-  }
+  const info = statDirectory(dir, op);
+  if (info === undefined) return undefined;
   if (isOwnGroupWritable(info, platform)) return 'repair';
   assertPrivateMode(dir, info.mode, platform);
   assertTrustedOwner(dir, info, platform);
   return info;
 }
 
-function directoryOf<T extends { isDirectory(): boolean }>(dir: string, found: T): T {
+/**
+ * The directory's stat, synchronous: one system call before every read or write
+ * (no thread-pool round trip, no fs/promises to load). Undefined when it does not exist.
+ */
+function statDirectory(dir: string, op: FsOperation): Stats | undefined {
+  let found: Stats;
+  try {
+    found = statSync(dir);
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return undefined;
+    throw translateFsError(error, { op, location: dir });
+  }
   if (!found.isDirectory()) throw new NotARegistryError(dir, 'it is not a directory');
   return found;
-}
-
-function missingOrThrow(dir: string, op: FsOperation, error: unknown): undefined {
-  if (errnoOf(error) === 'ENOENT') return undefined;
-  throw translateFsError(error, { op, location: dir });
 }
 
 /** Group-writable, not writable by others, and this user's own (not root's, unless we are root). */

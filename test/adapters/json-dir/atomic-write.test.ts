@@ -1,11 +1,11 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeAtomically } from '../../../src/adapters/json-dir/atomic-write.js';
 import { instanceIdOfName } from '../../../src/adapters/json-dir/entry-file.js';
 import { compiledModule } from './compiled.js';
-import { makeTempDir } from './temp-dir.js';
+import { makeTempDir, withTmpfs } from './temp-dir.js';
 
 // writeAtomically (ADR 0030): temp file, fchmod 0600, write, fsync, rename.
 describe('json-dir atomic write', () => {
@@ -54,22 +54,13 @@ describe('json-dir atomic write', () => {
         await expect(writeAtomically(join(dir.path, 'missing-dir', 'marcus_e.json'), '{}')).rejects.toMatchObject({ code: 'ENOENT' });
         return;
       }
-      const mnt = join(dir.path, 'mnt');
-      await mkdir(mnt);
-      try {
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs', mnt], { stdio: 'pipe' });
-      } catch (error) {
-        throw new Error(`as root this test mounts a 64 KiB tmpfs to fill it, and mount failed (no CAP_SYS_ADMIN?): ${String(error)}`);
-      }
-      try {
+      await withTmpfs(dir.path, '64k', 'of 64 KiB to fill it', async (mnt) => {
         const path = join(mnt, 'marcus_e.json');
         await writeAtomically(path, 'old');
         await expect(writeAtomically(path, 'z'.repeat(256 * 1024))).rejects.toMatchObject({ code: 'ENOSPC' });
         expect(await readFile(path, 'utf8')).toBe('old');
         expect(await readdir(mnt)).toEqual(['marcus_e.json']);
-      } finally {
-        execFileSync('umount', [mnt], { stdio: 'pipe' });
-      }
+      });
     },
   );
 

@@ -9,7 +9,7 @@ import { LockBusyError, RegistryError } from '../../../src/domain/errors.js';
 import { makeRecord } from '../../support/records.js';
 import { runNode } from './children.js';
 import { compiledModule } from './compiled.js';
-import { makeTempDir } from './temp-dir.js';
+import { makeTempDir, withTmpfs } from './temp-dir.js';
 
 const isRoot = process.getuid?.() === 0;
 const NOBODY = 65534;
@@ -171,14 +171,7 @@ describe('json-dir store: a directory this process cannot write', () => {
         expect(translateFsError(errno('EROFS'), { op: 'write', location: dir }).code).toBe('READ_ONLY_STORE');
         return;
       }
-      const mnt = join(temp.path, 'mnt');
-      await mkdir(mnt);
-      try {
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mnt], { stdio: 'pipe' });
-      } catch (error) {
-        throw new Error(`as root this test mounts a tmpfs to get a real EROFS, and mount failed (no CAP_SYS_ADMIN?): ${String(error)}`);
-      }
-      try {
+      await withTmpfs(temp.path, '1m', 'to get a real EROFS', async (mnt) => {
         const ro = join(mnt, 'services');
         await mkdir(ro, { mode: 0o700 });
         const writer = await openJsonDirStore({ dir: ro });
@@ -191,9 +184,7 @@ describe('json-dir store: a directory this process cannot write', () => {
         expect(result).toMatchObject(EXPECTED);
         expect(result['problems']).toEqual([['marcus_torn.json', 'UNPARSABLE', 'skipped']]);
         expect((await readdir(ro)).sort()).toEqual(['marcus_mine.json', 'marcus_torn.json']);
-      } finally {
-        execFileSync('umount', [mnt], { stdio: 'pipe' });
-      }
+      });
     },
   );
 
