@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { bundleOptions } from './bundle-options.mjs';
-import { assertLoadableBundle, assertNoImportCalls, codeCacheBundleOptions, importsThroughLoader as importsThroughLoaderPlugin } from './code-cache-bundle.mjs';
+import { assertLoadableBundle, assertNoImportCalls, codeCacheBundleOptions, importsThroughLoader as importsThroughLoaderPlugin, loaderSource } from './code-cache-bundle.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist/interfaces/cli`;
@@ -76,7 +76,7 @@ assertLoadableBundle(bundle);
 // main.cjs. main.js, the same loader taken as an ES module, keeps older paths
 // working. No package.json here saying `commonjs`: tsc's modules in this
 // directory (ConnectionFailedError) stay ES modules for `exports["."].module`.
-const loader = readFileSync(`${root}scripts/cli-loader.mjs`, 'utf8');
+const loader = loaderSource(`${root}scripts/cli-loader.mjs`);
 for (const name of ['main.cjs', 'main.js']) {
   writeFileSync(`${outdir}/${name}`, loader);
   chmodSync(`${outdir}/${name}`, 0o755);

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { bundleOptions } from './bundle-options.mjs';
-import { assertLoadableBundle, assertNoImportCalls, codeCacheBundleOptions, importsThroughLoader } from './code-cache-bundle.mjs';
+import { assertLoadableBundle, assertNoImportCalls, codeCacheBundleOptions, importsThroughLoader, loaderSource } from './code-cache-bundle.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = `${root}dist`;
@@ -39,6 +39,7 @@ const options = bundleOptions(root);
 await build({
   ...codeCacheBundleOptions(options),
   entryPoints: { 'lib.bundle': 'dist/index.modules.js' },
+  minifyIdentifiers: true,
   outdir: dist,
   plugins: [...options.plugins, importsThroughLoader()],
 });
@@ -47,7 +48,7 @@ assertLoadableBundle(bundle);
 
 // The names the entry exports: those of tsc's index (a flat list of re-exports, no default).
 const names = namedExports(`${dist}/index.modules.js`);
-writeFileSync(`${dist}/index.js`, `${readFileSync(`${root}scripts/lib-loader.mjs`, 'utf8')}\nexport const { ${names.join(', ')} } = library.exports;\n`);
+writeFileSync(`${dist}/index.js`, `${loaderSource(`${root}scripts/lib-loader.mjs`)}\nexport const { ${names.join(', ')} } = library.exports;\n`);
 
 // The code cache: a registrant (createRegistry, register) and a discovery over
 // a JSON registry, then V8 serialises what it compiled.

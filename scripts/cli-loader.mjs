@@ -10,11 +10,11 @@
 // first). It is written to be valid as an ES module too (no import or require
 // statements, no import.meta, no top-level await): main.js is the same file,
 // taken as one.
-const { readFileSync, realpathSync, writeFileSync } = process.getBuiltinModule('node:fs');
-const { createRequire } = process.getBuiltinModule('node:module');
+const { realpathSync, writeFileSync } = process.getBuiltinModule('node:fs');
 const { dirname, join } = process.getBuiltinModule('node:path');
 const { pathToFileURL } = process.getBuiltinModule('node:url');
 const vm = process.getBuiltinModule('node:vm');
+/* global readBundle, builtinRequire -- scripts/bundle-reader.js, put in by the build at `// @bundle-reader` */
 
 // CommonJS gives this file's path; as an ES module it is the entry point, process.argv[1] (maybe through the bin's symlink).
 // eslint-disable-next-line no-undef -- defined when this runs as CommonJS (typeof is safe when it is not)
@@ -34,18 +34,9 @@ const command = (() => {
   return undefined;
 })();
 const cacheFile = join(here, command === 'connect' ? 'cli.bundle.connect.cache' : 'cli.bundle.cache');
-let cachedData;
-try {
-  cachedData = readFileSync(cacheFile);
-} catch {
-  // no cache (a build without it): compile as usual
-}
-// The bundle is one function expression, in ASCII (build: assertLoadableBundle): read as latin1, the
-// file's text goes to V8 as it is, without UTF-8 decoding or a second string built around it.
-const script = new vm.Script(readFileSync(bundle, 'latin1'), {
-  filename: bundle,
-  cachedData,
-});
+// @bundle-reader
+const { source, cachedData } = readBundle(bundle, cacheFile);
+const script = new vm.Script(source, { filename: bundle, cachedData });
 // Only the build sets this: the cache is written after a run, with what that run compiled.
 const cacheOut = process.env.MARCUS_REGISTRY_CODE_CACHE_OUT;
 if (cacheOut) process.once('exit', () => writeFileSync(cacheOut, script.createCachedData()));
@@ -53,4 +44,4 @@ const bundleModule = { exports: {} };
 // The bundle's import() of a package (a driver: better-sqlite3, etcd3, ps-list,
 // prom-client) is this one, from the same directory as the bundle.
 const importPackage = (specifier) => import(specifier);
-script.runInThisContext()(bundleModule.exports, createRequire(bundle), bundleModule, bundle, here, pathToFileURL(bundle).href, importPackage);
+script.runInThisContext()(bundleModule.exports, builtinRequire(bundle), bundleModule, bundle, here, pathToFileURL(bundle).href, importPackage);

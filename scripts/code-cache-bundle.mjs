@@ -79,3 +79,16 @@ export function assertLoadableBundle(file) {
     throw new Error(`${file}: not one function expression (the banner and footer of codeCacheBundleOptions)`);
   }
 }
+
+/**
+ * A loader's text (scripts/cli-loader.mjs, scripts/lib-loader.mjs) as it is
+ * shipped: what both share (scripts/bundle-reader.js) put at its
+ * `// @bundle-reader` line.
+ */
+export function loaderSource(loaderFile) {
+  const loader = readFileSync(loaderFile, 'utf8');
+  const reader = readFileSync(new URL('./bundle-reader.js', import.meta.url), 'utf8');
+  const marker = /^\/\/ @bundle-reader\n/m;
+  if (!marker.test(loader)) throw new Error(`${loaderFile}: no \`// @bundle-reader\` line`);
+  return loader.replace(marker, () => reader);
+}

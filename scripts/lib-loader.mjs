@@ -10,26 +10,17 @@
 // Built-ins through process.getBuiltinModule (Node ≥ 20.16): an ES-module import
 // of node:fs builds its facade, which reads every export, and fs.ReadStream's
 // getter loads all of Node's streams (~3 ms).
-const { readFileSync, writeFileSync } = process.getBuiltinModule('node:fs');
-const { createRequire } = process.getBuiltinModule('node:module');
+const { writeFileSync } = process.getBuiltinModule('node:fs');
 const { dirname } = process.getBuiltinModule('node:path');
 const { fileURLToPath } = process.getBuiltinModule('node:url');
 const vm = process.getBuiltinModule('node:vm');
+/* global readBundle, builtinRequire -- scripts/bundle-reader.js, put in by the build at `// @bundle-reader` */
 
 const bundleUrl = new URL('./lib.bundle.cjs', import.meta.url);
 const bundle = fileURLToPath(bundleUrl);
-let cachedData;
-try {
-  cachedData = readFileSync(fileURLToPath(new URL('./lib.bundle.cache', import.meta.url)));
-} catch {
-  // no cache (a build without it): compile as usual
-}
-// The bundle is one function expression, in ASCII (build: assertLoadableBundle): read as latin1, the
-// file's text goes to V8 as it is, without UTF-8 decoding or a second string built around it.
-const script = new vm.Script(readFileSync(bundle, 'latin1'), {
-  filename: bundle,
-  cachedData,
-});
+// @bundle-reader
+const { source, cachedData } = readBundle(bundle, fileURLToPath(new URL('./lib.bundle.cache', import.meta.url)));
+const script = new vm.Script(source, { filename: bundle, cachedData });
 // Only the build sets this: the cache is written after a run, with what that run compiled.
 const cacheOut = process.env.MARCUS_REGISTRY_LIB_CACHE_OUT;
 if (cacheOut) process.once('exit', () => writeFileSync(cacheOut, script.createCachedData()));
@@ -37,4 +28,4 @@ const library = { exports: {} };
 // The bundle's import() of a package (a driver: better-sqlite3, etcd3, ps-list,
 // prom-client; a node: built-in) is this one, resolved from this directory.
 const importPackage = (specifier) => import(specifier);
-script.runInThisContext()(library.exports, createRequire(bundle), library, bundle, dirname(bundle), bundleUrl.href, importPackage);
+script.runInThisContext()(library.exports, builtinRequire(bundle), library, bundle, dirname(bundle), bundleUrl.href, importPackage);
