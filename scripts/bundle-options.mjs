@@ -1,6 +1,7 @@
 // What the CLI bundle (build-cli.mjs) and the library bundle (build-lib.mjs)
 // share: esbuild options for Node 20 ESM with code splitting, and zod's locales
 // left out (the registry never switches locale).
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -27,6 +28,27 @@ export const lighterLockfile = {
     const shims = fileURLToPath(new URL('./shims/', import.meta.url));
     b.onResolve({ filter: /^graceful-fs$/ }, () => ({ path: `${shims}graceful-fs.cjs` }));
     b.onResolve({ filter: /^assert$/ }, (args) => (/[\\/]node_modules[\\/]signal-exit[\\/]/.test(args.importer) ? { path: `${shims}assert-equal.cjs` } : undefined));
+  },
+};
+
+/**
+ * zod is initialised only when a record schema is first built (ADR 0031): a
+ * well-formed record never needs one (record.fast-check.ts), and zod's own
+ * start-up costs every process that loads it ~1 ms and ~80 KB of young
+ * objects. record.schema.js's import of record.zod.js (the only module that
+ * imports zod) becomes a require() at the first call: esbuild bundles a module
+ * that is require()d, and what only it imports, in lazy wrappers. The build
+ * fails if that import line changes.
+ */
+export const lazyZod = {
+  name: 'lazy-zod',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]dist[\\/]domain[\\/]record\.schema\.js$/ }, async (args) => {
+      const text = await readFile(args.path, 'utf8');
+      const line = "import { buildSchemas } from './record.zod.js';\n";
+      if (!text.includes(line)) throw new Error(`lazy-zod: ${args.path} no longer has the line ${JSON.stringify(line)}`);
+      return { contents: text.replace(line, () => "const buildSchemas = () => require('./record.zod.js').buildSchemas();\n"), loader: 'js' };
+    });
   },
 };
 
@@ -63,7 +85,7 @@ export function bundleOptions(root) {
     minifyWhitespace: true,
     sourcemap: 'linked',
     legalComments: 'linked',
-    plugins: [withoutZodLocales, lighterLockfile],
+    plugins: [withoutZodLocales, lighterLockfile, lazyZod],
     logLevel: 'warning',
   };
 }

@@ -2,6 +2,9 @@
 // (record.schema.ts) and the hand-written check (record.fast-check.ts) use:
 // one list, so the two cannot drift apart on them.
 
+/** The record format version this code writes. Absent on disk means a seed-era Python record. */
+export const SCHEMA_VERSION = 1;
+
 /** The format's keys, in the schema's order: the schema's output lists present known keys in this order, then unknown keys as read. */
 export const RECORD_KEYS = [
   'instance_id',
