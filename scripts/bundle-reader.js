@@ -22,21 +22,31 @@ function readInto(fd, buffer, size) {
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- called by the loader this is put in
 function readBundle(bundlePath, cachePath) {
   const { closeSync, fstatSync, openSync } = process.getBuiltinModule('node:fs');
-  const bundleFd = openSync(bundlePath, 'r');
   let cacheFd;
   try {
+    cacheFd = openSync(cachePath, 'r');
+  } catch {
+    // no cache (a build without it)
+  }
+  try {
+    const bundleFd = openSync(bundlePath, 'r');
+    let buffer;
+    let source;
     try {
-      cacheFd = openSync(cachePath, 'r');
-    } catch {
-      // no cache (a build without it)
+      const bundleSize = fstatSync(bundleFd).size;
+      buffer = Buffer.allocUnsafeSlow(Math.max(bundleSize, cacheFd === undefined ? 0 : fstatSync(cacheFd).size));
+      source = buffer.toString('latin1', 0, readInto(bundleFd, buffer, bundleSize));
+    } finally {
+      closeSync(bundleFd);
     }
-    const bundleSize = fstatSync(bundleFd).size;
-    const cacheSize = cacheFd === undefined ? 0 : fstatSync(cacheFd).size;
-    const buffer = Buffer.allocUnsafeSlow(Math.max(bundleSize, cacheSize));
-    const source = buffer.toString('latin1', 0, readInto(bundleFd, buffer, bundleSize));
-    return { source, cachedData: cacheFd === undefined ? undefined : buffer.subarray(0, readInto(cacheFd, buffer, cacheSize)) };
+    if (cacheFd === undefined) return { source, cachedData: undefined };
+    try {
+      return { source, cachedData: buffer.subarray(0, readInto(cacheFd, buffer, buffer.length)) };
+    } catch {
+      // a cache that cannot be read (a directory, an I/O error): compile as usual
+      return { source, cachedData: undefined };
+    }
   } finally {
-    closeSync(bundleFd);
     if (cacheFd !== undefined) closeSync(cacheFd);
   }
 }

@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +16,10 @@ describe('marcus-registry bin: its code cache is an optimisation only', () => {
   const cases: Array<[string, ((path: string) => Promise<void>) | undefined]> = [
     ['garbage', (path) => writeFile(path, 'not a V8 code cache')],
     ['missing', undefined],
+    // One that opens but cannot be read.
+    ['directory for a', (path) => mkdir(path)],
+    // The build's own, beside a bundle it was not made for (the connect cache is another run's).
+    ['mismatched', (path) => copyFile(join(ROOT, 'dist/interfaces/cli/cli.bundle.connect.cache'), path)],
   ];
   for (const [what, makeCache] of cases) {
     it(`lists a registry with a ${what} cache`, async () => {

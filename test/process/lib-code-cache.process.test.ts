@@ -1,4 +1,4 @@
-import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +14,8 @@ describe('marcus-registry library: its code cache is an optimisation only', () =
   const cases: Array<[string, ((path: string) => Promise<void>) | undefined, string[]]> = [
     ['a garbage cache', (path) => writeFile(path, 'not a V8 code cache'), []],
     ['no cache', undefined, []],
+    // A cache that opens but cannot be read.
+    ['a directory where the cache should be', (path) => mkdir(path), []],
     // The build's own cache, under flags it was not made with (V8 may refuse it then).
     ['the build\'s cache and other V8 flags', (path) => copyFile(join(ROOT, 'dist/lib.bundle.cache'), path), ['--max-lazy']],
   ];
