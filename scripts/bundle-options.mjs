@@ -53,6 +53,31 @@ export const lazyZod = {
 };
 
 /**
+ * node:os is loaded when first used, not when the library is imported (ADR
+ * 0031): Node does not load it at start-up, and loading it costs every import
+ * ~0.4 ms, while only a registrant, a listing's defaults or the monitor call
+ * into it. Our modules' imports of node:os get these wrappers instead; a name
+ * missing here fails the build (esbuild: no matching export).
+ */
+export const lazyOs = {
+  name: 'lazy-os',
+  setup(b) {
+    b.onResolve({ filter: /^node:os$/ }, (args) => (/[\\/]dist[\\/]/.test(args.importer) && !/[\\/]node_modules[\\/]/.test(args.importer) ? { path: 'node:os', namespace: 'lazy-os' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lazy-os' }, () => ({
+      contents: [
+        "const os = () => require('node:os');",
+        'export const hostname = () => os().hostname();',
+        'export const homedir = () => os().homedir();',
+        'export const tmpdir = () => os().tmpdir();',
+        'export const networkInterfaces = () => os().networkInterfaces();',
+        'export const constants = new Proxy({}, { get: (_, key) => os().constants[key] });',
+      ].join('\n'),
+      loader: 'js',
+    }));
+  },
+};
+
+/**
  * Drivers stay outside every bundle: better-sqlite3 (native), etcd3 (gRPC) and
  * ps-list are imported at run time from node_modules (ADR 0006), as is
  * prom-client (the monitor's metrics, imported when first asked for).
@@ -85,7 +110,7 @@ export function bundleOptions(root) {
     minifyWhitespace: true,
     sourcemap: 'linked',
     legalComments: 'linked',
-    plugins: [withoutZodLocales, lighterLockfile, lazyZod],
+    plugins: [withoutZodLocales, lighterLockfile, lazyZod, lazyOs],
     logLevel: 'warning',
   };
 }
