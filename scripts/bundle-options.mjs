@@ -35,10 +35,11 @@ export const lighterLockfile = {
  * zod is initialised only when a record schema is first built (ADR 0031): a
  * well-formed record never needs one (record.fast-check.ts), and zod's own
  * start-up costs every process that loads it ~1 ms and ~80 KB of young
- * objects. record.schema.js's import of record.zod.js (the only module that
+ * objects. record.schema.js's import of record.zod.js (the only bundled module that
  * imports zod) becomes a require() at the first call: esbuild bundles a module
  * that is require()d, and what only it imports, in lazy wrappers. The build
- * fails if that import line changes.
+ * fails if that import line changes. This load replaces importsThroughLoader's
+ * for that one file: an import() added there would fail assertNoImportCalls.
  */
 export const lazyZod = {
   name: 'lazy-zod',

@@ -22,33 +22,45 @@ function readInto(fd, buffer, size) {
 // eslint-disable-next-line @typescript-eslint/no-unused-vars -- called by the loader this is put in
 function readBundle(bundlePath, cachePath) {
   const { closeSync, fstatSync, openSync } = process.getBuiltinModule('node:fs');
-  let cacheFd;
+  const bundleFd = openSync(bundlePath, 'r');
   try {
-    cacheFd = openSync(cachePath, 'r');
+    const bundleSize = fstatSync(bundleFd).size;
+    const cache = openCache(cachePath, bundleSize);
+    try {
+      const buffer = Buffer.allocUnsafeSlow(Math.max(bundleSize, cache?.size ?? 0));
+      const source = buffer.toString('latin1', 0, readInto(bundleFd, buffer, bundleSize));
+      if (cache === undefined) return { source, cachedData: undefined };
+      try {
+        return { source, cachedData: buffer.subarray(0, readInto(cache.fd, buffer, cache.size)) };
+      } catch {
+        // a cache that cannot be read (an I/O error): compile as usual
+        return { source, cachedData: undefined };
+      }
+    } finally {
+      if (cache !== undefined) closeSync(cache.fd);
+    }
+  } finally {
+    closeSync(bundleFd);
+  }
+}
+
+/**
+ * The code cache's descriptor and size, or undefined (compile as usual) when it
+ * is missing, not a regular file or far larger than any cache of this bundle
+ * (a cache is about the bundle's size: a planted or sparse giant is not read).
+ */
+function openCache(cachePath, bundleSize) {
+  const { closeSync, fstatSync, openSync } = process.getBuiltinModule('node:fs');
+  let fd;
+  try {
+    fd = openSync(cachePath, 'r');
+    const stats = fstatSync(fd);
+    if (stats.isFile() && stats.size <= 4 * bundleSize + (1 << 20)) return { fd, size: stats.size };
   } catch {
     // no cache (a build without it)
   }
-  try {
-    const bundleFd = openSync(bundlePath, 'r');
-    let buffer;
-    let source;
-    try {
-      const bundleSize = fstatSync(bundleFd).size;
-      buffer = Buffer.allocUnsafeSlow(Math.max(bundleSize, cacheFd === undefined ? 0 : fstatSync(cacheFd).size));
-      source = buffer.toString('latin1', 0, readInto(bundleFd, buffer, bundleSize));
-    } finally {
-      closeSync(bundleFd);
-    }
-    if (cacheFd === undefined) return { source, cachedData: undefined };
-    try {
-      return { source, cachedData: buffer.subarray(0, readInto(cacheFd, buffer, buffer.length)) };
-    } catch {
-      // a cache that cannot be read (a directory, an I/O error): compile as usual
-      return { source, cachedData: undefined };
-    }
-  } finally {
-    if (cacheFd !== undefined) closeSync(cacheFd);
-  }
+  if (fd !== undefined) closeSync(fd);
+  return undefined;
 }
 
 /**

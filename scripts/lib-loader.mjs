@@ -29,3 +29,9 @@ const library = { exports: {} };
 // prom-client; a node: built-in) is this one, resolved from this directory.
 const importPackage = (specifier) => import(specifier);
 script.runInThisContext()(library.exports, builtinRequire(bundle), library, bundle, dirname(bundle), bundleUrl.href, importPackage);
+// Its local names are minified (ADR 0031): what it exports gets its public name back, for what prints
+// a class's or a function's name (util.inspect shows `NotFoundError [NotFoundError]: …` from the class's
+// own name; loggers record `err.constructor.name`).
+for (const [name, value] of Object.entries(library.exports)) {
+  if (typeof value === 'function' && value.name !== name) Object.defineProperty(value, 'name', { value: name });
+}

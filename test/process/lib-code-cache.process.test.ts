@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +16,8 @@ describe('marcus-registry library: its code cache is an optimisation only', () =
     ['no cache', undefined, []],
     // A cache that opens but cannot be read.
     ['a directory where the cache should be', (path) => mkdir(path), []],
+    // A giant (here sparse) file is not read: no cache of this bundle is that large.
+    ['a 5 GB sparse cache', (path) => writeFile(path, '').then(() => truncate(path, 5 * 2 ** 30)), []],
     // The build's own cache, under flags it was not made with (V8 may refuse it then).
     ['the build\'s cache and other V8 flags', (path) => copyFile(join(ROOT, 'dist/lib.bundle.cache'), path), ['--max-lazy']],
   ];

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { SourceMap } from 'node:module';
+import type { SourceMap } from 'node:module';
 import { dirname, resolve } from 'node:path';
 
 /**
@@ -21,7 +21,9 @@ export function sourceMappedStack(stack: string): string {
 
 function readSourceMap(path: string): SourceMap | undefined {
   try {
-    return new SourceMap(JSON.parse(readFileSync(path, 'utf8')) as ConstructorParameters<typeof SourceMap>[0]);
+    // node:module (and Node's source-map support it loads) only when a trace is printed, not at every start.
+    const { SourceMap: Map } = process.getBuiltinModule('node:module');
+    return new Map(JSON.parse(readFileSync(path, 'utf8')) as ConstructorParameters<typeof SourceMap>[0]);
   } catch {
     return undefined;
   }
