@@ -79,8 +79,34 @@ function daysInMonth(year: number, month: number): number {
   return new Date(Date.UTC(year, month, 0)).getUTCDate(); // day 0 of the next month
 }
 
-/** `2026-11-21T05:30:00.123000+00:00`, as Python's `isoformat()` of an aware UTC datetime. */
+/** Days from 1970-01-01 to 0000-03-01 (the civil-from-days algorithm counts from there). */
+const DAYS_TO_0000_03_01 = 719_468;
+const MS_PER_DAY = 86_400_000;
+
+/**
+ * `2026-11-21T05:30:00.123000+00:00`, as Python's `isoformat()` of an aware UTC
+ * datetime. Worked out by arithmetic (H. Hinnant's civil_from_days) for years
+ * 0–9999, exactly as `Date.prototype.toISOString` would: a process's first
+ * `toISOString()` costs ~0.8 ms (a registrant's first write is one). Other
+ * instants (and invalid ones, which throw a RangeError) go through Date.
+ */
 export function formatTimestamp(epochMs: number): string {
-  const iso = new Date(epochMs).toISOString(); // 2026-11-21T05:30:00.123Z
-  return `${iso.slice(0, 23)}000+00:00`;
+  const t = Math.trunc(epochMs) + 0; // as Date's TimeClip (and no -0)
+  const days = Math.floor(t / MS_PER_DAY);
+  const z = days + DAYS_TO_0000_03_01;
+  const era = Math.floor(z / 146_097);
+  const dayOfEra = z - era * 146_097;
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365);
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const mp = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  if (!Number.isFinite(t) || year < 0 || year > 9999) {
+    return `${new Date(epochMs).toISOString().slice(0, -1)}000+00:00`; // throws for an invalid time
+  }
+  const inDay = t - days * MS_PER_DAY;
+  const pad = (n: number, width: number) => String(n).padStart(width, '0');
+  const time = `${pad(Math.floor(inDay / 3_600_000), 2)}:${pad(Math.floor(inDay / 60_000) % 60, 2)}:${pad(Math.floor(inDay / 1000) % 60, 2)}.${pad(inDay % 1000, 3)}`;
+  return `${pad(year, 4)}-${pad(month, 2)}-${pad(day, 2)}T${time}000+00:00`;
 }

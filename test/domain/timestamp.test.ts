@@ -188,6 +188,30 @@ describe('formatTimestamp', () => {
     for (const ms of samples) expect(parseTimestamp(formatTimestamp(ms))).toBe(ms);
   });
 
+  it('writes what Date#toISOString writes, for instants across years 0–9999, before 1970, at day and leap-year edges', () => {
+    const viaDate = (ms: number) => `${new Date(ms).toISOString().slice(0, 23)}000+00:00`;
+    const edges = [
+      -1, 1, -86_400_000, -86_400_001, 86_399_999, Date.UTC(1969, 11, 31, 23, 59, 59, 999), Date.UTC(1900, 1, 28, 12), Date.UTC(1900, 2, 1),
+      Date.UTC(2000, 1, 29), Date.UTC(2000, 2, 1) - 1, Date.UTC(2100, 1, 28, 23, 59, 59, 999), Date.UTC(2100, 2, 1), Date.UTC(2400, 1, 29),
+      Date.UTC(0, 0, 1) - Date.UTC(1900, 0, 1) + Date.UTC(1900, 0, 1), -62_167_219_200_000, 253_402_300_799_999, 1.9, -1.9, 1_234_567_890_123.7,
+    ];
+    for (const ms of edges) expect(formatTimestamp(ms), String(ms)).toBe(viaDate(ms));
+    // A deterministic spread over the whole range (a linear congruential walk, no Math.random).
+    let x = 12_345;
+    for (let i = 0; i < 20_000; i++) {
+      x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
+      const ms = Math.round(-62_167_219_200_000 + (x / 2_147_483_648) * (253_402_300_799_999 + 62_167_219_200_000));
+      expect(formatTimestamp(ms)).toBe(viaDate(ms));
+    }
+  });
+
+  it('outside years 0–9999 writes what Date writes, and refuses an invalid time as Date does', () => {
+    expect(formatTimestamp(253_402_300_800_000)).toBe('+010000-01-01T00:00:00.000000+00:00');
+    expect(formatTimestamp(-62_167_219_200_001)).toBe('-000001-12-31T23:59:59.999000+00:00');
+    expect(() => formatTimestamp(Number.NaN)).toThrow(RangeError);
+    expect(() => formatTimestamp(8.64e15 + 1)).toThrow(RangeError);
+  });
+
   it('is independent of the process time zone', () => {
     const out = runInZone('America/Los_Angeles', `
       import { formatTimestamp } from ${JSON.stringify(timestampModule())};
