@@ -156,6 +156,7 @@ function writeConnectCache(scratch, live) {
 /** A record as `register()` writes it for this build process (live while the cache is written). */
 async function liveRecordFields(now) {
   const { defaultLivenessProbe } = await import(`${root}dist/adapters/liveness/select-liveness.js`);
+  const { formatTimestamp } = await import(`${root}dist/domain/timestamp.js`);
   const start = await (await defaultLivenessProbe()).startOf(process.pid);
   return {
     pid: process.pid,
@@ -172,7 +173,7 @@ async function liveRecordFields(now) {
     runtime_version: process.versions.node,
     schema_version: 1,
     hostname: hostname(),
-    ...(start?.timeMs === undefined ? {} : { process_start_time: new Date(start.timeMs).toISOString().replace('Z', '+00:00') }),
+    ...(start?.timeMs === undefined ? {} : { process_start_time: formatTimestamp(start.timeMs) }),
     heartbeat_interval_ms: 30_000,
     capabilities: ['tasks', 'agents'],
   };

@@ -10,7 +10,6 @@ export interface ExitStatus {
   readonly signal: NodeJS.Signals | null;
 }
 
-
 /**
  * An MCP client transport over a child started from an argv (never a shell):
  * its stdin and stdout are pipes carrying newline-delimited JSON-RPC, its

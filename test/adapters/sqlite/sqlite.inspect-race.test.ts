@@ -1,10 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { inspectSchema, LATEST_SCHEMA_VERSION, migrate } from '../../../src/adapters/sqlite/sqlite.migrations.js';
 import type { SqliteDatabase } from '../../../src/adapters/sqlite/sqlite.driver.js';
+import { tempRegistryDir } from '../../support/processes.js';
 
 /**
  * Found by the 16-process race test (CI, 2026-12-07): a process identifying a
@@ -15,16 +14,9 @@ import type { SqliteDatabase } from '../../../src/adapters/sqlite/sqlite.driver.
  * reads must come from one snapshot of the database.
  */
 describe('sqlite store: identifying a database another process is migrating', () => {
-  let dir: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'marcus-sqlite-inspect-'));
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  it('sees the database before or after a migration that commits while it reads, never half of each', () => {
-    const path = join(dir, 'registry.db');
+  it('sees the database before or after a migration that commits while it reads, never half of each', async () => {
+    await using tmp = await tempRegistryDir();
+    const path = join(tmp.dir, 'registry.db');
     const writer = new Database(path);
     writer.pragma('journal_mode = WAL');
     const reader = new Database(path, { readonly: true });
