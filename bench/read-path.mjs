@@ -9,14 +9,17 @@
 //   - discover() of a settled registry (the same object again, files older than 2 s);
 //   - the seed's Python discovery in-process (bench/python-discover.py over
 //     our peer of service_registry.py), when python3 is present.
-// All over one directory per N, alternated round by round.
+// All over one directory per N, alternated round by round. The C loop and
+// Python run from a spawner process (spawner.mjs): a fork of this one would tax
+// what it times next with a page fault per page it writes.
 import { performance } from 'node:perf_hooks';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRegistry } from '../dist/index.js';
 import { summarize } from './harness.mjs';
+import { startSpawner } from './spawner.mjs';
 import { PYTHON_PEER } from './startup.mjs';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -64,6 +67,8 @@ export async function benchReadPath(seeded, { rounds, warmups, cLoop, python }) 
   const { dir, n } = seeded;
   const meta = (group, name) => ({ name: `${name} N=${n}`, group, store: 'json', n });
   const samples = { c: [], sync: [], fresh: [], lag: [], settled: [], py: [] };
+  // The baselines run from a spawner process: this one is never forked between its measurements (spawner.mjs).
+  const spawner = startSpawner();
   const settled = await createRegistry({ store: `json:${dir}`, settings: { exitHooks: false } });
   // Files younger than 2 s are never cached (SETTLED_MS): wait, then fill the cache.
   await new Promise((resolve) => setTimeout(resolve, 2_100));
@@ -73,7 +78,7 @@ export async function benchReadPath(seeded, { rounds, warmups, cLoop, python }) 
       const timed = round >= warmups;
       if (cLoop) {
         // Three passes in one process; their median is this round's figure.
-        const passes = execFileSync(cLoop, [dir, '3'], { encoding: 'utf8' }).trim().split('\n').map((line) => line.split(' ').map(Number));
+        const passes = (await spawner.run(cLoop, [dir, '3'])).trim().split('\n').map((line) => line.split(' ').map(Number));
         for (const [, files] of passes) if (files !== n) throw new Error(`C loop read ${files} files, expected ${n}`);
         if (timed) samples.c.push(passes.map(([ms]) => ms).sort((a, b) => a - b)[1]);
       }
@@ -99,12 +104,13 @@ export async function benchReadPath(seeded, { rounds, warmups, cLoop, python }) 
       if (again.length !== n) throw new Error(`settled discover found ${again.length}, expected ${n}`);
 
       if (python && timed) {
-        const out = execFileSync('python3', [join(repo, 'bench/python-discover.py'), PYTHON_PEER, '1', String(n)], { encoding: 'utf8', env: { ...process.env, HOME: seeded.home } });
+        const out = await spawner.run('python3', [join(repo, 'bench/python-discover.py'), PYTHON_PEER, '1', String(n)], { ...process.env, HOME: seeded.home });
         samples.py.push(Number(out.trim()));
       }
     }
   } finally {
     await settled.close();
+    spawner.close();
   }
   const figures = [];
   if (cLoop) figures.push(summarize(meta('c-loop', 'C read loop (readdir+open+read+close)'), samples.c));
