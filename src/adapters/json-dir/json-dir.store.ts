@@ -31,7 +31,10 @@ import {
   readableEntryPath,
   pathKind,
   readEntryFile,
-  readEntryFileSync,
+  interpretEntryBytes,
+  ReadArena,
+  readEntryBytesSync,
+  type EntryBytes,
   readEntryRecordSync,
   statEntryVersion,
   statEntryVersionSync,
@@ -120,6 +123,23 @@ const SETTLED_MS = 2_000;
 const LIST_SLICE_MS = 4;
 
 /**
+ * Entries a listing reads before it parses them (listBatchNow): enough that the
+ * system calls and the parsing each run in a tight loop of their own, few
+ * enough that a batch stays well inside a slice.
+ */
+const LIST_BATCH = 32;
+
+/** What one batch's reads share: records are ~1 KiB, a batch of them well under this. */
+const listArena = new ReadArena(256 * 1024);
+
+/** The first index of every batch of LIST_BATCH over `count` entries. */
+function batchStarts(count: number): number[] {
+  const starts: number[] = [];
+  for (let start = 0; start < count; start += LIST_BATCH) starts.push(start);
+  return starts;
+}
+
+/**
  * A directory up to this size, and with no more than this allocated to it
  * (st_blocks), is read with one synchronous readdir: about 1 500 to 3 000
  * entries, a millisecond or two (ext4 and XFS give a directory's size in bytes
@@ -129,9 +149,6 @@ const LIST_SLICE_MS = 4;
  * make the names.
  */
 const SYNC_READDIR_BYTES = 64 * 1024;
-
-/** listOneNow's answer for an entry listOne must handle (it may wait). */
-const LATER = Symbol('later');
 
 /** How long an entry with a last good record is read again while it looks mid-rewrite. */
 const KNOWN_ENTRY_RETRY_MS = 5;
@@ -259,15 +276,8 @@ export class JsonDirStore implements RegistryStore {
     // By the dirent's index: undefined for a name that is not an entry, or one that vanished.
     const outcomes = new Array<Known | StoreProblem | undefined>(dirents.length);
     const later: Array<{ index: number; dirent: Dirent; id: string }> = [];
-    await forEachInSlices(dirents, LIST_SLICE_MS, (dirent, index) => {
-      // A name the last listing took for an entry is one (instanceIdOfName): not checked again.
-      const known = previous.get(dirent.name);
-      const id = known === undefined ? instanceIdOfName(dirent.name) : undefined;
-      if (known === undefined && id === undefined) return;
-      const outcome = this.listOneNow(dirent, known, id, next);
-      if (outcome === LATER) later.push({ index, dirent, id: id ?? idOfEntryName(dirent.name) });
-      else outcomes[index] = outcome;
-    });
+    const batch = new ListBatch(dirents, previous, next, outcomes, later);
+    await forEachInSlices(batchStarts(dirents.length), LIST_SLICE_MS, (start) => this.listBatchNow(batch, start));
     if (later.length > 0) {
       const settled = await mapBounded(later, this.settings.readConcurrency, ({ dirent, id }) => this.listOne(dirent, id, next));
       later.forEach(({ index }, i) => (outcomes[index] = settled[i]));
@@ -430,32 +440,53 @@ export class JsonDirStore implements RegistryStore {
   }
 
   /**
-   * listOne without waiting on anything: one synchronous lstat (a settled
-   * entry, compared with its stamp) or open + fstat + read + close
-   * (readEntryFileSync, the same checks). An unparsable entry is left to
-   * listOne (LATER): it may be mid-rewrite (read again after yields) or due for
-   * quarantine (under its lock).
+   * listOne, without waiting on anything, for the entries of one batch
+   * (dirents[start] on, LIST_BATCH of them): first the system calls of each,
+   * one synchronous lstat (a settled entry, compared with its stamp) or open +
+   * fstat + read + close (readEntryBytesSync, the same checks), then the
+   * parsing and validation of what was read. An unparsable entry is left to
+   * listOne (batch.later): it may be mid-rewrite (read again after yields) or
+   * due for quarantine (under its lock).
    */
-  private listOneNow(dirent: Dirent, known: Known | undefined, checkedId: string | undefined, next: Map<string, Known>): Known | StoreProblem | undefined | typeof LATER {
-    const name = dirent.name;
-    if (!dirent.isFile() && (dirent.isDirectory() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice())) {
-      return problem('NOT_REGULAR_FILE', name, `entry is ${describeType(dirent)}, not a regular file; left alone`, 'skipped');
+  private listBatchNow(batch: ListBatch, start: number): void {
+    const { dirents, previous, next, outcomes, reads } = batch;
+    const end = Math.min(dirents.length, start + LIST_BATCH);
+    listArena.reset();
+    reads.length = 0;
+    for (let index = start; index < end; index++) {
+      const dirent = dirents[index] as Dirent;
+      const name = dirent.name;
+      // A name the last listing took for an entry is one (instanceIdOfName): not checked again.
+      const known = previous.get(name);
+      const checkedId = known === undefined ? instanceIdOfName(name) : undefined;
+      if (known === undefined && checkedId === undefined) continue;
+      if (!dirent.isFile() && (dirent.isDirectory() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice())) {
+        outcomes[index] = problem('NOT_REGULAR_FILE', name, `entry is ${describeType(dirent)}, not a regular file; left alone`, 'skipped');
+        continue;
+      }
+      const path = known?.path ?? listedEntryPath(this.location, name);
+      if (known?.stamp !== undefined && isUnchangedSync(path, known.stamp)) {
+        // Read and validated before, settled, and not changed since: one lstat instead of open, read, parse and validate.
+        next.set(name, known);
+        outcomes[index] = known;
+        continue;
+      }
+      let read;
+      try {
+        read = readEntryBytesSync(path, this.settings.maxFileBytes, listArena);
+      } catch (error) {
+        outcomes[index] = problem('UNREADABLE', name, `entry could not be read: ${translateFsError(error, { op: 'read', location: path }).message}`, 'skipped');
+        continue;
+      }
+      if (read.kind === 'bytes') reads.push({ index, id: checkedId ?? idOfEntryName(name), path, read });
+      else outcomes[index] = this.settle(name, path, read, next);
     }
-    const path = known?.path ?? listedEntryPath(this.location, name);
-    if (known?.stamp !== undefined && isUnchangedSync(path, known.stamp)) {
-      // Read and validated before, settled, and not changed since: one lstat instead of open, read, parse and validate.
-      next.set(name, known);
-      return known;
+    for (const { index, id, path, read: bytes } of reads) {
+      const dirent = dirents[index] as Dirent;
+      const read = interpretEntryBytes(bytes, id);
+      if (read.kind === 'problem' && read.code === 'UNPARSABLE') batch.later.push({ index, dirent, id });
+      else outcomes[index] = this.settle(dirent.name, path, read, next);
     }
-    const id = checkedId ?? idOfEntryName(name);
-    let read: EntryRead;
-    try {
-      read = readEntryFileSync(path, id, this.settings.maxFileBytes);
-    } catch (error) {
-      return problem('UNREADABLE', name, `entry could not be read: ${translateFsError(error, { op: 'read', location: path }).message}`, 'skipped');
-    }
-    if (read.kind === 'problem' && read.code === 'UNPARSABLE') return LATER;
-    return this.settle(name, path, read, next);
   }
 
   /** What a listing makes of a read entry, a vanished one, or a problem other than UNPARSABLE. */
@@ -478,7 +509,7 @@ export class JsonDirStore implements RegistryStore {
     }
   }
 
-  /** For an entry listOneNow found unparsable: read again while it may be mid-rewrite, then left for its writer or quarantined. */
+  /** For an entry listBatchNow found unparsable: read again while it may be mid-rewrite, then left for its writer or quarantined. */
   private async listOne(dirent: Dirent, id: string, next: Map<string, Known>): Promise<Known | StoreProblem | undefined> {
     const name = dirent.name;
     const path = listedEntryPath(this.location, name);
@@ -594,6 +625,24 @@ async function unlinkIfPresent(path: string): Promise<boolean> {
     if (errnoOf(error) === 'ENOENT') return false;
     throw error;
   }
+}
+
+/** What the batches of one listing share (JsonDirStore.listBatchNow). */
+class ListBatch {
+  /** The current batch's entries read and not yet interpreted. */
+  readonly reads: Array<{ index: number; id: string; path: string; read: EntryBytes }> = [];
+
+  constructor(
+    readonly dirents: readonly Dirent[],
+    /** The last listing's entries, by file name. */
+    readonly previous: ReadonlyMap<string, Known>,
+    /** This listing's, as they are read. */
+    readonly next: Map<string, Known>,
+    /** By the dirent's index: undefined for a name that is not an entry, or one that vanished. */
+    readonly outcomes: Array<Known | StoreProblem | undefined>,
+    /** Entries found unparsable, for listOne. */
+    readonly later: Array<{ index: number; dirent: Dirent; id: string }>,
+  ) {}
 }
 
 /** An entry as the last listing left it (JsonDirStore.known). */

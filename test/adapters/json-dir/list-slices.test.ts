@@ -79,4 +79,27 @@ describe('json-dir store: a listing read in slices', () => {
     expect(byEntry[`${id(5)}.json`]).toMatchObject({ code: 'INVALID_RECORD', action: 'skipped' });
     expect(problems).toHaveLength(3);
   });
+
+  it('reads batches of entries, large ones among them, each into its own record', async () => {
+    // Entries are read a batch at a time into one shared buffer, then parsed: a region handed out
+    // twice, or reused before its entry was parsed, would give one entry another's bytes.
+    // Three entries of ~150 KB (unknown fields kept as read) do not fit the buffer together.
+    const count = 100;
+    const large = new Set([5, 40, 41]);
+    const padding = Object.fromEntries(Array.from({ length: 1500 }, (_, k) => [`x_pad_${k}`, 'p'.repeat(90)]));
+    for (let i = 0; i < count; i++) {
+      const record = makeRecord({ instance_id: id(i), project_name: `project ${i}`, ...(large.has(i) ? padding : {}) });
+      await writeFile(join(temp.path, `${id(i)}.json`), encodeRecord(record), { mode: 0o600 });
+    }
+    await writeFile(join(temp.path, `${id(70)}.json`), '{"instance_id": "torn', { mode: 0o600 });
+    const { entries, problems } = await store.list();
+    expect(problems.filter((p) => p.code !== 'FOREIGN_FIELD').map((p) => [p.entry, p.code])).toEqual([[`${id(70)}.json`, 'UNPARSABLE']]);
+    const byId = new Map(entries.map((e) => [e.record.instance_id, e.record]));
+    expect(byId.size).toBe(count - 1);
+    for (let i = 0; i < count; i++) {
+      if (i === 70) continue;
+      expect(byId.get(id(i))?.project_name).toBe(`project ${i}`);
+      expect(Object.keys(byId.get(id(i)) ?? {}).filter((key) => key.startsWith('x_pad_'))).toHaveLength(large.has(i) ? 1500 : 0);
+    }
+  });
 });
