@@ -68,12 +68,13 @@ export async function benchReadPath(seeded, { rounds, warmups, cLoop, python }) 
   const meta = (group, name) => ({ name: `${name} N=${n}`, group, store: 'json', n });
   const samples = { c: [], sync: [], fresh: [], lag: [], settled: [], py: [] };
   // The baselines run from a spawner process: this one is never forked between its measurements (spawner.mjs).
-  const spawner = startSpawner();
-  const settled = await createRegistry({ store: `json:${dir}`, settings: { exitHooks: false } });
-  // Files younger than 2 s are never cached (SETTLED_MS): wait, then fill the cache.
-  await new Promise((resolve) => setTimeout(resolve, 2_100));
-  if ((await settled.discover()).length !== n) throw new Error(`settled registry found the wrong count at N=${n}`);
+  const spawner = cLoop || python ? startSpawner() : undefined;
+  let settled;
   try {
+    settled = await createRegistry({ store: `json:${dir}`, settings: { exitHooks: false } });
+    // Files younger than 2 s are never cached (SETTLED_MS): wait, then fill the cache.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    if ((await settled.discover()).length !== n) throw new Error(`settled registry found the wrong count at N=${n}`);
     for (let round = 0; round < warmups + rounds; round++) {
       const timed = round >= warmups;
       if (cLoop) {
@@ -109,8 +110,8 @@ export async function benchReadPath(seeded, { rounds, warmups, cLoop, python }) 
       }
     }
   } finally {
-    await settled.close();
-    spawner.close();
+    spawner?.close();
+    await settled?.close();
   }
   const figures = [];
   if (cLoop) figures.push(summarize(meta('c-loop', 'C read loop (readdir+open+read+close)'), samples.c));

@@ -19,19 +19,29 @@ const self = fileURLToPath(import.meta.url);
 export function startSpawner() {
   const child = spawn(process.execPath, [self], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, NODE_OPTIONS: '' } });
   const waiting = [];
+  let ended;
   const fail = (error) => {
+    ended ??= error;
     for (const { reject } of waiting.splice(0)) reject(error);
   };
   createInterface({ input: child.stdout }).on('line', (line) => {
-    const reply = JSON.parse(line);
+    let reply;
+    try {
+      reply = JSON.parse(line);
+    } catch {
+      fail(new Error(`the bench's spawner wrote ${JSON.stringify(line.slice(0, 200))}`));
+      return;
+    }
     const next = waiting.shift();
     if ('stdout' in reply) next?.resolve(reply.stdout);
     else next?.reject(new Error(reply.error));
   });
   child.on('error', fail);
+  child.stdin.on('error', fail);
   child.on('exit', (code, signal) => fail(new Error(`the bench's spawner exited (${signal ?? code})`)));
   return {
     run(file, args, env) {
+      if (ended) return Promise.reject(ended);
       return new Promise((resolve, reject) => {
         waiting.push({ resolve, reject });
         child.stdin.write(`${JSON.stringify({ file, args, env })}\n`);

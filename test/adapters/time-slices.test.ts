@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forEachInSlices, monotonicMs } from '../../src/adapters/shared/time-slices.js';
+import { forEachInSlices, forEachRunInSlices, monotonicMs } from '../../src/adapters/shared/time-slices.js';
 
 describe('forEachInSlices', () => {
   it('visits every item in order, with its index', async () => {
@@ -55,5 +55,46 @@ describe('forEachInSlices: the tail', () => {
       }
     });
     expect(yielded).toBe(true);
+  });
+});
+
+describe('forEachRunInSlices', () => {
+  it('goes on from where each run stopped, and takes a run that handled nothing as having handled one', async () => {
+    const starts: number[] = [];
+    await forEachRunInSlices(10, 60_000, (index) => {
+      starts.push(index);
+      return index === 3 ? 3 : Math.min(10, index + 3);
+    });
+    expect(starts).toEqual([0, 3, 4, 7]);
+  });
+
+  it('hands each run its slice: a run that stops once its slice has run lets the event loop in before the next', async () => {
+    const order: string[] = [];
+    let ticking = true;
+    const tick = (): void => {
+      order.push('loop');
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    await forEachRunInSlices(6, 1, (index, slice) => {
+      // Items of ~0.6 ms: a run stops after the item that made its slice 1 ms long.
+      let at = index;
+      while (at < 6) {
+        const until = monotonicMs() + 0.6;
+        while (monotonicMs() < until) {
+          // an item's work
+        }
+        order.push(`item ${at++}`);
+        if (slice.hasRun(1)) break;
+      }
+      return at;
+    });
+    ticking = false;
+    const runs = order.join(' ').split(/(?: loop)+ ?/).filter((run) => run.startsWith('item'));
+    // The loop ran between runs, and no run went on past the item that took its slice over 1 ms:
+    // two items at most (one when a busy machine stretched the first), every item once, in order.
+    expect(runs.join(' ')).toBe('item 0 item 1 item 2 item 3 item 4 item 5');
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    for (const run of runs) expect(run.split(' item').length).toBeLessThanOrEqual(2);
   });
 });

@@ -235,27 +235,38 @@ export function interpretEntryBytes(read: EntryBytes, instanceId: string): Entry
 
 /**
  * One buffer that a batch of small reads share, one after the other; a read
- * that does not fit gets a buffer of its own. What was taken from it is valid
- * until `reset`: a batch is read and interpreted without yielding in between.
+ * that does not fit gets a buffer of its own (and `overflowed` says so, for a
+ * batch to end there). What was taken is valid until `reset`: a batch is read
+ * and interpreted without yielding in between.
  */
 export class ReadArena {
   private buffer: Buffer | undefined;
   private used = 0;
+  private overflow = false;
 
   constructor(private readonly bytes: number) {}
 
   /** `size` bytes to read into. */
   take(size: number): Buffer {
-    if (size > this.bytes - this.used) return Buffer.allocUnsafe(size);
+    if (size > this.bytes - this.used) {
+      this.overflow = true;
+      return Buffer.allocUnsafe(size);
+    }
     this.buffer ??= Buffer.allocUnsafeSlow(this.bytes);
     const taken = this.buffer.subarray(this.used, this.used + size);
     this.used += size;
     return taken;
   }
 
+  /** Whether a read since the last reset needed a buffer of its own. */
+  get overflowed(): boolean {
+    return this.overflow;
+  }
+
   /** Everything taken before is done with. */
   reset(): void {
     this.used = 0;
+    this.overflow = false;
   }
 }
 

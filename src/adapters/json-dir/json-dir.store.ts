@@ -47,7 +47,7 @@ import { errnoOf, translateFsError, type FsOperation } from './fs-errors.js';
 import { mapBounded } from './map-bounded.js';
 import { quarantineFile } from './quarantine.js';
 import { deepFreeze } from '../shared/record-cache.js';
-import { forEachInSlices, monotonicMs } from '../shared/time-slices.js';
+import { forEachRunInSlices, monotonicMs, type SliceClock } from '../shared/time-slices.js';
 import { fsPromises } from '../shared/fs-promises.js';
 
 /** Options of the JSON-directory store. Only `dir` is required. */
@@ -132,12 +132,6 @@ const LIST_BATCH = 32;
 /** What one batch's reads share: records are ~1 KiB, a batch of them well under this. */
 const listArena = new ReadArena(256 * 1024);
 
-/** The first index of every batch of LIST_BATCH over `count` entries. */
-function batchStarts(count: number): number[] {
-  const starts: number[] = [];
-  for (let start = 0; start < count; start += LIST_BATCH) starts.push(start);
-  return starts;
-}
 
 /**
  * A directory up to this size, and with no more than this allocated to it
@@ -277,7 +271,7 @@ export class JsonDirStore implements RegistryStore {
     const outcomes = new Array<Known | StoreProblem | undefined>(dirents.length);
     const later: Array<{ index: number; dirent: Dirent; id: string }> = [];
     const batch = new ListBatch(dirents, previous, next, outcomes, later);
-    await forEachInSlices(batchStarts(dirents.length), LIST_SLICE_MS, (start) => this.listBatchNow(batch, start));
+    await forEachRunInSlices(dirents.length, LIST_SLICE_MS, (start, slice) => this.listBatchNow(batch, start, slice));
     if (later.length > 0) {
       const settled = await mapBounded(later, this.settings.readConcurrency, ({ dirent, id }) => this.listOne(dirent, id, next));
       later.forEach(({ index }, i) => (outcomes[index] = settled[i]));
@@ -440,64 +434,86 @@ export class JsonDirStore implements RegistryStore {
   }
 
   /**
-   * listOne, without waiting on anything, for the entries of one batch
-   * (dirents[start] on, LIST_BATCH of them): first the system calls of each,
-   * one synchronous lstat (a settled entry, compared with its stamp) or open +
-   * fstat + read + close (readEntryBytesSync, the same checks), then the
-   * parsing and validation of what was read. An unparsable entry is left to
-   * listOne (batch.later): it may be mid-rewrite (read again after yields) or
-   * due for quarantine (under its lock).
+   * listOne, without waiting on anything, for a batch of entries from
+   * dirents[start] on: first the system calls of each, one synchronous lstat
+   * (a settled entry, compared with its stamp) or open + fstat + read + close
+   * (readEntryBytesSync, the same checks), then the parsing and validation of
+   * what was read. A batch ends after LIST_BATCH entries, when its slice has
+   * run LIST_SLICE_MS, or after an entry that did not fit the shared buffer
+   * (so it holds at most one buffer of its own). An unparsable entry is left
+   * to listOne (batch.later): it may be mid-rewrite (read again after yields)
+   * or due for quarantine (under its lock). Returns the index after the batch.
    */
-  private listBatchNow(batch: ListBatch, start: number): void {
-    const { dirents, previous, next, outcomes, reads } = batch;
+  private listBatchNow(batch: ListBatch, start: number, slice: SliceClock): number {
+    const { dirents, next, outcomes, reads } = batch;
     const end = Math.min(dirents.length, start + LIST_BATCH);
+    // Read before the batch's reads: a file is trusted by its stamp only if it was settled by then.
+    const now = this.settings.now();
     listArena.reset();
-    reads.length = 0;
-    for (let index = start; index < end; index++) {
-      const dirent = dirents[index] as Dirent;
-      const name = dirent.name;
-      // A name the last listing took for an entry is one (instanceIdOfName): not checked again.
-      const known = previous.get(name);
-      const checkedId = known === undefined ? instanceIdOfName(name) : undefined;
-      if (known === undefined && checkedId === undefined) continue;
-      if (!dirent.isFile() && (dirent.isDirectory() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice())) {
-        outcomes[index] = problem('NOT_REGULAR_FILE', name, `entry is ${describeType(dirent)}, not a regular file; left alone`, 'skipped');
-        continue;
+    let index = start;
+    try {
+      while (index < end) {
+        this.readNow(batch, index++);
+        if (listArena.overflowed || slice.hasRun(LIST_SLICE_MS)) break;
       }
-      const path = known?.path ?? listedEntryPath(this.location, name);
-      if (known?.stamp !== undefined && isUnchangedSync(path, known.stamp)) {
-        // Read and validated before, settled, and not changed since: one lstat instead of open, read, parse and validate.
-        next.set(name, known);
-        outcomes[index] = known;
-        continue;
+      for (const { index: at, id, path, read: bytes } of reads) {
+        const name = (dirents[at] as Dirent).name;
+        let read: EntryRead;
+        try {
+          read = interpretEntryBytes(bytes, id);
+        } catch (error) {
+          outcomes[at] = unreadable(name, path, error);
+          continue;
+        }
+        if (read.kind === 'problem' && read.code === 'UNPARSABLE') batch.later.push({ index: at, dirent: dirents[at] as Dirent, id });
+        else outcomes[at] = this.settle(name, path, read, next, now);
       }
-      let read;
-      try {
-        read = readEntryBytesSync(path, this.settings.maxFileBytes, listArena);
-      } catch (error) {
-        outcomes[index] = problem('UNREADABLE', name, `entry could not be read: ${translateFsError(error, { op: 'read', location: path }).message}`, 'skipped');
-        continue;
-      }
-      if (read.kind === 'bytes') reads.push({ index, id: checkedId ?? idOfEntryName(name), path, read });
-      else outcomes[index] = this.settle(name, path, read, next);
+    } finally {
+      reads.length = 0; // nothing of the shared buffer outlives the batch
     }
-    for (const { index, id, path, read: bytes } of reads) {
-      const dirent = dirents[index] as Dirent;
-      const read = interpretEntryBytes(bytes, id);
-      if (read.kind === 'problem' && read.code === 'UNPARSABLE') batch.later.push({ index, dirent, id });
-      else outcomes[index] = this.settle(dirent.name, path, read, next);
+    return index;
+  }
+
+  /** listBatchNow's system calls for dirents[index]: its outcome, or its bytes in batch.reads. */
+  private readNow(batch: ListBatch, index: number): void {
+    const { dirents, previous, next, outcomes, reads } = batch;
+    const dirent = dirents[index] as Dirent;
+    const name = dirent.name;
+    // A name the last listing took for an entry is one (instanceIdOfName): not checked again.
+    const known = previous.get(name);
+    const checkedId = known === undefined ? instanceIdOfName(name) : undefined;
+    if (known === undefined && checkedId === undefined) return;
+    if (!dirent.isFile() && (dirent.isDirectory() || dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice())) {
+      outcomes[index] = problem('NOT_REGULAR_FILE', name, `entry is ${describeType(dirent)}, not a regular file; left alone`, 'skipped');
+      return;
     }
+    const path = known?.path ?? listedEntryPath(this.location, name);
+    if (known?.stamp !== undefined && isUnchangedSync(path, known.stamp)) {
+      // Read and validated before, settled, and not changed since: one lstat instead of open, read, parse and validate.
+      next.set(name, known);
+      outcomes[index] = known;
+      return;
+    }
+    let read: EntryBytes | EntryRead;
+    try {
+      read = readEntryBytesSync(path, this.settings.maxFileBytes, listArena);
+    } catch (error) {
+      outcomes[index] = unreadable(name, path, error);
+      return;
+    }
+    if (read.kind === 'bytes') reads.push({ index, id: checkedId ?? idOfEntryName(name), path, read });
+    else outcomes[index] = this.settle(name, path, read, next);
   }
 
   /** What a listing makes of a read entry, a vanished one, or a problem other than UNPARSABLE. */
-  private settle(name: string, path: string, read: EntryRead, next: Map<string, Known>): Known | StoreProblem | undefined {
+  private settle(name: string, path: string, read: EntryRead, next: Map<string, Known>, now = this.settings.now()): Known | StoreProblem | undefined {
     switch (read.kind) {
       case 'entry': {
         // Handed out again while unchanged, so shared: frozen.
         const entry: StoredEntry = Object.freeze({ record: deepFreeze(read.record), version: read.version });
         // A file changed less than SETTLED_MS ago could change again within the same
         // timestamp tick with the same size, in place, unseen by its stamp: not trusted by it yet.
-        const stamp = this.settings.now() - read.changedMs < SETTLED_MS ? undefined : read.stamp;
+        const stamp = now - read.changedMs < SETTLED_MS ? undefined : read.stamp;
         const known = new Known(entry, stamp, path, notesOf(entry.record, name));
         next.set(name, known);
         return known;
@@ -517,7 +533,7 @@ export class JsonDirStore implements RegistryStore {
     try {
       read = await this.readThroughRewrite(path, id);
     } catch (error) {
-      return problem('UNREADABLE', name, `entry could not be read: ${translateFsError(error, { op: 'read', location: path }).message}`, 'skipped');
+      return unreadable(name, path, error);
     }
     if (read.kind !== 'problem' || read.code !== 'UNPARSABLE') return this.settle(name, path, read, next);
     // Caught mid-rewrite (Python empties the file, then refills it): the entry is still there, as last read.
@@ -673,6 +689,11 @@ function notesOf(record: ServiceRecord, name: string): readonly StoreProblem[] |
   const notes = foreignFieldNotes(record, name);
   // Handed out by every listing while the entry is unchanged, so shared: frozen.
   return notes.length > 0 ? Object.freeze(notes.map((note) => Object.freeze(note))) : undefined;
+}
+
+/** An entry that could not be read (or interpreted): skipped, with why. */
+function unreadable(name: string, path: string, error: unknown): StoreProblem {
+  return problem('UNREADABLE', name, `entry could not be read: ${translateFsError(error, { op: 'read', location: path }).message}`, 'skipped');
 }
 
 function problem(code: string, entry: string, message: string, action: StoreProblem['action']): StoreProblem {

@@ -18,13 +18,33 @@ const TAIL_YIELD_MS = 1;
  * millisecond or more is followed by a yield.
  */
 export async function forEachInSlices<T>(items: readonly T[], sliceMs: number, step: (item: T, index: number) => void): Promise<void> {
+  await forEachRunInSlices(items.length, sliceMs, (index) => {
+    step(items[index] as T, index);
+    return index + 1;
+  });
+}
+
+/** What a run of work asks of its slice (forEachRunInSlices). */
+export interface SliceClock {
+  /** Whether the slice has run `ms` milliseconds. */
+  hasRun(ms: number): boolean;
+}
+
+/**
+ * forEachInSlices for work done in runs of several items (a listing reads a
+ * batch of entries, then parses it): `run(index, slice)` handles items from
+ * `index` on, as many as it chooses, stopping once `slice.hasRun(sliceMs)`,
+ * and returns the index after the last one it handled (at least one is taken
+ * as handled). Yields between runs as forEachInSlices does between items.
+ */
+export async function forEachRunInSlices(count: number, sliceMs: number, run: (index: number, slice: SliceClock) => number): Promise<void> {
   let slice = new Slice();
-  for (let index = 0; index < items.length; index++) {
+  for (let index = 0; index < count; ) {
     if (index > 0 && slice.hasRun(sliceMs)) {
       await yieldToEventLoop();
       slice = new Slice();
     }
-    step(items[index] as T, index);
+    index = Math.max(index + 1, run(index, slice));
   }
   if (slice.hasRun(TAIL_YIELD_MS)) await yieldToEventLoop();
 }
@@ -35,7 +55,7 @@ export async function forEachInSlices<T>(items: readonly T[], sliceMs: number, s
  * says the slice may be over or was stepped back. process.hrtime builds an
  * array per call, a few hundred microseconds over a listing of 1 000 entries.
  */
-class Slice {
+class Slice implements SliceClock {
   private readonly start = monotonicMs();
   private readonly wallStart = Date.now();
 

@@ -102,4 +102,23 @@ describe('json-dir store: a listing read in slices', () => {
       expect(Object.keys(byId.get(id(i)) ?? {}).filter((key) => key.startsWith('x_pad_'))).toHaveLength(large.has(i) ? 1500 : 0);
     }
   });
+
+  it('gives two listings of two stores at once each its own entries', async () => {
+    // Both share one read buffer: a batch is read and parsed without a yield, so neither sees the other's bytes.
+    const other = await makeTempDir();
+    try {
+      const second = await openJsonDirStore({ dir: other.path, graceMs: 0, midWriteRetryMs: 0 });
+      for (let i = 0; i < 150; i++) {
+        await writeFile(join(temp.path, `${id(i)}.json`), encodeRecord(makeRecord({ instance_id: id(i), mcp_command: `first ${i}` })), { mode: 0o600 });
+        await writeFile(join(other.path, `${id(i)}.json`), encodeRecord(makeRecord({ instance_id: id(i), mcp_command: `second ${i} ${'y'.repeat(i)}` })), { mode: 0o600 });
+      }
+      const [a, b] = await Promise.all([store.list(), second.list()]);
+      expect(a.problems).toEqual([]);
+      expect(b.problems).toEqual([]);
+      expect(new Set(a.entries.map((e) => e.record.mcp_command))).toEqual(new Set(Array.from({ length: 150 }, (_, i) => `first ${i}`)));
+      expect(new Set(b.entries.map((e) => e.record.mcp_command))).toEqual(new Set(Array.from({ length: 150 }, (_, i) => `second ${i} ${'y'.repeat(i)}`)));
+    } finally {
+      await other.remove();
+    }
+  });
 });
