@@ -132,7 +132,6 @@ const LIST_BATCH = 32;
 /** What one batch's reads share: records are ~1 KiB, a batch of them well under this. */
 const listArena = new ReadArena(256 * 1024);
 
-
 /**
  * A directory up to this size, and with no more than this allocated to it
  * (st_blocks), is read with one synchronous readdir: about 1 500 to 3 000
