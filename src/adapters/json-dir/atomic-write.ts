@@ -1,3 +1,4 @@
+import { unlinkSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { errnoOf } from './fs-errors.js';
 import { fsPromises } from '../shared/fs-promises.js';
@@ -11,7 +12,8 @@ export const FILE_MODE = 0o600;
  * full, fsync'ed, closed, then renamed over `path`. A reader sees the old file
  * or the new one, never a part; a writer killed before the rename leaves only
  * its temp file (`<file>.<pid>.<n>.<random>.tmp`, never ending in `.json`: the
- * listing ignores it), and a failed write removes it. What write-file-atomic
+ * listing ignores it), and a failed write removes it, as does a process that
+ * exits while writing (removeTempsAtExit). What write-file-atomic
  * did for us (ADR 0030): without node:crypto, worker_threads and signal-exit,
  * which cost a registrant ~5 ms to load; a symlink at `path` is replaced, never
  * written through (the store refuses one before it writes anyway).
@@ -27,6 +29,8 @@ async function writeThroughTemp(path: string, text: string): Promise<void> {
   const fs = fsPromises();
   const temp = `${path}.${process.pid}.${++written}.${Math.random().toString(36).slice(2, 10)}.tmp`;
   let handle: FileHandle | undefined;
+  removeTempsAtExit();
+  writing.add(temp);
   try {
     handle = await fs.open(temp, 'wx', FILE_MODE);
     // Independent system calls on one descriptor: both at once, one thread-pool round trip
@@ -42,7 +46,33 @@ async function writeThroughTemp(path: string, text: string): Promise<void> {
     await handle?.close().catch(() => undefined);
     await fs.unlink(temp).catch(() => undefined);
     throw error;
+  } finally {
+    writing.delete(temp);
   }
+}
+
+/** Temp files of writes in flight, by path. */
+const writing = new Set<string>();
+let exitListener = false;
+
+/**
+ * A process that exits while it writes (a host's signal handler or fatal error
+ * calls process.exit()) removes its temp files on the way out: nobody else
+ * would (the listing ignores them, and their writer is gone). SIGKILL still
+ * leaves one. One listener per process, added at the first write.
+ */
+function removeTempsAtExit(): void {
+  if (exitListener) return;
+  exitListener = true;
+  process.on('exit', () => {
+    for (const temp of writing) {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // not created yet, or already renamed: nothing to remove
+      }
+    }
+  });
 }
 
 const WINDOWS_BUSY = new Set(['EPERM', 'EBUSY', 'EACCES']);

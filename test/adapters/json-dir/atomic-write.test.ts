@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeAtomically } from '../../../src/adapters/json-dir/atomic-write.js';
 import { instanceIdOfName } from '../../../src/adapters/json-dir/entry-file.js';
+import { runNode } from './children.js';
 import { compiledModule } from './compiled.js';
 import { makeTempDir, withTmpfs } from './temp-dir.js';
 
@@ -105,5 +106,21 @@ describe('json-dir atomic write', () => {
     for (const name of await readdir(dir.path)) {
       if (name !== 'marcus_d.json') expect(instanceIdOfName(name)).toBeUndefined();
     }
+  });
+
+  it('a writer that exits (process.exit) while writing leaves no temp file behind', { timeout: 60_000 }, async () => {
+    // A host's signal handler or fatal error calls process.exit() while a heartbeat is being written:
+    // nobody would ever remove that temp file (the listing ignores it, and the writer is gone).
+    const path = join(dir.path, 'marcus_e.json');
+    const run = runNode(
+      `import { readdirSync } from 'node:fs';
+       const { writeAtomically } = await import(${JSON.stringify(compiledModule('adapters/json-dir/atomic-write.ts'))});
+       void writeAtomically(${JSON.stringify(path)}, 'z'.repeat(64_000_000));
+       // Exit once the temp file exists, while its 64 MB are still being written.
+       const wait = () => (readdirSync(${JSON.stringify(dir.path)}).some((name) => name.endsWith('.tmp')) ? process.exit(0) : setImmediate(wait));
+       wait();`,
+    );
+    await run.exited;
+    expect(await readdir(dir.path)).toEqual([]);
   });
 });
