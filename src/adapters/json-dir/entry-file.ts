@@ -1,5 +1,5 @@
 import { isAscii } from 'node:buffer';
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type BigIntStats, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import { InvalidInstanceIdError } from '../../domain/errors.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
@@ -54,10 +54,13 @@ export function instanceIdOfName(name: string): string | undefined {
 /**
  * File identity + change: an atomic write gives a new inode per write, the
  * Python writer rewrites in place (mtime, ctime and size change). Equal for an
- * unchanged file however it is stat'ed (fstat of an open file or lstat).
+ * unchanged file however it is stat'ed (fstat of an open file or lstat): Node
+ * computes the times in milliseconds the same way for both. Plain stats, not
+ * BigInt ones (ADR 0033): a double holds today's epoch ms to ~0.24 µs, finer
+ * than any two changes of one file can be apart.
  */
-export function versionOf(stats: BigIntStats): string {
-  return `${stats.ino}:${stats.mtimeNs}:${stats.ctimeNs}:${stats.size}`;
+export function versionOf(stats: Stats): string {
+  return `${stats.ino}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.size}`;
 }
 
 /**
@@ -73,21 +76,9 @@ export interface EntryStamp {
   readonly ctimeMs: number;
 }
 
-function stampOf(stats: BigIntStats): EntryStamp {
-  return { ino: Number(stats.ino), size: Number(stats.size), mtimeMs: Number(stats.mtimeNs) / 1e6, ctimeMs: Number(stats.ctimeNs) / 1e6 };
+function stampOf(stats: Stats): EntryStamp {
+  return { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs };
 }
-
-/**
- * How far two readings of one timestamp may differ in milliseconds and still
- * be the same: the stamp's ms come from the nanoseconds of a BigInt stat, a
- * plain stat's from seconds and nanoseconds in doubles; both round within a
- * few hundred nanoseconds at today's epoch (a double's step is ~0.24 µs).
- * A change is never this close to the recorded one: an entry is only settled
- * (trusted by its stamp) when its last change was SETTLED_MS (2 s) before it
- * was read, and any later write, rename over it, chmod or chown stamps ctime
- * with the time of that change.
- */
-const SAME_TIME_MS = 0.001;
 
 const NO_THROW_IF_MISSING = { throwIfNoEntry: false } as const;
 
@@ -109,8 +100,8 @@ export function isUnchangedSync(path: string, stamp: EntryStamp): boolean {
     stats.isFile() &&
     stats.ino === stamp.ino &&
     stats.size === stamp.size &&
-    Math.abs(stats.ctimeMs - stamp.ctimeMs) < SAME_TIME_MS &&
-    Math.abs(stats.mtimeMs - stamp.mtimeMs) < SAME_TIME_MS
+    stats.ctimeMs === stamp.ctimeMs &&
+    stats.mtimeMs === stamp.mtimeMs
   );
 }
 
@@ -162,10 +153,10 @@ export async function readEntryFile(path: string, instanceId: string, maxBytes: 
     return openFailure(error);
   }
   try {
-    const stats = await handle.stat({ bigint: true });
+    const stats = await handle.stat();
     const refused = refuse(stats, maxBytes);
     if (refused) return refused;
-    const size = Number(stats.size);
+    const size = stats.size;
     const buffer = Buffer.allocUnsafe(size);
     let filled = 0;
     while (filled < size) {
@@ -173,20 +164,23 @@ export async function readEntryFile(path: string, instanceId: string, maxBytes: 
       if (bytesRead === 0) break; // truncated under us: what we have will not parse
       filled += bytesRead;
     }
-    return interpret(buffer.subarray(0, filled), stats, instanceId);
+    return interpret(buffer, 0, filled, stats, instanceId);
   } finally {
     await handle.close().catch(() => undefined);
   }
 }
 
 /**
- * An entry file's bytes and the fstat taken when it was opened, read by
- * readEntryBytesSync and not yet interpreted (interpretEntryBytes).
+ * An entry file's bytes (`buffer` from `start` to `end`) and the fstat taken
+ * when it was opened, read by readEntryBytesSync and not yet interpreted
+ * (interpretEntryBytes).
  */
 export interface EntryBytes {
   readonly kind: 'bytes';
-  readonly bytes: Buffer;
-  readonly stats: BigIntStats;
+  readonly buffer: Buffer;
+  readonly start: number;
+  readonly end: number;
+  readonly stats: Stats;
 }
 
 /**
@@ -207,18 +201,20 @@ export function readEntryBytesSync(path: string, maxBytes: number, arena: ReadAr
     return openFailure(error);
   }
   try {
-    const stats = fstatSync(fd, { bigint: true });
+    const stats = fstatSync(fd);
     const refused = refuse(stats, maxBytes);
     if (refused) return refused;
-    const size = Number(stats.size);
-    const buffer = arena.take(size);
+    const size = stats.size;
+    const at = arena.take(size);
+    const buffer = at < 0 ? Buffer.allocUnsafe(size) : arena.buffer;
+    const start = at < 0 ? 0 : at;
     let filled = 0;
     while (filled < size) {
-      const bytesRead = readSync(fd, buffer, filled, size - filled, filled);
+      const bytesRead = readSync(fd, buffer, start + filled, size - filled, filled);
       if (bytesRead === 0) break; // truncated under us: what we have will not parse
       filled += bytesRead;
     }
-    return { kind: 'bytes', bytes: filled === size ? buffer : buffer.subarray(0, filled), stats };
+    return { kind: 'bytes', buffer, start, end: start + filled, stats };
   } finally {
     try {
       closeSync(fd);
@@ -228,34 +224,48 @@ export function readEntryBytesSync(path: string, maxBytes: number, arena: ReadAr
   }
 }
 
-/** What readEntryBytesSync read, as a record of `instanceId` or the problem with it. */
-export function interpretEntryBytes(read: EntryBytes, instanceId: string): EntryRead {
-  return interpret(read.bytes, read.stats, instanceId);
+/**
+ * What readEntryBytesSync read, as a record of `instanceId` or the problem
+ * with it. `ascii`: its bytes are known to be ASCII (ReadArena.isAscii), so
+ * they need no check of their own.
+ */
+export function interpretEntryBytes(read: EntryBytes, instanceId: string, ascii: boolean): EntryRead {
+  return interpret(read.buffer, read.start, read.end, read.stats, instanceId, ascii);
 }
 
 /**
  * One buffer that a batch of small reads share, one after the other; a read
- * that does not fit gets a buffer of its own (and `overflowed` says so, for a
+ * that does not fit needs a buffer of its own (and `overflowed` says so, for a
  * batch to end there). What was taken is valid until `reset`: a batch is read
- * and interpreted without yielding in between.
+ * and interpreted without yielding in between. Reads land in it by offset,
+ * without a Buffer object of their own.
  */
 export class ReadArena {
-  private buffer: Buffer | undefined;
+  private bytesOf: Buffer | undefined;
   private used = 0;
   private overflow = false;
 
   constructor(private readonly bytes: number) {}
 
-  /** `size` bytes to read into. */
-  take(size: number): Buffer {
+  /** The shared buffer (allocated at the first use). */
+  get buffer(): Buffer {
+    return (this.bytesOf ??= Buffer.allocUnsafeSlow(this.bytes));
+  }
+
+  /** Where in `buffer` to read `size` bytes; -1 when they do not fit (the read needs a buffer of its own). */
+  take(size: number): number {
     if (size > this.bytes - this.used) {
       this.overflow = true;
-      return Buffer.allocUnsafe(size);
+      return -1;
     }
-    this.buffer ??= Buffer.allocUnsafeSlow(this.bytes);
-    const taken = this.buffer.subarray(this.used, this.used + size);
+    const at = this.used;
     this.used += size;
-    return taken;
+    return at;
+  }
+
+  /** Whether everything taken since the last reset is ASCII: one check for a whole batch of reads. */
+  isAscii(): boolean {
+    return this.used === 0 || isAscii(this.buffer.subarray(0, this.used));
   }
 
   /** Whether a read since the last reset needed a buffer of its own. */
@@ -271,9 +281,9 @@ export class ReadArena {
 }
 
 /** What an opened entry is not allowed to be: anything but a regular file, or larger than `maxBytes`. */
-function refuse(stats: BigIntStats, maxBytes: number): EntryRead | undefined {
+function refuse(stats: Stats, maxBytes: number): EntryRead | undefined {
   if (!stats.isFile()) return notRegular(describeType(stats));
-  const size = Number(stats.size);
+  const size = stats.size;
   if (size > maxBytes) {
     return { kind: 'problem', code: 'TOO_LARGE', message: `entry is ${size} bytes, more than the ${maxBytes} allowed; not read` };
   }
@@ -281,12 +291,13 @@ function refuse(stats: BigIntStats, maxBytes: number): EntryRead | undefined {
 }
 
 /** The bytes of an entry file, as a record of `instanceId` or the problem with them. */
-function interpret(bytes: Buffer, stats: BigIntStats, instanceId: string): EntryRead {
+function interpret(buffer: Buffer, start: number, end: number, stats: Stats, instanceId: string, ascii = false): EntryRead {
   let text: string;
   try {
     // Both writers escape every non-ASCII character (json.dump's ensure_ascii, encodeRecord): ASCII
     // decodes the same as UTF-8, without the decoder (and has no byte-order mark to drop).
-    text = isAscii(bytes) ? bytes.toString('latin1') : utf8.decode(bytes);
+    const bytes = ascii ? undefined : buffer.subarray(start, end);
+    text = bytes === undefined || isAscii(bytes) ? buffer.toString('latin1', start, end) : utf8.decode(bytes);
   } catch {
     return unparsable('not valid UTF-8', stats);
   }
@@ -322,9 +333,9 @@ export function readEntryRecordSync(path: string, instanceId: string, maxBytes: 
     return undefined;
   }
   try {
-    const stats = fstatSync(fd, { bigint: true });
-    if (!stats.isFile() || stats.size > BigInt(maxBytes)) return undefined;
-    const size = Number(stats.size);
+    const stats = fstatSync(fd);
+    if (!stats.isFile() || stats.size > maxBytes) return undefined;
+    const size = stats.size;
     const buffer = Buffer.allocUnsafe(size);
     let filled = 0;
     while (filled < size) {
@@ -349,7 +360,7 @@ export function readEntryRecordSync(path: string, instanceId: string, maxBytes: 
 /** Synchronous statEntryVersion; undefined when absent, not a regular file or not stat-able. */
 export function statEntryVersionSync(path: string): string | undefined {
   try {
-    const stats = lstatSync(path, { bigint: true });
+    const stats = lstatSync(path);
     return stats.isFile() ? versionOf(stats) : undefined;
   } catch {
     return undefined;
@@ -359,7 +370,7 @@ export function statEntryVersionSync(path: string): string | undefined {
 /** The version of the entry at `path` without reading it, or undefined when absent or not a regular file. */
 export async function statEntryVersion(path: string): Promise<string | undefined> {
   try {
-    const stats = await fsPromises().lstat(path, { bigint: true });
+    const stats = await fsPromises().lstat(path);
     return stats.isFile() ? versionOf(stats) : undefined;
   } catch (error) {
     if (errnoOf(error) === 'ENOENT') return undefined;
@@ -424,8 +435,8 @@ function notRegular(what: string): EntryRead {
   return { kind: 'problem', code: 'NOT_REGULAR_FILE', message: `entry is ${what}, not a regular file; left alone` };
 }
 
-function unparsable(why: string, stats: BigIntStats): EntryRead {
-  return { kind: 'problem', code: 'UNPARSABLE', message: `entry is ${why}`, mtimeMs: Number(stats.mtimeMs), version: versionOf(stats) };
+function unparsable(why: string, stats: Stats): EntryRead {
+  return { kind: 'problem', code: 'UNPARSABLE', message: `entry is ${why}`, mtimeMs: stats.mtimeMs, version: versionOf(stats) };
 }
 
 export function describeType(stats: { isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean }): string {

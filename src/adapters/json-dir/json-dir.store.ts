@@ -455,11 +455,13 @@ export class JsonDirStore implements RegistryStore {
         this.readNow(batch, index++);
         if (listArena.overflowed || slice.hasRun(LIST_SLICE_MS)) break;
       }
+      // Entry files are ASCII (both writers escape the rest): one check for the whole batch.
+      const ascii = listArena.isAscii();
       for (const { index: at, id, path, read: bytes } of reads) {
         const name = (dirents[at] as Dirent).name;
         let read: EntryRead;
         try {
-          read = interpretEntryBytes(bytes, id);
+          read = interpretEntryBytes(bytes, id, ascii && bytes.buffer === listArena.buffer);
         } catch (error) {
           outcomes[at] = unreadable(name, path, error);
           continue;
@@ -597,7 +599,7 @@ export class JsonDirStore implements RegistryStore {
 
   private async compare(path: string, version: string): Promise<'same' | 'missing' | 'changed'> {
     try {
-      const stats = await fsPromises().lstat(path, { bigint: true });
+      const stats = await fsPromises().lstat(path);
       return stats.isFile() && versionOf(stats) === version ? 'same' : 'changed';
     } catch (error) {
       if (errnoOf(error) === 'ENOENT') return 'missing';

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { symlink, writeFile } from 'node:fs/promises';
+import { symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { interpretEntryBytes, ReadArena, readEntryBytesSync } from '../../../src/adapters/json-dir/entry-file.js';
+import { interpretEntryBytes, isUnchangedSync, ReadArena, readEntryBytesSync, statEntryVersion, statEntryVersionSync } from '../../../src/adapters/json-dir/entry-file.js';
 import { encodeRecord } from '../../../src/domain/record.schema.js';
 import { makeRecord } from '../../support/records.js';
 import { makeTempDir } from './temp-dir.js';
@@ -11,29 +11,42 @@ import { makeTempDir } from './temp-dir.js';
 describe('ReadArena', () => {
   it('hands out regions that do not overlap, until reset', () => {
     const arena = new ReadArena(64);
-    const a = arena.take(20).fill(1);
-    const b = arena.take(30).fill(2);
-    expect(a.every((byte) => byte === 1)).toBe(true);
-    expect(b.every((byte) => byte === 2)).toBe(true);
-    expect(a.buffer).toBe(b.buffer);
-    expect(b.byteOffset).toBe(a.byteOffset + 20);
+    const a = arena.take(20);
+    const b = arena.take(30);
+    arena.buffer.fill(1, a, a + 20);
+    arena.buffer.fill(2, b, b + 30);
+    expect(a).toBe(0);
+    expect(b).toBe(20);
+    expect(arena.buffer.subarray(0, 20).every((byte) => byte === 1)).toBe(true);
+    expect(arena.buffer.subarray(20, 50).every((byte) => byte === 2)).toBe(true);
     expect(arena.overflowed).toBe(false);
     arena.reset();
-    expect(arena.take(10).byteOffset).toBe(a.byteOffset);
+    expect(arena.take(10)).toBe(0);
   });
 
-  it('gives a read that does not fit a buffer of its own, and says so until reset', () => {
+  it('says a read that does not fit needs a buffer of its own, and says so until reset', () => {
     const arena = new ReadArena(64);
-    const a = arena.take(40).fill(1);
-    const own = arena.take(40).fill(2);
-    expect(own.buffer).not.toBe(a.buffer);
-    expect(own).toHaveLength(40);
-    expect(a.every((byte) => byte === 1)).toBe(true);
+    expect(arena.take(40)).toBe(0);
+    expect(arena.take(40)).toBe(-1);
     expect(arena.overflowed).toBe(true);
-    // What still fits goes on in the shared buffer.
-    expect(arena.take(24).buffer).toBe(a.buffer);
+    // What still fits goes on in the shared buffer, after what was taken.
+    expect(arena.take(24)).toBe(40);
     arena.reset();
     expect(arena.overflowed).toBe(false);
+  });
+
+  it('tells whether all it holds since the last reset is ASCII', () => {
+    const arena = new ReadArena(64);
+    expect(arena.isAscii()).toBe(true);
+    const a = arena.take(4);
+    arena.buffer.write('abcd', a, 'latin1');
+    expect(arena.isAscii()).toBe(true);
+    const b = arena.take(2);
+    arena.buffer.write('é', b, 'utf8');
+    expect(arena.isAscii()).toBe(false);
+    arena.reset();
+    arena.buffer.write('xy', arena.take(2), 'latin1');
+    expect(arena.isAscii()).toBe(true); // the non-ASCII bytes beyond what is held now do not count
   });
 });
 
@@ -60,7 +73,8 @@ describe('readEntryBytesSync, then interpretEntryBytes', () => {
     expect(arena.overflowed).toBe(true);
     const records = reads.map((read, i) => {
       if (read.kind !== 'bytes') throw new Error(`entry ${i} was not read: ${JSON.stringify(read)}`);
-      const entry = interpretEntryBytes(read, id(i));
+      expect(read.buffer === arena.buffer).toBe(i !== 2); // the third has a buffer of its own
+      const entry = interpretEntryBytes(read, id(i), false);
       if (entry.kind !== 'entry') throw new Error(`entry ${i} did not interpret: ${JSON.stringify(entry)}`);
       return entry.record;
     });
@@ -78,6 +92,43 @@ describe('readEntryBytesSync, then interpretEntryBytes', () => {
     expect(readEntryBytesSync(join(temp.path, `${id(3)}.json`), 1000, arena)).toMatchObject({ kind: 'problem', code: 'TOO_LARGE' });
     expect(readEntryBytesSync(join(temp.path, `${id(4)}.json`), 4096, arena)).toEqual({ kind: 'missing' });
     // Nothing was taken from the arena by the refused reads.
-    expect(arena.take(4096).byteOffset).toBe(0);
+    expect(arena.take(4096)).toBe(0);
+  });
+
+  it('decodes each entry of a batch that is not all ASCII by itself: UTF-8 read, broken UTF-8 refused', async () => {
+    const arena = new ReadArena(64 * 1024);
+    await writeFile(join(temp.path, `${id(1)}.json`), encodeRecord(makeRecord({ instance_id: id(1), project_name: 'plain' })));
+    // Hand-written: the project name in raw UTF-8, not escaped as both registries write it.
+    await writeFile(join(temp.path, `${id(2)}.json`), encodeRecord(makeRecord({ instance_id: id(2), project_name: 'PROJECT' })).replace('PROJECT', 'café ☕'));
+    await writeFile(join(temp.path, `${id(3)}.json`), Buffer.concat([Buffer.from(encodeRecord(makeRecord({ instance_id: id(3) })).slice(0, -2)), Buffer.from([0xc3, 0x28]), Buffer.from('}')]));
+    const reads = [1, 2, 3].map((i) => readEntryBytesSync(join(temp.path, `${id(i)}.json`), 4096, arena));
+    expect(arena.isAscii()).toBe(false);
+    const [plain, utf8, broken] = reads.map((read, i) => {
+      if (read.kind !== 'bytes') throw new Error(`entry ${i} was not read: ${JSON.stringify(read)}`);
+      return interpretEntryBytes(read, id(i + 1), false);
+    });
+    expect(plain).toMatchObject({ kind: 'entry', record: { project_name: 'plain' } });
+    expect(utf8).toMatchObject({ kind: 'entry', record: { project_name: 'café ☕' } });
+    expect(broken).toMatchObject({ kind: 'problem', code: 'UNPARSABLE', message: 'entry is not valid UTF-8' });
+  });
+
+  it('gives the version a stat of the same unchanged file gives, and a new one after an in-place rewrite', async () => {
+    const arena = new ReadArena(4096);
+    const path = join(temp.path, `${id(1)}.json`);
+    await writeFile(path, encodeRecord(makeRecord({ instance_id: id(1), status: 'aaaa' })));
+    const read = readEntryBytesSync(path, 4096, arena);
+    if (read.kind !== 'bytes') throw new Error(`not read: ${JSON.stringify(read)}`);
+    const entry = interpretEntryBytes(read, id(1), arena.isAscii());
+    if (entry.kind !== 'entry') throw new Error(`not interpreted: ${JSON.stringify(entry)}`);
+    expect(statEntryVersionSync(path)).toBe(entry.version);
+    expect(await statEntryVersion(path)).toBe(entry.version);
+    expect(isUnchangedSync(path, entry.stamp)).toBe(true);
+    // As the Python writer does: the same inode, the same size, rewritten in place (its times set
+    // a minute back, so that this does not depend on the file system's timestamp granularity).
+    await writeFile(path, encodeRecord(makeRecord({ instance_id: id(1), status: 'bbbb' })));
+    const before = new Date(Date.now() - 60_000);
+    await utimes(path, before, before);
+    expect(statEntryVersionSync(path)).not.toBe(entry.version);
+    expect(isUnchangedSync(path, entry.stamp)).toBe(false);
   });
 });
