@@ -11,7 +11,10 @@
 //     our peer of service_registry.py), when python3 is present.
 // All over one directory per N, alternated round by round. The C loop and
 // Python run from a spawner process (spawner.mjs): a fork of this one would tax
-// what it times next with a page fault per page it writes.
+// what it times next with a page fault per page it writes. Before each section
+// it times, the event loop turns (settle): V8 runs a scavenge as a task posted
+// when the young generation fills, and a task left by one section would run at
+// the next one's first yield, charged to it (ADR 0033).
 import { performance } from 'node:perf_hooks';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -37,6 +40,11 @@ export function syncReadAll(dir) {
   let bytes = 0;
   for (const name of readdirSync(dir)) if (name.endsWith('.json')) bytes += readFileSync(join(dir, name)).length;
   return bytes;
+}
+
+/** A few turns of the event loop: what the last measurement left to run (V8's GC tasks) runs now, untimed. */
+export async function settle() {
+  for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Runs `fn` with a 1 ms interval timer; resolves with its duration and the longest gap between ticks beyond 1 ms. */
@@ -83,11 +91,13 @@ export async function benchReadPath(seeded, { rounds, warmups, cLoop, python }) 
         for (const [, files] of passes) if (files !== n) throw new Error(`C loop read ${files} files, expected ${n}`);
         if (timed) samples.c.push(passes.map(([ms]) => ms).sort((a, b) => a - b)[1]);
       }
+      await settle();
       let t0 = performance.now();
       syncReadAll(dir);
       if (timed) samples.sync.push(performance.now() - t0);
 
       const fresh = await createRegistry({ store: `json:${dir}`, settings: { exitHooks: false } });
+      await settle();
       let found;
       const probe = await withLagProbe(async () => {
         found = await fresh.discover();
@@ -99,6 +109,7 @@ export async function benchReadPath(seeded, { rounds, warmups, cLoop, python }) 
         samples.lag.push(probe.lag);
       }
 
+      await settle();
       t0 = performance.now();
       const again = await settled.discover();
       if (timed) samples.settled.push(performance.now() - t0);
