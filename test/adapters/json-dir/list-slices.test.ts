@@ -103,6 +103,27 @@ describe('json-dir store: a listing read in slices', () => {
     }
   });
 
+  it('decodes an entry too large for the shared buffer by itself, even in a batch that is all ASCII', async () => {
+    // Larger than the 256 KiB shared buffer whatever order readdir gives: it always gets a buffer of its
+    // own, next to small ASCII entries; its project name is raw UTF-8 (a hand-written file).
+    const wide = await openJsonDirStore({ dir: temp.path, graceMs: 0, midWriteRetryMs: 0, maxFileBytes: 1024 * 1024 });
+    try {
+      const bulk = Array.from({ length: 80 }, (_, i) => `${i}`.padEnd(4000, 'x'));
+      const large = encodeRecord(makeRecord({ instance_id: id(0), project_name: 'PROJECT', mcp_args: bulk })).replace('PROJECT', 'café ☕');
+      expect(Buffer.byteLength(large)).toBeGreaterThan(256 * 1024);
+      await writeFile(join(temp.path, `${id(0)}.json`), large, { mode: 0o600 });
+      for (let i = 1; i <= 3; i++) await writeFile(join(temp.path, `${id(i)}.json`), encodeRecord(makeRecord({ instance_id: id(i), project_name: `ascii ${i}` })), { mode: 0o600 });
+      const { entries, problems } = await wide.list();
+      expect(problems).toEqual([]);
+      const byId = new Map(entries.map((e) => [e.record.instance_id, e.record]));
+      expect(byId.get(id(0))?.project_name).toBe('café ☕');
+      expect(byId.get(id(0))?.mcp_args).toEqual(bulk);
+      expect([1, 2, 3].map((i) => byId.get(id(i))?.project_name)).toEqual(['ascii 1', 'ascii 2', 'ascii 3']);
+    } finally {
+      await wide.close();
+    }
+  });
+
   it('gives two listings of two stores at once each its own entries', async () => {
     // Both share one read buffer: a batch is read and parsed without a yield, so neither sees the other's bytes.
     const other = await makeTempDir();

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
+import type { Stats } from 'node:fs';
 import { symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { interpretEntryBytes, isUnchangedSync, ReadArena, readEntryBytesSync, statEntryVersion, statEntryVersionSync } from '../../../src/adapters/json-dir/entry-file.js';
+import { interpretEntryBytes, isUnchangedSync, ReadArena, readEntryBytesSync, statEntryVersion, statEntryVersionSync, versionOf } from '../../../src/adapters/json-dir/entry-file.js';
 import { encodeRecord } from '../../../src/domain/record.schema.js';
 import { makeRecord } from '../../support/records.js';
 import { makeTempDir } from './temp-dir.js';
@@ -130,5 +131,20 @@ describe('readEntryBytesSync, then interpretEntryBytes', () => {
     await utimes(path, before, before);
     expect(statEntryVersionSync(path)).not.toBe(entry.version);
     expect(isUnchangedSync(path, entry.stamp)).toBe(false);
+  });
+});
+
+describe('versionOf', () => {
+  // A plain stat's times are epoch ms as doubles, which hold today's epoch to ~0.24 µs (ADR 0033).
+  const at = (fields: Partial<Pick<Stats, 'ino' | 'size' | 'mtimeMs' | 'ctimeMs'>>): Stats =>
+    ({ ino: 1234, size: 512, mtimeMs: 1_765_000_000_123.456, ctimeMs: 1_765_000_000_123.456, ...fields }) as Stats;
+
+  it('tells apart times a microsecond apart, and every other field', () => {
+    const base = versionOf(at({}));
+    expect(versionOf(at({}))).toBe(base);
+    expect(versionOf(at({ mtimeMs: 1_765_000_000_123.457 }))).not.toBe(base);
+    expect(versionOf(at({ ctimeMs: 1_765_000_000_123.457 }))).not.toBe(base);
+    expect(versionOf(at({ ino: 1235 }))).not.toBe(base);
+    expect(versionOf(at({ size: 513 }))).not.toBe(base);
   });
 });
