@@ -3,8 +3,9 @@ import type { RegistryError } from '../domain/errors.js';
 import type { ServiceRecord } from '../domain/record.schema.js';
 
 /**
- * An opaque token naming one version of one entry (file identity + mtime, row
- * version, etcd mod revision). Equal tokens mean the entry has not changed.
+ * An opaque token naming one version of one entry (a JSON file's bytes, a
+ * row version, an etcd mod revision). Equal tokens mean the entry has not
+ * changed. Compared within one process; never stored or shown.
  */
 export type EntryVersion = string;
 

@@ -8,6 +8,7 @@ import { fastReadRecord } from '../../domain/record.fast-check.js';
 import { decodeJsonText, isUnparsable, isUnsupportedVersion, type ParseOutcome, type ServiceRecord } from '../../domain/record.schema.js';
 import { errnoOf } from './fs-errors.js';
 import { fsPromises } from '../shared/fs-promises.js';
+import type { FileHandle } from 'node:fs/promises';
 
 export const ENTRY_SUFFIX = '.json';
 
@@ -52,22 +53,21 @@ export function instanceIdOfName(name: string): string | undefined {
 }
 
 /**
- * File identity + change: an atomic write gives a new inode per write, the
- * Python writer rewrites in place (mtime, ctime and size change). Equal for an
- * unchanged file however it is stat'ed (fstat of an open file or lstat): Node
- * computes the times in milliseconds the same way for both. Plain stats, not
- * BigInt ones (ADR 0033): a double holds today's epoch ms to ~0.24 µs, finer
- * than any two changes of one file can be apart.
+ * An entry's version: its bytes, one character per byte (latin1), so equal
+ * exactly when the contents are (ADR 0034). Taken from the bytes a reader
+ * parsed, it names what was judged; compare-and-delete reads the file again
+ * and compares. For the ASCII files both registries write it is the very
+ * string JSON.parse reads, at no cost of its own.
  */
-export function versionOf(stats: Stats): string {
-  return `${stats.ino}:${stats.mtimeMs}:${stats.ctimeMs}:${stats.size}`;
+export function versionOfBytes(buffer: Buffer, start = 0, end = buffer.length): string {
+  return buffer.toString('latin1', start, end);
 }
 
 /**
  * What a settled entry is recognised by without reading it (json-dir.store.ts,
- * ADR 0027): its inode, size and change times, as plain numbers, taken from
- * the same fstat as the entry's version. A plain lstat (no BigInt, no version
- * string) is compared against it; see isUnchangedSync.
+ * ADR 0027): its inode, size and change times, from the fstat of the open
+ * file it was read from (a plain stat: the times in ms as doubles, ADR 0033).
+ * A plain lstat is compared against it; see isUnchangedSync.
  */
 export interface EntryStamp {
   readonly ino: number;
@@ -76,7 +76,7 @@ export interface EntryStamp {
   readonly ctimeMs: number;
 }
 
-function stampOf(stats: Stats): EntryStamp {
+export function stampOf(stats: Stats): EntryStamp {
   return { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs };
 }
 
@@ -119,19 +119,21 @@ export type EntryRead =
       readonly kind: 'entry';
       readonly record: ServiceRecord;
       readonly version: string;
-      /** Epoch ms of the file's last change (the later of mtime and ctime). */
-      readonly changedMs: number;
-      /** Recognises the same file later without reading it (isUnchangedSync). */
-      readonly stamp: EntryStamp;
+      /** Epoch ms of the file's last change (the later of mtime and ctime); absent when read without a stat. */
+      readonly changedMs?: number;
+      /** Recognises the same file later without reading it (isUnchangedSync); absent when read without a stat. */
+      readonly stamp?: EntryStamp;
     }
   | { readonly kind: 'missing' }
   | {
       readonly kind: 'problem';
       readonly code: EntryProblemCode;
       readonly message: string;
-      /** Set for UNPARSABLE: what the grace-period and quarantine decisions need. */
+      /** Set for UNPARSABLE when read with a stat: what the grace-period decision needs. */
       readonly mtimeMs?: number;
+      /** Set for UNPARSABLE: what the quarantine compares the file with before moving it (with the stamp, when read with a stat). */
       readonly version?: string;
+      readonly stamp?: EntryStamp;
     };
 
 // O_NONBLOCK: opening a FIFO must return at once instead of waiting for a writer.
@@ -153,47 +155,68 @@ export async function readEntryFile(path: string, instanceId: string, maxBytes: 
     return openFailure(error);
   }
   try {
-    const stats = await handle.stat();
-    const refused = refuse(stats, maxBytes);
-    if (refused) return refused;
-    const size = stats.size;
-    const buffer = Buffer.allocUnsafe(size);
-    let filled = 0;
-    while (filled < size) {
-      const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
-      if (bytesRead === 0) break; // truncated under us: what we have will not parse
-      filled += bytesRead;
-    }
-    return interpret(buffer, 0, filled, stats, instanceId);
+    const read = await readOpened(handle, maxBytes);
+    return read.kind === 'bytes' ? interpret(read.bytes, 0, read.bytes.length, read.stats, instanceId) : read;
   } finally {
     await handle.close().catch(() => undefined);
   }
 }
 
+/** An open entry file's fstat and bytes, or why it is not read. */
+async function readOpened(handle: FileHandle, maxBytes: number): Promise<{ kind: 'bytes'; bytes: Buffer; stats: Stats } | EntryRead> {
+  const stats = await handle.stat();
+  const refused = refuse(stats, maxBytes);
+  if (refused) return refused;
+  const size = stats.size;
+  const buffer = Buffer.allocUnsafe(size);
+  let filled = 0;
+  while (filled < size) {
+    const { bytesRead } = await handle.read(buffer, filled, size - filled, filled);
+    if (bytesRead === 0) break; // truncated under us: what we have will not parse
+    filled += bytesRead;
+  }
+  return { kind: 'bytes', bytes: filled === size ? buffer : buffer.subarray(0, filled), stats };
+}
+
 /**
- * An entry file's bytes (`buffer` from `start` to `end`) and the fstat taken
- * when it was opened, read by readEntryBytesSync and not yet interpreted
- * (interpretEntryBytes).
+ * An entry file's bytes (`buffer` from `start` to `end`) and, when it was
+ * read with one, the fstat taken when it was opened; read by
+ * readEntryBytesSync and not yet interpreted (interpretEntryBytes).
  */
 export interface EntryBytes {
   readonly kind: 'bytes';
   readonly buffer: Buffer;
   readonly start: number;
   readonly end: number;
-  readonly stats: Stats;
+  readonly stats: Stats | undefined;
 }
 
 /**
- * readEntryFile's system calls, synchronous, without interpreting what they
- * read: the same flags and checks, without four thread-pool round trips per
- * file (open, fstat, read, close). The bytes land in `arena` (a batch's shared
- * buffer) when they fit, and stay valid until the arena is reset.
- * For a listing that reads many small local files in batches short enough not
- * to hold the event loop (json-dir.store.ts): it reads a batch, then interprets
- * it, rather than alternating system calls with parsing, which makes both
- * slower (each evicts what the other had in the CPU's caches; ADR 0032).
+ * The most a read without a stat asks for (readEntryBytesSync): far more than
+ * a record, so that a shorter answer is the whole file.
  */
-export function readEntryBytesSync(path: string, maxBytes: number, arena: ReadArena): EntryBytes | EntryRead {
+const FIRST_READ_BYTES = 64 * 1024;
+
+/**
+ * readEntryFile's system calls, synchronous, without interpreting what they
+ * read: the same flags, without four thread-pool round trips per file. The
+ * bytes land in `arena` (a batch's shared buffer) when they fit, and stay
+ * valid until the arena is reset. For a listing that reads many small local
+ * files in batches short enough not to hold the event loop
+ * (json-dir.store.ts): it reads a batch, then interprets it (ADR 0032).
+ *
+ * `withStats` false (an entry the listing has not seen before): open, one
+ * read and close, without an fstat (ADR 0034). The directory entry said it is
+ * a regular file; opened without following links and without blocking, a
+ * file swapped in since then cannot hold the read, which is at an offset: a
+ * directory fails it (EISDIR), a FIFO too (ESPIPE). The read asks for one byte more than `maxBytes`
+ * allows (at most FIRST_READ_BYTES): a file that fills it is read again with
+ * its fstat, which refuses what is too large. A shorter read is taken as the
+ * whole file: a file cut short would not parse, and goes to the full read too.
+ * With `withStats`, or for such a file: open, fstat, read and close, with
+ * ADR 0027's checks, and the stat for the entry's stamp.
+ */
+export function readEntryBytesSync(path: string, maxBytes: number, arena: ReadArena, withStats = true): EntryBytes | EntryRead {
   let fd: number;
   try {
     fd = openSync(path, OPEN_FLAGS);
@@ -201,6 +224,24 @@ export function readEntryBytesSync(path: string, maxBytes: number, arena: ReadAr
     return openFailure(error);
   }
   try {
+    if (!withStats) {
+      const ask = Math.min(maxBytes + 1, FIRST_READ_BYTES);
+      const at = arena.take(ask);
+      if (at >= 0) {
+        let got: number;
+        try {
+          got = readSync(fd, arena.buffer, at, ask, 0);
+        } catch (error) {
+          arena.giveBack(ask);
+          const refused = readFailure(error);
+          if (refused) return refused;
+          throw error;
+        }
+        arena.giveBack(ask - got);
+        if (got < ask) return { kind: 'bytes', buffer: arena.buffer, start: at, end: at + got, stats: undefined };
+        arena.giveBack(got); // as large as it may be, or larger: read again below, with its stat
+      }
+    }
     const stats = fstatSync(fd);
     const refused = refuse(stats, maxBytes);
     if (refused) return refused;
@@ -208,19 +249,36 @@ export function readEntryBytesSync(path: string, maxBytes: number, arena: ReadAr
     const at = arena.take(size);
     const buffer = at < 0 ? Buffer.allocUnsafe(size) : arena.buffer;
     const start = at < 0 ? 0 : at;
-    let filled = 0;
-    while (filled < size) {
-      const bytesRead = readSync(fd, buffer, start + filled, size - filled, filled);
-      if (bytesRead === 0) break; // truncated under us: what we have will not parse
-      filled += bytesRead;
-    }
-    return { kind: 'bytes', buffer, start, end: start + filled, stats };
+    return { kind: 'bytes', buffer, start, end: start + readInto(fd, buffer, start, size), stats };
   } finally {
     try {
       closeSync(fd);
     } catch {
       // a close error after a complete read changes nothing we read
     }
+  }
+}
+
+/** Reads `size` bytes of `fd` from its start into `buffer` at `start`; fewer when it was truncated under us (what we have will not parse). */
+function readInto(fd: number, buffer: Buffer, start: number, size: number): number {
+  let filled = 0;
+  while (filled < size) {
+    const bytesRead = readSync(fd, buffer, start + filled, size - filled, filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled;
+}
+
+/** What a read of a file opened as an entry says it is when it fails: a directory, or a FIFO or socket (no reads at an offset). */
+function readFailure(error: unknown): EntryRead | undefined {
+  switch (errnoOf(error)) {
+    case 'EISDIR':
+      return notRegular('a directory');
+    case 'ESPIPE':
+      return notRegular('a FIFO or other special file');
+    default:
+      return undefined;
   }
 }
 
@@ -263,6 +321,11 @@ export class ReadArena {
     return at;
   }
 
+  /** Hands back the last `bytes` of the last region taken (what a read did not fill). */
+  giveBack(bytes: number): void {
+    this.used -= bytes;
+  }
+
   /** Whether everything taken since the last reset is ASCII: one check for a whole batch of reads. */
   isAscii(): boolean {
     return this.used === 0 || isAscii(this.buffer.subarray(0, this.used));
@@ -290,21 +353,26 @@ function refuse(stats: Stats, maxBytes: number): EntryRead | undefined {
   return undefined;
 }
 
-/** The bytes of an entry file, as a record of `instanceId` or the problem with them. */
-function interpret(buffer: Buffer, start: number, end: number, stats: Stats, instanceId: string, ascii = false): EntryRead {
+/**
+ * The bytes of an entry file, as a record of `instanceId` or the problem with
+ * them. `stats` (when read with one) gives the entry its stamp.
+ */
+function interpret(buffer: Buffer, start: number, end: number, stats: Stats | undefined, instanceId: string, ascii = false): EntryRead {
+  const version = versionOfBytes(buffer, start, end);
   let text: string;
   try {
     // Both writers escape every non-ASCII character (json.dump's ensure_ascii, encodeRecord): ASCII
-    // decodes the same as UTF-8, without the decoder (and has no byte-order mark to drop).
+    // decodes the same as UTF-8, without the decoder (and has no byte-order mark to drop), so the
+    // version is the text.
     const bytes = ascii ? undefined : buffer.subarray(start, end);
-    text = bytes === undefined || isAscii(bytes) ? buffer.toString('latin1', start, end) : utf8.decode(bytes);
+    text = bytes === undefined || isAscii(bytes) ? version : utf8.decode(bytes);
   } catch {
-    return unparsable('not valid UTF-8', stats);
+    return unparsable('not valid UTF-8', version, stats);
   }
   const outcome = decodeEntry(text, instanceId);
   if (!outcome.ok) {
     const { error } = outcome;
-    if (isUnparsable(error)) return unparsable('not valid JSON', stats);
+    if (isUnparsable(error)) return unparsable('not valid JSON', version, stats);
     const code = isUnsupportedVersion(error) ? 'UNSUPPORTED_SCHEMA_VERSION' : 'INVALID_RECORD';
     return { kind: 'problem', code, message: error.message };
   }
@@ -315,8 +383,9 @@ function interpret(buffer: Buffer, start: number, end: number, stats: Stats, ins
       message: `file of ${instanceId} holds the record of ${JSON.stringify(outcome.record.instance_id)}`,
     };
   }
+  if (stats === undefined) return { kind: 'entry', record: outcome.record, version };
   const stamp = stampOf(stats);
-  return { kind: 'entry', record: outcome.record, version: versionOf(stats), changedMs: Math.max(stamp.mtimeMs, stamp.ctimeMs), stamp };
+  return { kind: 'entry', record: outcome.record, version, changedMs: Math.max(stamp.mtimeMs, stamp.ctimeMs), stamp };
 }
 
 /**
@@ -326,6 +395,62 @@ function interpret(buffer: Buffer, start: number, end: number, stats: Stats, ins
  * opens (no links followed, no blocking on FIFOs). Never throws.
  */
 export function readEntryRecordSync(path: string, instanceId: string, maxBytes: number): { record: ServiceRecord; version: string } | undefined {
+  const bytes = readEntryFileBytesSync(path, maxBytes);
+  if (bytes === undefined) return undefined;
+  try {
+    const outcome = decodeEntry(utf8.decode(bytes), instanceId);
+    if (!outcome.ok || outcome.record.instance_id !== instanceId) return undefined;
+    return { record: outcome.record, version: versionOfBytes(bytes) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** What is at an entry's path now: its version and the stamp of the fstat it was read with, or why there is none. */
+export type EntryState =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'other' }
+  | { readonly kind: 'bytes'; readonly version: string; readonly stamp: EntryStamp };
+
+/**
+ * The entry at `path` as it is now, read as readEntryFile reads (no links
+ * followed, no blocking, nothing over `maxBytes`), not parsed: what
+ * compare-and-delete, the exit handler and the quarantine compare with what
+ * they judged (ADR 0034). Synchronous, so that no descriptor is held across
+ * an await (a prune may compare thousands of entries at once). 'other' for
+ * what is not a regular file within `maxBytes`, or cannot be opened;
+ * throws what the caller must translate (e.g. EMFILE, EIO).
+ */
+export function readEntryStateSync(path: string, maxBytes: number): EntryState {
+  let fd: number;
+  try {
+    fd = openSync(path, OPEN_FLAGS);
+  } catch (error) {
+    const failure = openFailure(error); // throws what it does not know
+    return failure.kind === 'missing' ? failure : { kind: 'other' };
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (refuse(stats, maxBytes)) return { kind: 'other' };
+    const buffer = Buffer.allocUnsafe(stats.size);
+    const filled = readInto(fd, buffer, 0, stats.size);
+    return { kind: 'bytes', version: versionOfBytes(buffer, 0, filled), stamp: stampOf(stats) };
+  } finally {
+    try {
+      closeSync(fd);
+    } catch {
+      // a close error after a complete read changes nothing we read
+    }
+  }
+}
+
+/** Whether two stamps name the same file at the same change (inode, size, mtime and ctime). */
+export function sameStamp(a: EntryStamp, b: EntryStamp): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}
+
+/** The bytes of the entry file at `path`, read as readEntryFile reads; undefined for anything else. Never throws. */
+function readEntryFileBytesSync(path: string, maxBytes: number): Buffer | undefined {
   let fd: number;
   try {
     fd = openSync(path, OPEN_FLAGS);
@@ -335,17 +460,8 @@ export function readEntryRecordSync(path: string, instanceId: string, maxBytes: 
   try {
     const stats = fstatSync(fd);
     if (!stats.isFile() || stats.size > maxBytes) return undefined;
-    const size = stats.size;
-    const buffer = Buffer.allocUnsafe(size);
-    let filled = 0;
-    while (filled < size) {
-      const bytesRead = readSync(fd, buffer, filled, size - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    const outcome = decodeEntry(utf8.decode(buffer.subarray(0, filled)), instanceId);
-    if (!outcome.ok || outcome.record.instance_id !== instanceId) return undefined;
-    return { record: outcome.record, version: versionOf(stats) };
+    const buffer = Buffer.allocUnsafe(stats.size);
+    return buffer.subarray(0, readInto(fd, buffer, 0, stats.size));
   } catch {
     return undefined;
   } finally {
@@ -354,27 +470,6 @@ export function readEntryRecordSync(path: string, instanceId: string, maxBytes: 
     } catch {
       // nothing to do at exit
     }
-  }
-}
-
-/** Synchronous statEntryVersion; undefined when absent, not a regular file or not stat-able. */
-export function statEntryVersionSync(path: string): string | undefined {
-  try {
-    const stats = lstatSync(path);
-    return stats.isFile() ? versionOf(stats) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The version of the entry at `path` without reading it, or undefined when absent or not a regular file. */
-export async function statEntryVersion(path: string): Promise<string | undefined> {
-  try {
-    const stats = await fsPromises().lstat(path);
-    return stats.isFile() ? versionOf(stats) : undefined;
-  } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return undefined;
-    throw error;
   }
 }
 
@@ -435,8 +530,8 @@ function notRegular(what: string): EntryRead {
   return { kind: 'problem', code: 'NOT_REGULAR_FILE', message: `entry is ${what}, not a regular file; left alone` };
 }
 
-function unparsable(why: string, stats: Stats): EntryRead {
-  return { kind: 'problem', code: 'UNPARSABLE', message: `entry is ${why}`, mtimeMs: stats.mtimeMs, version: versionOf(stats) };
+function unparsable(why: string, version: string, stats: Stats | undefined): EntryRead {
+  return { kind: 'problem', code: 'UNPARSABLE', message: `entry is ${why}`, version, ...(stats !== undefined && { mtimeMs: stats.mtimeMs, stamp: stampOf(stats) }) };
 }
 
 export function describeType(stats: { isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean }): string {

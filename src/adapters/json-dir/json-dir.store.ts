@@ -1,4 +1,4 @@
-import { readdirSync, unlinkSync, type Dirent } from 'node:fs';
+import { readdirSync, unlinkSync, type Dirent, type Stats } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import {
   InvalidRecordError,
@@ -6,7 +6,6 @@ import {
   NotARegistryError,
   NotFoundError,
   ReadOnlyStoreError,
-  StoreUnavailableError,
 } from '../../domain/errors.js';
 import { isOwnedBy, type EntryOwner } from '../../domain/entry-owner.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
@@ -36,9 +35,10 @@ import {
   readEntryBytesSync,
   type EntryBytes,
   readEntryRecordSync,
-  statEntryVersion,
-  statEntryVersionSync,
-  versionOf,
+  readEntryStateSync,
+  sameStamp,
+  stampOf,
+  versionOfBytes,
   type EntryRead,
   type EntryStamp,
 } from './entry-file.js';
@@ -109,10 +109,10 @@ interface Settings {
 
 
 /**
- * How long after its last change a file's version (inode, mtime, ctime, size) is
- * trusted to name its content. An in-place writer (Python's) could rewrite a
- * file within one timestamp tick keeping its size; ticks are up to a second
- * (HFS+) or two (FAT). Atomic writes always change the inode.
+ * How long after its last change a file's stamp (inode, mtime, ctime, size) is
+ * trusted to say its content did not change. An in-place writer (Python's) could
+ * rewrite a file within one timestamp tick keeping its size; ticks are up to a
+ * second (HFS+) or two (FAT). Atomic writes always change the inode.
  */
 const SETTLED_MS = 2_000;
 
@@ -154,12 +154,16 @@ export async function openJsonDirStore(options: JsonDirStoreOptions): Promise<Js
   if (typeof options.dir !== 'string' || !isAbsolute(options.dir)) {
     throw new InvalidStoreUriError(`json:${String(options.dir)}`, 'the registry directory must be an absolute path');
   }
+  const maxFileBytes = options.maxFileBytes ?? 256 * 1024;
+  if (!Number.isSafeInteger(maxFileBytes) || maxFileBytes < 1) {
+    throw new InvalidStoreUriError(`json:${options.dir}`, `maxFileBytes must be a whole number of bytes above 0, not ${String(maxFileBytes)}`);
+  }
   const lockStaleMs = options.lockStaleMs ?? 10_000;
   const settings: Settings = {
     dir: resolve(options.dir),
     logger: options.logger ?? silentLogger,
     graceMs: options.graceMs ?? 5_000,
-    maxFileBytes: options.maxFileBytes ?? 256 * 1024,
+    maxFileBytes,
     readConcurrency: Math.max(1, options.readConcurrency ?? 64),
     now: options.now ?? Date.now,
     lockStaleMs,
@@ -380,8 +384,9 @@ export class JsonDirStore implements RegistryStore {
       if (owner) {
         const current = readEntryRecordSync(path, instanceId, this.settings.maxFileBytes);
         if (!current || !isOwnedBy(current.record, owner)) return false;
-        // A newer registration renamed in since the read has another inode: leave it.
-        if (statEntryVersionSync(path) !== current.version) return false;
+        // A newer registration written since the read holds other bytes: leave it.
+        const now = readEntryStateSync(path, this.settings.maxFileBytes);
+        if (now.kind !== 'bytes' || now.version !== current.version) return false;
         departSync(this.location, instanceId, path);
         return true;
       }
@@ -435,9 +440,10 @@ export class JsonDirStore implements RegistryStore {
   /**
    * listOne, without waiting on anything, for a batch of entries from
    * dirents[start] on: first the system calls of each, one synchronous lstat
-   * (a settled entry, compared with its stamp) or open + fstat + read + close
-   * (readEntryBytesSync, the same checks), then the parsing and validation of
-   * what was read. A batch ends after LIST_BATCH entries, when its slice has
+   * (a settled entry, compared with its stamp) or a read (readEntryBytesSync:
+   * open + read + close for an entry seen for the first time, open + fstat +
+   * read + close for one seen before), then the parsing and validation of what
+   * was read (or, for the same bytes as before, the record kept: keep). A batch ends after LIST_BATCH entries, when its slice has
    * run LIST_SLICE_MS, or after an entry that did not fit the shared buffer
    * (so it holds at most one buffer of its own). An unparsable entry is left
    * to listOne (batch.later): it may be mid-rewrite (read again after yields)
@@ -459,6 +465,13 @@ export class JsonDirStore implements RegistryStore {
       const ascii = listArena.isAscii();
       for (const { index: at, id, path, read: bytes } of reads) {
         const name = (dirents[at] as Dirent).name;
+        const known = batch.previous.get(name);
+        if (known !== undefined && bytes.stats !== undefined && versionOfBytes(bytes.buffer, bytes.start, bytes.end) === known.entry.version) {
+          // The same bytes as last time (its stamp was missing or moved: a first sight, a chmod): its record
+          // stands, now with the stamp of this read.
+          outcomes[at] = this.keep(name, known, bytes.stats, next, now);
+          continue;
+        }
         let read: EntryRead;
         try {
           read = interpretEntryBytes(bytes, id, ascii && bytes.buffer === listArena.buffer);
@@ -497,7 +510,9 @@ export class JsonDirStore implements RegistryStore {
     }
     let read: EntryBytes | EntryRead;
     try {
-      read = readEntryBytesSync(path, this.settings.maxFileBytes, listArena);
+      // An entry seen for the first time is read without a stat (ADR 0034); one seen before, with
+      // one, for the stamp that lets the next listing recognise it unchanged.
+      read = readEntryBytesSync(path, this.settings.maxFileBytes, listArena, known !== undefined);
     } catch (error) {
       outcomes[index] = unreadable(name, path, error);
       return;
@@ -514,7 +529,8 @@ export class JsonDirStore implements RegistryStore {
         const entry: StoredEntry = Object.freeze({ record: deepFreeze(read.record), version: read.version });
         // A file changed less than SETTLED_MS ago could change again within the same
         // timestamp tick with the same size, in place, unseen by its stamp: not trusted by it yet.
-        const stamp = now - read.changedMs < SETTLED_MS ? undefined : read.stamp;
+        // Read without a stat (seen for the first time), it has no stamp until it is read with one.
+        const stamp = read.stamp === undefined || read.changedMs === undefined || now - read.changedMs < SETTLED_MS ? undefined : read.stamp;
         const known = new Known(entry, stamp, path, notesOf(entry.record, name));
         next.set(name, known);
         return known;
@@ -524,6 +540,14 @@ export class JsonDirStore implements RegistryStore {
       case 'problem':
         return problem(read.code, name, read.message, 'skipped');
     }
+  }
+
+  /** A known entry whose bytes did not change, kept with the stamp of the stat it was read with now (as settle stamps). */
+  private keep(name: string, known: Known, stats: Stats, next: Map<string, Known>, now: number): Known {
+    const stamp = stampOf(stats);
+    const kept = new Known(known.entry, now - Math.max(stamp.mtimeMs, stamp.ctimeMs) < SETTLED_MS ? undefined : stamp, known.path, known.notes);
+    next.set(name, kept);
+    return kept;
   }
 
   /** For an entry listBatchNow found unparsable: read again while it may be mid-rewrite, then left for its writer or quarantined. */
@@ -582,7 +606,10 @@ export class JsonDirStore implements RegistryStore {
       const release = await this.locks.tryAcquire(id, path);
       if (!release) return problem('UNPARSABLE', name, `${read.message}; its lock is held: left for its writer`, 'left-for-writer');
       try {
-        if ((await statEntryVersion(path)) !== read.version) {
+        // The same bytes and the same file at the same change: an empty file that a writer just opened
+        // again (Python's open('w') before it writes) has the same bytes and a new stamp.
+        const state = readEntryStateSync(path, this.settings.maxFileBytes);
+        if (state.kind !== 'bytes' || state.version !== read.version || read.stamp === undefined || !sameStamp(state.stamp, read.stamp)) {
           return problem('UNPARSABLE', name, `${read.message}; it changed while being looked at: left for its writer`, 'left-for-writer');
         }
         const destination = await quarantineFile(this.location, name, now);
@@ -597,14 +624,14 @@ export class JsonDirStore implements RegistryStore {
     }
   }
 
+  /**
+   * Whether the entry at `path` still holds the bytes `version` names (ADR
+   * 0034): read again, synchronously (a prune compares many at once, and holds
+   * no descriptor across an await), and compared.
+   */
   private async compare(path: string, version: string): Promise<'same' | 'missing' | 'changed'> {
-    try {
-      const stats = await fsPromises().lstat(path);
-      return stats.isFile() && versionOf(stats) === version ? 'same' : 'changed';
-    } catch (error) {
-      if (errnoOf(error) === 'ENOENT') return 'missing';
-      throw error;
-    }
+    const now = readEntryStateSync(path, this.settings.maxFileBytes);
+    return now.kind === 'missing' ? 'missing' : now.kind === 'bytes' && now.version === version ? 'same' : 'changed';
   }
 
   private async prepareWrite(): Promise<void> {
@@ -613,10 +640,10 @@ export class JsonDirStore implements RegistryStore {
 
   private async write(path: string, record: ServiceRecord): Promise<StoredEntry> {
     // Non-finite numbers (read from a Python record) go back as Python's NaN / Infinity tokens, never as null.
-    await writeAtomically(path, stringifyPythonJson(record, encodeRecord));
-    const version = await statEntryVersion(path);
-    if (version === undefined) throw new StoreUnavailableError(this.location, new Error(`${path} vanished right after it was written`));
-    return { record, version };
+    const text = stringifyPythonJson(record, encodeRecord);
+    await writeAtomically(path, text);
+    // The version names the bytes written (ADR 0034); a writer that replaced them since gave the file another one.
+    return { record, version: versionOfBytes(Buffer.from(text, 'utf8')) };
   }
 
   /**

@@ -1,4 +1,4 @@
-import { chmod, rename, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, rename, stat, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openJsonDirStore, type JsonDirStore } from '../../../src/adapters/json-dir/json-dir.store.js';
@@ -7,8 +7,9 @@ import { makeRecord } from '../../support/records.js';
 import { makeTempDir } from './temp-dir.js';
 
 /**
- * list() keeps the records it read; a file whose version (inode, mtime, ctime,
+ * list() keeps the records it read; a file whose stamp (inode, mtime, ctime,
  * size) is unchanged and that is older than 2 s is stat'ed, not read again.
+ * Its version is its bytes (ADR 0034): read again, the same bytes keep their record.
  */
 describe('json-dir store: listing reuses records of unchanged files', () => {
   let temp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -64,25 +65,53 @@ describe('json-dir store: listing reuses records of unchanged files', () => {
     expect(await statusOf('marcus_a')).toBe('bbbb');
   });
 
-  it('reads a file again after only its ctime moved (chmod), and keeps handing out an unchanged one', async () => {
+  it('after only its ctime moved (chmod), keeps the record and version of the same bytes, and still sees a later change', async () => {
     later = 10_000;
-    await store.put(makeRecord({ instance_id: 'marcus_a' }));
+    await store.put(makeRecord({ instance_id: 'marcus_a', status: 'aaaa' }));
     const [first] = (await store.list()).entries;
     await chmod(file('marcus_a'), 0o400);
     const [again] = (await store.list()).entries;
-    expect(again?.record).not.toBe(first?.record);
-    expect(again?.record).toEqual(first?.record);
-    expect(again?.version).not.toBe(first?.version);
+    // Versions name bytes (ADR 0034): read again, the same bytes keep their record and version.
+    expect(again?.record).toBe(first?.record);
+    expect(again?.version).toBe(first?.version);
     const [third] = (await store.list()).entries;
     expect(third?.record).toBe(again?.record);
+    // Rewritten in place, the same size, its mtime put back: the stamp taken after the chmod sees it.
+    const { mtime } = await stat(file('marcus_a'));
+    await chmod(file('marcus_a'), 0o600);
+    await writeFile(file('marcus_a'), encodeRecord(makeRecord({ instance_id: 'marcus_a', status: 'bbbb' })));
+    await utimes(file('marcus_a'), mtime, mtime);
+    expect(await statusOf('marcus_a')).toBe('bbbb');
   });
 
-  it('does not trust the version of a file changed less than 2 s ago', async () => {
+  it('does not trust the stamp of a file changed less than 2 s ago: it is read again each time', async () => {
+    // What the listing keeps per file (white-box: the stamp is what lets a later listing skip the read).
+    const stampOf = (name: string) => (store as unknown as { known: Map<string, { stamp?: unknown }> }).known.get(name)?.stamp;
+    await store.put(makeRecord({ instance_id: 'marcus_a' }));
+    await store.put(makeRecord({ instance_id: 'marcus_b' }));
+    await utimes(file('marcus_b'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    for (let listing = 1; listing <= 3; listing++) {
+      expect((await store.list()).entries).toHaveLength(2);
+      expect(stampOf('marcus_a.json')).toBeUndefined();
+      // Its ctime is still recent (utimes sets it): no stamp either, until the clock runs ahead.
+      expect(stampOf('marcus_b.json')).toBeUndefined();
+    }
+    later = 10_000;
+    await store.list(); // seen before: read with its stat, now settled
+    expect(stampOf('marcus_a.json')).toBeDefined();
+    expect(stampOf('marcus_b.json')).toBeDefined();
+  });
+
+  it('reads an entry seen for the first time without a stat, and takes its stamp at the next listing', async () => {
+    const stampOf = (name: string) => (store as unknown as { known: Map<string, { stamp?: unknown }> }).known.get(name)?.stamp;
+    later = 10_000;
     await store.put(makeRecord({ instance_id: 'marcus_a' }));
     const [first] = (await store.list()).entries;
-    const [again] = (await store.list()).entries;
-    expect(again?.record).not.toBe(first?.record);
-    expect(again?.record).toEqual(first?.record);
+    expect(stampOf('marcus_a.json')).toBeUndefined();
+    const [second] = (await store.list()).entries;
+    expect(stampOf('marcus_a.json')).toBeDefined();
+    expect(second?.record).toBe(first?.record);
+    expect(second?.version).toBe(first?.version);
   });
 
   it('still reports what replaced a cached file: a symlink, an unreadable file, nothing', async () => {

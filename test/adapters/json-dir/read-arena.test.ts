@@ -1,9 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import type { Stats } from 'node:fs';
-import { symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { interpretEntryBytes, isUnchangedSync, ReadArena, readEntryBytesSync, statEntryVersion, statEntryVersionSync, versionOf } from '../../../src/adapters/json-dir/entry-file.js';
+import { interpretEntryBytes, isUnchangedSync, ReadArena, readEntryBytesSync, readEntryStateSync } from '../../../src/adapters/json-dir/entry-file.js';
 import { encodeRecord } from '../../../src/domain/record.schema.js';
 import { makeRecord } from '../../support/records.js';
 import { makeTempDir } from './temp-dir.js';
@@ -113,38 +112,80 @@ describe('readEntryBytesSync, then interpretEntryBytes', () => {
     expect(broken).toMatchObject({ kind: 'problem', code: 'UNPARSABLE', message: 'entry is not valid UTF-8' });
   });
 
-  it('gives the version a stat of the same unchanged file gives, and a new one after an in-place rewrite', async () => {
+  it('gives the version of the bytes read, as a later read gives it, and a new one once the bytes change', async () => {
     const arena = new ReadArena(4096);
     const path = join(temp.path, `${id(1)}.json`);
-    await writeFile(path, encodeRecord(makeRecord({ instance_id: id(1), status: 'aaaa' })));
+    const text = encodeRecord(makeRecord({ instance_id: id(1), status: 'aaaa' }));
+    await writeFile(path, text);
     const read = readEntryBytesSync(path, 4096, arena);
     if (read.kind !== 'bytes') throw new Error(`not read: ${JSON.stringify(read)}`);
     const entry = interpretEntryBytes(read, id(1), arena.isAscii());
-    if (entry.kind !== 'entry') throw new Error(`not interpreted: ${JSON.stringify(entry)}`);
-    expect(statEntryVersionSync(path)).toBe(entry.version);
-    expect(await statEntryVersion(path)).toBe(entry.version);
+    if (entry.kind !== 'entry' || entry.stamp === undefined) throw new Error(`not interpreted with a stamp: ${JSON.stringify(entry)}`);
+    expect(entry.version).toBe(text);
+    expect(readEntryStateSync(path, 4096)).toEqual({ kind: 'bytes', version: entry.version, stamp: entry.stamp });
     expect(isUnchangedSync(path, entry.stamp)).toBe(true);
-    // As the Python writer does: the same inode, the same size, rewritten in place (its times set
-    // a minute back, so that this does not depend on the file system's timestamp granularity).
+    // As the Python writer does: the same inode, the same size, rewritten in place.
     await writeFile(path, encodeRecord(makeRecord({ instance_id: id(1), status: 'bbbb' })));
+    expect(readEntryStateSync(path, 4096)).toMatchObject({ kind: 'bytes', version: expect.not.stringMatching(/aaaa/) });
+    // The same bytes written again: the same version (equal tokens mean equal contents), though the stamp moved.
     const before = new Date(Date.now() - 60_000);
+    await writeFile(path, text);
     await utimes(path, before, before);
-    expect(statEntryVersionSync(path)).not.toBe(entry.version);
+    expect(readEntryStateSync(path, 4096)).toMatchObject({ kind: 'bytes', version: entry.version });
     expect(isUnchangedSync(path, entry.stamp)).toBe(false);
+    expect(readEntryStateSync(join(temp.path, 'absent.json'), 4096)).toEqual({ kind: 'missing' });
+    expect(readEntryStateSync(path, 10)).toEqual({ kind: 'other' }); // larger than allowed
   });
 });
 
-describe('versionOf', () => {
-  // A plain stat's times are epoch ms as doubles, which hold today's epoch to ~0.24 µs (ADR 0033).
-  const at = (fields: Partial<Pick<Stats, 'ino' | 'size' | 'mtimeMs' | 'ctimeMs'>>): Stats =>
-    ({ ino: 1234, size: 512, mtimeMs: 1_765_000_000_123.456, ctimeMs: 1_765_000_000_123.456, ...fields }) as Stats;
+describe('readEntryBytesSync without a stat (an entry seen for the first time)', () => {
+  let temp: Awaited<ReturnType<typeof makeTempDir>>;
+  beforeEach(async () => {
+    temp = await makeTempDir();
+  });
+  afterEach(async () => {
+    await temp.remove();
+  });
 
-  it('tells apart times a microsecond apart, and every other field', () => {
-    const base = versionOf(at({}));
-    expect(versionOf(at({}))).toBe(base);
-    expect(versionOf(at({ mtimeMs: 1_765_000_000_123.457 }))).not.toBe(base);
-    expect(versionOf(at({ ctimeMs: 1_765_000_000_123.457 }))).not.toBe(base);
-    expect(versionOf(at({ ino: 1235 }))).not.toBe(base);
-    expect(versionOf(at({ size: 513 }))).not.toBe(base);
+  const id = (i: number) => `marcus_first_${i}`;
+
+  it('reads the file in one read, gives its record the same version, and no stamp', async () => {
+    const arena = new ReadArena(64 * 1024);
+    const text = encodeRecord(makeRecord({ instance_id: id(1) }));
+    await writeFile(join(temp.path, `${id(1)}.json`), text);
+    const read = readEntryBytesSync(join(temp.path, `${id(1)}.json`), 256 * 1024, arena, false);
+    if (read.kind !== 'bytes') throw new Error(`not read: ${JSON.stringify(read)}`);
+    expect(read.stats).toBeUndefined();
+    expect(read.end - read.start).toBe(Buffer.byteLength(text));
+    // What the read did not fill went back to the arena: the next region starts right after the file.
+    expect(arena.take(10)).toBe(read.end);
+    const entry = interpretEntryBytes(read, id(1), false);
+    expect(entry).toMatchObject({ kind: 'entry', version: text, record: { instance_id: id(1) } });
+    expect(entry.kind === 'entry' && entry.stamp).toBeUndefined();
+  });
+
+  it('gives a file too large for its first read to the full read, which refuses it, and one that just fits its record', async () => {
+    const arena = new ReadArena(64 * 1024);
+    const small = encodeRecord(makeRecord({ instance_id: id(1) }));
+    const max = Buffer.byteLength(small);
+    await writeFile(join(temp.path, `${id(1)}.json`), small);
+    await writeFile(join(temp.path, `${id(2)}.json`), `${small} `); // one byte over
+    const fits = readEntryBytesSync(join(temp.path, `${id(1)}.json`), max, arena, false);
+    expect(fits).toMatchObject({ kind: 'bytes', stats: undefined });
+    expect(readEntryBytesSync(join(temp.path, `${id(2)}.json`), max, arena, false)).toMatchObject({ kind: 'problem', code: 'TOO_LARGE' });
+  });
+
+  it('refuses a directory, never follows a link, and does not wait on a FIFO', async () => {
+    const arena = new ReadArena(64 * 1024);
+    await mkdir(join(temp.path, `${id(1)}.json`));
+    await writeFile(join(temp.path, 'target.json'), encodeRecord(makeRecord({ instance_id: id(2) })));
+    await symlink(join(temp.path, 'target.json'), join(temp.path, `${id(2)}.json`));
+    execFileSync('mkfifo', [join(temp.path, `${id(3)}.json`)]);
+    expect(readEntryBytesSync(join(temp.path, `${id(1)}.json`), 4096, arena, false)).toMatchObject({ kind: 'problem', code: 'NOT_REGULAR_FILE' });
+    expect(readEntryBytesSync(join(temp.path, `${id(2)}.json`), 4096, arena, false)).toMatchObject({ kind: 'problem', code: 'NOT_REGULAR_FILE' });
+    // Opened at once (O_NONBLOCK); a read at an offset fails on it (ESPIPE).
+    expect(readEntryBytesSync(join(temp.path, `${id(3)}.json`), 4096, arena, false)).toMatchObject({ kind: 'problem', code: 'NOT_REGULAR_FILE' });
+    // Nothing refused kept any of the arena.
+    expect(arena.take(10)).toBe(0);
   });
 });
