@@ -4,7 +4,7 @@ import { isOwnedBy, type EntryOwner } from '../../domain/entry-owner.js';
 import { NotARegistryError } from '../../domain/errors.js';
 import { assertInstanceId } from '../../domain/instance-id.js';
 import { DEPARTURE_NOTE_MS } from '../../ports/store.port.js';
-import { ENTRY_SUFFIX, readEntryFile } from './entry-file.js';
+import { changedMsOf, ENTRY_SUFFIX, readEntryFile } from './entry-file.js';
 import { errnoOf } from './fs-errors.js';
 import { fsPromises } from '../shared/fs-promises.js';
 
@@ -39,7 +39,7 @@ export function departSync(dir: string, instanceId: string, path: string): void 
 /** Whether `owner`'s entry of `instanceId` left by its owner's delete within DEPARTURE_NOTE_MS. */
 export async function departedCleanly(dir: string, instanceId: string, owner: EntryOwner, maxBytes: number, now: number): Promise<boolean> {
   const note = await readEntryFile(join(dir, DEPARTED_DIR, `${assertInstanceId(instanceId)}${ENTRY_SUFFIX}`), instanceId, maxBytes);
-  return note.kind === 'entry' && isOwnedBy(note.record, owner) && note.changedMs !== undefined && now - note.changedMs <= DEPARTURE_NOTE_MS;
+  return note.kind === 'entry' && isOwnedBy(note.record, owner) && note.stamp !== undefined && now - changedMsOf(note.stamp) <= DEPARTURE_NOTE_MS;
 }
 
 /** Best effort: removes notes older than DEPARTURE_NOTE_MS (by ctime: the rename's time). Never throws. */

@@ -80,6 +80,11 @@ export function stampOf(stats: Stats): EntryStamp {
   return { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs };
 }
 
+/** Epoch ms of the stamped file's last change: the later of its mtime and ctime. */
+export function changedMsOf(stamp: EntryStamp): number {
+  return Math.max(stamp.mtimeMs, stamp.ctimeMs);
+}
+
 const NO_THROW_IF_MISSING = { throwIfNoEntry: false } as const;
 
 /**
@@ -119,8 +124,6 @@ export type EntryRead =
       readonly kind: 'entry';
       readonly record: ServiceRecord;
       readonly version: string;
-      /** Epoch ms of the file's last change (the later of mtime and ctime); absent when read without a stat. */
-      readonly changedMs?: number;
       /** Recognises the same file later without reading it (isUnchangedSync); absent when read without a stat. */
       readonly stamp?: EntryStamp;
     }
@@ -129,10 +132,9 @@ export type EntryRead =
       readonly kind: 'problem';
       readonly code: EntryProblemCode;
       readonly message: string;
-      /** Set for UNPARSABLE when read with a stat: what the grace-period decision needs. */
-      readonly mtimeMs?: number;
-      /** Set for UNPARSABLE: what the quarantine compares the file with before moving it (with the stamp, when read with a stat). */
+      /** Set for UNPARSABLE: what the quarantine compares the file with before moving it. */
       readonly version?: string;
+      /** Set for UNPARSABLE when read with a stat: its mtime for the grace period, and the file the quarantine may move. */
       readonly stamp?: EntryStamp;
     };
 
@@ -209,9 +211,9 @@ const FIRST_READ_BYTES = 64 * 1024;
  * read and close, without an fstat (ADR 0034). The directory entry said it is
  * a regular file; opened without following links and without blocking, a
  * file swapped in since then cannot hold the read, which is at an offset: a
- * directory fails it (EISDIR), a FIFO too (ESPIPE). The read asks for one byte more than `maxBytes`
- * allows (at most FIRST_READ_BYTES): a file that fills it is read again with
- * its fstat, which refuses what is too large. A shorter read is taken as the
+ * directory fails it (EISDIR), a FIFO too (ESPIPE). The read asks for one byte
+ * more than `maxBytes` allows (at most FIRST_READ_BYTES): a file that fills
+ * it is read again with its fstat, which refuses what is too large. A shorter read is taken as the
  * whole file: a file cut short would not parse, and goes to the full read too.
  * With `withStats`, or for such a file: open, fstat, read and close, with
  * ADR 0027's checks, and the stat for the entry's stamp.
@@ -383,9 +385,7 @@ function interpret(buffer: Buffer, start: number, end: number, stats: Stats | un
       message: `file of ${instanceId} holds the record of ${JSON.stringify(outcome.record.instance_id)}`,
     };
   }
-  if (stats === undefined) return { kind: 'entry', record: outcome.record, version };
-  const stamp = stampOf(stats);
-  return { kind: 'entry', record: outcome.record, version, changedMs: Math.max(stamp.mtimeMs, stamp.ctimeMs), stamp };
+  return stats === undefined ? { kind: 'entry', record: outcome.record, version } : { kind: 'entry', record: outcome.record, version, stamp: stampOf(stats) };
 }
 
 /**
@@ -395,12 +395,12 @@ function interpret(buffer: Buffer, start: number, end: number, stats: Stats | un
  * opens (no links followed, no blocking on FIFOs). Never throws.
  */
 export function readEntryRecordSync(path: string, instanceId: string, maxBytes: number): { record: ServiceRecord; version: string } | undefined {
-  const bytes = readEntryFileBytesSync(path, maxBytes);
-  if (bytes === undefined) return undefined;
   try {
-    const outcome = decodeEntry(utf8.decode(bytes), instanceId);
+    const read = readWholeSync(path, maxBytes);
+    if (read.kind !== 'bytes') return undefined;
+    const outcome = decodeEntry(utf8.decode(read.bytes), instanceId);
     if (!outcome.ok || outcome.record.instance_id !== instanceId) return undefined;
-    return { record: outcome.record, version: versionOfBytes(bytes) };
+    return { record: outcome.record, version: versionOfBytes(read.bytes) };
   } catch {
     return undefined;
   }
@@ -422,26 +422,8 @@ export type EntryState =
  * throws what the caller must translate (e.g. EMFILE, EIO).
  */
 export function readEntryStateSync(path: string, maxBytes: number): EntryState {
-  let fd: number;
-  try {
-    fd = openSync(path, OPEN_FLAGS);
-  } catch (error) {
-    const failure = openFailure(error); // throws what it does not know
-    return failure.kind === 'missing' ? failure : { kind: 'other' };
-  }
-  try {
-    const stats = fstatSync(fd);
-    if (refuse(stats, maxBytes)) return { kind: 'other' };
-    const buffer = Buffer.allocUnsafe(stats.size);
-    const filled = readInto(fd, buffer, 0, stats.size);
-    return { kind: 'bytes', version: versionOfBytes(buffer, 0, filled), stamp: stampOf(stats) };
-  } finally {
-    try {
-      closeSync(fd);
-    } catch {
-      // a close error after a complete read changes nothing we read
-    }
-  }
+  const read = readWholeSync(path, maxBytes);
+  return read.kind === 'bytes' ? { kind: 'bytes', version: versionOfBytes(read.bytes), stamp: stampOf(read.stats) } : read;
 }
 
 /** Whether two stamps name the same file at the same change (inode, size, mtime and ctime). */
@@ -449,26 +431,24 @@ export function sameStamp(a: EntryStamp, b: EntryStamp): boolean {
   return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
-/** The bytes of the entry file at `path`, read as readEntryFile reads; undefined for anything else. Never throws. */
-function readEntryFileBytesSync(path: string, maxBytes: number): Buffer | undefined {
+/** The whole entry file at `path` and its fstat, read as readEntryFile reads; throws what openFailure does not know, and read errors. */
+function readWholeSync(path: string, maxBytes: number): { kind: 'bytes'; bytes: Buffer; stats: Stats } | { kind: 'missing' } | { kind: 'other' } {
   let fd: number;
   try {
     fd = openSync(path, OPEN_FLAGS);
-  } catch {
-    return undefined;
+  } catch (error) {
+    return openFailure(error).kind === 'missing' ? { kind: 'missing' } : { kind: 'other' };
   }
   try {
     const stats = fstatSync(fd);
-    if (!stats.isFile() || stats.size > maxBytes) return undefined;
+    if (refuse(stats, maxBytes)) return { kind: 'other' };
     const buffer = Buffer.allocUnsafe(stats.size);
-    return buffer.subarray(0, readInto(fd, buffer, 0, stats.size));
-  } catch {
-    return undefined;
+    return { kind: 'bytes', bytes: buffer.subarray(0, readInto(fd, buffer, 0, stats.size)), stats };
   } finally {
     try {
       closeSync(fd);
     } catch {
-      // nothing to do at exit
+      // a close error after a complete read changes nothing we read
     }
   }
 }
@@ -531,7 +511,7 @@ function notRegular(what: string): EntryRead {
 }
 
 function unparsable(why: string, version: string, stats: Stats | undefined): EntryRead {
-  return { kind: 'problem', code: 'UNPARSABLE', message: `entry is ${why}`, version, ...(stats !== undefined && { mtimeMs: stats.mtimeMs, stamp: stampOf(stats) }) };
+  return { kind: 'problem', code: 'UNPARSABLE', message: `entry is ${why}`, version, ...(stats !== undefined && { stamp: stampOf(stats) }) };
 }
 
 export function describeType(stats: { isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean }): string {

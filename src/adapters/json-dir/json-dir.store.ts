@@ -37,6 +37,7 @@ import {
   readEntryRecordSync,
   readEntryStateSync,
   sameStamp,
+  changedMsOf,
   stampOf,
   versionOfBytes,
   type EntryRead,
@@ -316,12 +317,12 @@ export class JsonDirStore implements RegistryStore {
     return this.guard('write', id, async () => {
       if (!(await checkDirectory(this.location, 'write', undefined, this.settings.logger))) return 'missing';
       // Cheap answers first, without the lock; the lock-held check below is the one that counts.
-      const before = await this.compare(path, version);
+      const before = this.compare(path, version);
       if (before !== 'same') return before;
       const release = await this.locks.tryAcquire(id, path);
       if (!release) return 'busy';
       try {
-        const under = await this.compare(path, version);
+        const under = this.compare(path, version);
         if (under !== 'same') return under;
         return (await unlinkIfPresent(path)) ? 'deleted' : 'missing';
       } finally {
@@ -443,8 +444,9 @@ export class JsonDirStore implements RegistryStore {
    * (a settled entry, compared with its stamp) or a read (readEntryBytesSync:
    * open + read + close for an entry seen for the first time, open + fstat +
    * read + close for one seen before), then the parsing and validation of what
-   * was read (or, for the same bytes as before, the record kept: keep). A batch ends after LIST_BATCH entries, when its slice has
-   * run LIST_SLICE_MS, or after an entry that did not fit the shared buffer
+   * was read (or, for the same bytes as before, the record kept: keep). A
+   * batch ends after LIST_BATCH entries, when its slice has run
+   * LIST_SLICE_MS, or after an entry that did not fit the shared buffer
    * (so it holds at most one buffer of its own). An unparsable entry is left
    * to listOne (batch.later): it may be mid-rewrite (read again after yields)
    * or due for quarantine (under its lock). Returns the index after the batch.
@@ -527,11 +529,7 @@ export class JsonDirStore implements RegistryStore {
       case 'entry': {
         // Handed out again while unchanged, so shared: frozen.
         const entry: StoredEntry = Object.freeze({ record: deepFreeze(read.record), version: read.version });
-        // A file changed less than SETTLED_MS ago could change again within the same
-        // timestamp tick with the same size, in place, unseen by its stamp: not trusted by it yet.
-        // Read without a stat (seen for the first time), it has no stamp until it is read with one.
-        const stamp = read.stamp === undefined || read.changedMs === undefined || now - read.changedMs < SETTLED_MS ? undefined : read.stamp;
-        const known = new Known(entry, stamp, path, notesOf(entry.record, name));
+        const known = new Known(entry, settledStamp(read.stamp, now), path, notesOf(entry.record, name));
         next.set(name, known);
         return known;
       }
@@ -542,10 +540,9 @@ export class JsonDirStore implements RegistryStore {
     }
   }
 
-  /** A known entry whose bytes did not change, kept with the stamp of the stat it was read with now (as settle stamps). */
+  /** A known entry whose bytes did not change, kept with the stamp of the stat it was read with now. */
   private keep(name: string, known: Known, stats: Stats, next: Map<string, Known>, now: number): Known {
-    const stamp = stampOf(stats);
-    const kept = new Known(known.entry, now - Math.max(stamp.mtimeMs, stamp.ctimeMs) < SETTLED_MS ? undefined : stamp, known.path, known.notes);
+    const kept = new Known(known.entry, settledStamp(stampOf(stats), now), known.path, known.notes);
     next.set(name, kept);
     return kept;
   }
@@ -573,7 +570,7 @@ export class JsonDirStore implements RegistryStore {
 
   /** An unparsable entry changed within the grace period: perhaps its (non-atomic) writer is rewriting it. */
   private midWrite(read: EntryRead): boolean {
-    return read.kind === 'problem' && read.code === 'UNPARSABLE' && read.mtimeMs !== undefined && this.settings.now() - read.mtimeMs < this.settings.graceMs;
+    return read.kind === 'problem' && read.code === 'UNPARSABLE' && read.stamp !== undefined && this.settings.now() - read.stamp.mtimeMs < this.settings.graceMs;
   }
 
   /**
@@ -599,7 +596,7 @@ export class JsonDirStore implements RegistryStore {
   /** A torn write is left to its writer for graceMs; after that it is moved aside, never deleted. */
   private async unparsable(id: string, name: string, path: string, read: Extract<EntryRead, { kind: 'problem' }>): Promise<StoreProblem> {
     const now = this.settings.now();
-    if (read.mtimeMs === undefined || now - read.mtimeMs < this.settings.graceMs) {
+    if (read.stamp === undefined || now - read.stamp.mtimeMs < this.settings.graceMs) {
       return problem('UNPARSABLE', name, `${read.message}; younger than ${this.settings.graceMs} ms, perhaps mid-write: left for its writer`, 'left-for-writer');
     }
     try {
@@ -629,7 +626,7 @@ export class JsonDirStore implements RegistryStore {
    * 0034): read again, synchronously (a prune compares many at once, and holds
    * no descriptor across an await), and compared.
    */
-  private async compare(path: string, version: string): Promise<'same' | 'missing' | 'changed'> {
+  private compare(path: string, version: string): 'same' | 'missing' | 'changed' {
     const now = readEntryStateSync(path, this.settings.maxFileBytes);
     return now.kind === 'missing' ? 'missing' : now.kind === 'bytes' && now.version === version ? 'same' : 'changed';
   }
@@ -717,6 +714,16 @@ function notesOf(record: ServiceRecord, name: string): readonly StoreProblem[] |
   const notes = foreignFieldNotes(record, name);
   // Handed out by every listing while the entry is unchanged, so shared: frozen.
   return notes.length > 0 ? Object.freeze(notes.map((note) => Object.freeze(note))) : undefined;
+}
+
+/**
+ * The stamp a listing keeps for a file: none when it changed less than
+ * SETTLED_MS before `now` (it could change again within the same timestamp
+ * tick with the same size, in place, unseen by its stamp), or was read
+ * without a stat (seen for the first time: stamped at its next read).
+ */
+function settledStamp(stamp: EntryStamp | undefined, now: number): EntryStamp | undefined {
+  return stamp === undefined || now - changedMsOf(stamp) < SETTLED_MS ? undefined : stamp;
 }
 
 /** An entry that could not be read (or interpreted): skipped, with why. */

@@ -20,12 +20,17 @@ describe('json-dir store: versions that name bytes', () => {
     await temp.remove();
   });
 
-  it('never quarantines an empty file that a writer opened again since it was judged (the same bytes, a new stamp)', async () => {
-    const path = join(temp.path, 'marcus_77.json');
-    // A Python writer killed between open('w') and its write left it empty, an hour ago.
+  /** An empty entry file last changed an hour ago: what a Python writer killed between open('w') and its write leaves. */
+  const anOldEmptyEntry = async (name: string): Promise<string> => {
+    const path = join(temp.path, name);
     await writeFile(path, '');
     const anHourAgo = new Date(Date.now() - 3_600_000);
     await utimes(path, anHourAgo, anHourAgo);
+    return path;
+  };
+
+  it('never quarantines an empty file that a writer opened again since it was judged (the same bytes, a new stamp)', async () => {
+    const path = await anOldEmptyEntry('marcus_77.json');
     // Another writer of that id opens it again (open('w') empties it: still no bytes) while the
     // store decides: every reading of the clock does so, with a time of its own, half an hour ago.
     let opened = 0;
@@ -50,10 +55,7 @@ describe('json-dir store: versions that name bytes', () => {
   });
 
   it('quarantines an old unparsable file that nobody touched since it was read', async () => {
-    const path = join(temp.path, 'marcus_78.json');
-    await writeFile(path, '');
-    const anHourAgo = new Date(Date.now() - 3_600_000);
-    await utimes(path, anHourAgo, anHourAgo);
+    await anOldEmptyEntry('marcus_78.json');
     const store = await openJsonDirStore({ dir: temp.path, graceMs: 1_000, midWriteRetryMs: 0 });
     try {
       const { problems } = await store.list();

@@ -136,19 +136,8 @@ describe('readEntryBytesSync, then interpretEntryBytes', () => {
     expect(readEntryStateSync(join(temp.path, 'absent.json'), 4096)).toEqual({ kind: 'missing' });
     expect(readEntryStateSync(path, 10)).toEqual({ kind: 'other' }); // larger than allowed
   });
-});
 
-describe('readEntryBytesSync without a stat (an entry seen for the first time)', () => {
-  let temp: Awaited<ReturnType<typeof makeTempDir>>;
-  beforeEach(async () => {
-    temp = await makeTempDir();
-  });
-  afterEach(async () => {
-    await temp.remove();
-  });
-
-  const id = (i: number) => `marcus_first_${i}`;
-
+  // Without a stat: an entry seen for the first time (ADR 0034).
   it('reads the file in one read, gives its record the same version, and no stamp', async () => {
     const arena = new ReadArena(64 * 1024);
     const text = encodeRecord(makeRecord({ instance_id: id(1) }));
