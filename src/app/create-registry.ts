@@ -1,17 +1,13 @@
-import 'reflect-metadata/lite';
-import { Container } from 'inversify';
 import type { Clock } from '../ports/clock.port.js';
 import type { LivenessProbe } from '../ports/liveness.port.js';
 import type { Logger } from '../ports/logger.port.js';
 import type { RegistryStore } from '../ports/store.port.js';
-import { DiscoveryService } from './discovery.service.js';
 import { processExitHooks, type ExitHooks } from './exit-hooks.js';
 import { silentLogger } from './logger.js';
-import { ServiceRegistry } from './service-registry.js';
+import type { ServiceRegistry } from './service-registry.js';
 import { defaultSettings, type RegistrySettings } from './settings.js';
 import { openStore, systemClock, defaultLiveness } from './store-factory.js';
 import { resolveStoreConfig, type StoreConfig } from './store-uri.js';
-import { TOKENS } from './tokens.js';
 
 /** Everything createRegistry() accepts. Every field is optional. */
 export interface RegistryOptions {
@@ -42,23 +38,24 @@ export interface RegistryOptions {
 }
 
 /**
- * Builds a ServiceRegistry: opens the store named by one config value and wires
- * the adapters with an inversify container. Swapping a store is a config change.
+ * Builds a ServiceRegistry: opens the store named by one config value, and the
+ * composition root (loaded on the first call) wires the adapters with an
+ * inversify container. Swapping a store is a config change.
  */
 export async function createRegistry(options: RegistryOptions = {}): Promise<ServiceRegistry> {
   const env = options.env ?? process.env;
   const logger = options.logger ?? silentLogger;
   const store = isStore(options.store) ? options.store : await openStore(resolveStoreConfig(options.store, env), logger, { createDirectory: options.createDirectory });
-  const container = new Container();
-  container.bind<RegistryStore>(TOKENS.Store).toConstantValue(store);
-  container.bind<LivenessProbe>(TOKENS.Liveness).toConstantValue(options.liveness ?? (await defaultLiveness()));
-  container.bind<Clock>(TOKENS.Clock).toConstantValue(options.clock ?? systemClock());
-  container.bind<Logger>(TOKENS.Logger).toConstantValue(logger);
-  container.bind<RegistrySettings>(TOKENS.Settings).toConstantValue({ ...defaultSettings(env), ...options.settings });
-  container.bind<ExitHooks>(TOKENS.ExitHooks).toConstantValue(options.exitHooks ?? processExitHooks);
-  container.bind(TOKENS.Discovery).to(DiscoveryService).inSingletonScope();
-  container.bind(ServiceRegistry).toSelf().inSingletonScope();
-  return container.get(ServiceRegistry);
+  const liveness = options.liveness ?? (await defaultLiveness());
+  const { composeRegistry } = await import('./composition-root.js');
+  return composeRegistry({
+    store,
+    liveness,
+    clock: options.clock ?? systemClock(),
+    logger,
+    settings: { ...defaultSettings(env), ...options.settings },
+    exitHooks: options.exitHooks ?? processExitHooks,
+  });
 }
 
 function isStore(value: RegistryOptions['store']): value is RegistryStore {

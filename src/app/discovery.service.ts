@@ -1,4 +1,3 @@
-import { injectable, inject } from 'inversify';
 import { isRegistryError } from '../domain/errors.js';
 import { matchesFilters, sortByStartedAt, type ServiceFilters } from '../domain/filters.js';
 import type { ServiceRecord } from '../domain/record.schema.js';
@@ -8,7 +7,6 @@ import type { LivenessProbe } from '../ports/liveness.port.js';
 import type { Logger } from '../ports/logger.port.js';
 import type { DeleteOutcome, RegistryStore, StoredEntry, StoreProblem } from '../ports/store.port.js';
 import type { RegistrySettings } from './settings.js';
-import { TOKENS } from './tokens.js';
 
 /** One entry as discovery judged it. */
 export interface JudgedEntry {
@@ -52,14 +50,13 @@ export interface DiscoverOptions {
  * list → one batch liveness snapshot → judge each entry → compare-and-delete the
  * stale ones. The domain judges; this only gathers the facts.
  */
-@injectable()
 export class DiscoveryService {
   constructor(
-    @inject(TOKENS.Store) private readonly store: RegistryStore,
-    @inject(TOKENS.Liveness) private readonly liveness: LivenessProbe,
-    @inject(TOKENS.Clock) private readonly clock: Clock,
-    @inject(TOKENS.Logger) private readonly logger: Logger,
-    @inject(TOKENS.Settings) private readonly settings: RegistrySettings,
+    private readonly store: RegistryStore,
+    private readonly liveness: LivenessProbe,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly settings: RegistrySettings,
   ) {}
 
   async inspect(options: DiscoverOptions = {}): Promise<DiscoveryReport> {

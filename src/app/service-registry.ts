@@ -1,4 +1,3 @@
-import { inject, injectable } from 'inversify';
 import type { RegistryEvent } from '../domain/changes.js';
 import { connectionFor, type Connection } from '../domain/connection.js';
 import { isOwnedBy, ownerOf, type EntryOwner } from '../domain/entry-owner.js';
@@ -22,7 +21,6 @@ import { Heartbeat } from './heartbeat.js';
 import { applyPatch, buildRecord, type RegisterOptions, type UpdatePatch } from './register-options.js';
 import { SerialQueue } from './serial-queue.js';
 import type { RegistrySettings } from './settings.js';
-import { TOKENS } from './tokens.js';
 import { resolveConnection } from './resolve-connection.js';
 import { RegistryWatcher, type WatchSink } from './watch/registry-watcher.js';
 import { WatchEmitter } from './watch/watch-emitter.js';
@@ -105,7 +103,6 @@ const MAX_DEFAULT_ID_SUFFIX = 64;
  * The facade servers and clients use. A server registers one instance per
  * registry object (as the Python registry does); any process may discover.
  */
-@injectable()
 export class ServiceRegistry implements AsyncDisposable {
   private registration: Registration | undefined;
   private closed = false;
@@ -121,13 +118,13 @@ export class ServiceRegistry implements AsyncDisposable {
   readonly #settings: RegistrySettings;
 
   constructor(
-    @inject(TOKENS.Store) store: RegistryStore,
-    @inject(TOKENS.Liveness) private readonly liveness: LivenessProbe,
-    @inject(TOKENS.Clock) private readonly clock: Clock,
-    @inject(TOKENS.Logger) private readonly logger: Logger,
-    @inject(TOKENS.Settings) settings: RegistrySettings,
-    @inject(TOKENS.Discovery) private readonly discovery: DiscoveryService,
-    @inject(TOKENS.ExitHooks) private readonly exitHooks: ExitHooks,
+    store: RegistryStore,
+    private readonly liveness: LivenessProbe,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    settings: RegistrySettings,
+    private readonly discovery: DiscoveryService,
+    private readonly exitHooks: ExitHooks,
   ) {
     this.#store = store;
     this.#settings = settings;
