@@ -1,54 +1,159 @@
 // Bundles the library's entry (`exports["."]`) after tsc has compiled dist/,
-// as build-cli.mjs bundles the bin (ADR 0024, ADR 0026):
+// as build-cli.mjs bundles the bin (ADR 0024, ADR 0026, ADR 0035):
 //   dist/index.modules.js  tsc's index.js, renamed: `exports["."].module`, what
 //                          bundlers read (they follow its imports as usual)
-//   dist/lib.bundle.cjs    every module of the library, one CommonJS file; what
-//                          is imported dynamically (store adapters, the liveness
-//                          probe, the monitor's server) is initialised only when
-//                          first imported (esbuild's lazy module wrappers)
-//   dist/lib.bundle.cache  V8's code cache for it, written here after a
-//                          registrant and a discovery ran through it
+//   dist/lib.bundle.cjs    what an import of the library runs, one CommonJS file
+//   dist/lib.<chunk>.cjs   each chunk (CHUNKS): modules the code import()s, run
+//                          when first imported; a chunk takes what it shares
+//                          with lib.bundle.cjs from it (one instance per module)
+//   dist/lib.*.cache       V8's code caches for them, written here after a
+//                          registrant and a discovery ran through them
 //   dist/index.js          `exports["."].import`, what Node loads: a small loader
 //                          (scripts/lib-loader.mjs) plus the named exports
 // Importing tsc's output loads about 390 module files (245 of them
-// inversify's); one bundle from the code cache loads in a fraction of that.
+// inversify's); the bundle from its code cache loads in a fraction of that.
 // Type declarations (dist/**/*.d.ts) and every other file of dist/ stay as tsc
-// wrote them. Drivers stay outside the bundle (bundle-options.mjs, ADR 0006).
+// wrote them. Drivers stay outside the bundles (bundle-options.mjs, ADR 0006).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { bundleOptions } from './bundle-options.mjs';
+import { bundleOptions, lazyZod, lazyZodFrom } from './bundle-options.mjs';
 import { assertLoadableBundle, assertNoImportCalls, codeCacheBundleOptions, importsThroughLoader, loaderSource } from './code-cache-bundle.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = `${root}dist`;
-const bundle = `${dist}/lib.bundle.cjs`;
-const cache = `${dist}/lib.bundle.cache`;
 
-await rm(`${dist}/chunks`, { recursive: true, force: true }); // the ES-module chunks of earlier builds
-await rm(cache, { force: true });
+/**
+ * The chunks, by the modules (under dist/) the code import()s from each. What
+ * an import of the library never runs: the registry's wiring (inversify) with
+ * the JSON store and the liveness probe a registrant and a discovery open, the
+ * other stores' adapters, the monitor's server, zod (for a malformed record).
+ */
+const CHUNKS = {
+  registry: ['app/composition-root.js', 'adapters/json-dir/json-dir.store.js', 'adapters/liveness/select-liveness.js'],
+  sqlite: ['adapters/sqlite/sqlite.store.js'],
+  etcd: ['adapters/etcd/etcd.store.js', 'app/etcd-secrets.js'],
+  monitor: ['interfaces/http/start-monitor.js'],
+  zod: ['domain/record.zod.js'],
+};
+const chunkOf = new Map(Object.entries(CHUNKS).flatMap(([name, modules]) => modules.map((module) => [module, name])));
+/** A chunk's module as the loader names it. */
+const chunkSpecifier = (module) => `marcus-chunk:${chunkOf.get(module)}/${module}`;
+
+for (const file of readdirSync(dist)) if (/^lib\..*\.(cjs|cache|map|txt)$/.test(file)) rmSync(`${dist}/${file}`);
+rmSync(`${dist}/chunks`, { recursive: true, force: true }); // the ES-module chunks of earlier builds
 renameSync(`${dist}/index.js`, `${dist}/index.modules.js`);
 writeFileSync(`${dist}/index.modules.js`, readFileSync(`${dist}/index.modules.js`, 'utf8').replace('//# sourceMappingURL=index.js.map', '//# sourceMappingURL=index.modules.js.map'));
 renameSync(`${dist}/index.js.map`, `${dist}/index.modules.js.map`);
 
 const options = bundleOptions(root);
-await build({
-  ...codeCacheBundleOptions(options),
-  entryPoints: { 'lib.bundle': 'dist/index.modules.js' },
-  minifyIdentifiers: true,
-  outdir: dist,
-  plugins: [...options.plugins, importsThroughLoader()],
+const plugins = [...options.plugins.filter((plugin) => plugin !== lazyZod), lazyZodFrom(`require(${JSON.stringify(chunkSpecifier('domain/record.zod.js'))})`)];
+/** import() of a chunk's module goes to the loader, which runs the chunk. */
+const chunkImports = importsThroughLoader((specifier, importer) => {
+  if (!specifier.startsWith('.')) return undefined;
+  const module = relative(dist, resolve(dirname(importer), specifier)).split('\\').join('/');
+  return chunkOf.has(module) ? chunkSpecifier(module) : undefined;
 });
-assertNoImportCalls(bundle);
-assertLoadableBundle(bundle);
+
+/** A virtual entry module of `contents` (absolute imports). */
+const virtualEntry = (contents) => ({
+  name: 'virtual-entry',
+  setup(b) {
+    b.onResolve({ filter: /^marcus-entry$/ }, () => ({ path: 'marcus-entry', namespace: 'marcus-entry' }));
+    b.onLoad({ filter: /.*/, namespace: 'marcus-entry' }, () => ({ contents, resolveDir: root, loader: 'js' }));
+  },
+});
+
+/** `import * as` of each module under dist/, gathered in one object exported as `name`. */
+const namespaces = (name, modules) =>
+  [...modules.map((module, i) => `import * as m${i} from ${JSON.stringify(`${dist}/${module}`)};`), `export const ${name} = { ${modules.map((module, i) => `${JSON.stringify(module)}: m${i}`).join(', ')} };`].join('\n');
+
+/** The main bundle: the library's entry, and the namespaces of `shared` (what the chunks take from it). */
+function buildMain(shared) {
+  return build({
+    ...codeCacheBundleOptions(options),
+    entryPoints: { 'lib.bundle': 'marcus-entry' },
+    minifyIdentifiers: true,
+    external: [...options.external, 'marcus-chunk:*'],
+    outdir: dist,
+    write: false,
+    metafile: true,
+    plugins: [...plugins, chunkImports, virtualEntry(`export * from ${JSON.stringify(`${dist}/index.modules.js`)};\n${namespaces('__marcusShared', shared)}`)],
+  });
+}
+
+/**
+ * A chunk: its modules' namespaces exported as `modules`. What the main bundle
+ * holds (`inMain`, paths under dist/) is `marcus-shared:<module>`, taken from it.
+ */
+function buildChunk(name, inMain, taken) {
+  const fromMain = {
+    name: 'from-main-bundle',
+    setup(b) {
+      b.onResolve({ filter: /^\./ }, (args) => {
+        if (args.namespace !== 'file' || !args.importer.startsWith(`${dist}/`) || args.importer.includes('/node_modules/')) return undefined;
+        const module = relative(dist, resolve(args.resolveDir, args.path)).split('\\').join('/');
+        if (!inMain.has(module)) return undefined;
+        taken.add(module);
+        return { path: `marcus-shared:${module}`, external: true };
+      });
+    },
+  };
+  return build({
+    ...codeCacheBundleOptions(options),
+    entryPoints: { [`lib.${name}`]: 'marcus-entry' },
+    minifyIdentifiers: true,
+    external: [...options.external, 'marcus-chunk:*'],
+    outdir: dist,
+    write: false,
+    metafile: true,
+    plugins: [fromMain, ...plugins, chunkImports, virtualEntry(namespaces('modules', CHUNKS[name]))],
+  });
+}
+
+const inputsOf = (result) => Object.keys(result.metafile.inputs).filter((input) => !input.startsWith('marcus-entry:'));
+const underDist = (input) => (input.startsWith('dist/') ? input.slice('dist/'.length) : undefined);
+
+// A module two chunks would both bundle moves to the main bundle (one instance of each module);
+// then the main bundle is built again with the namespaces the chunks take from it.
+let shared = [];
+let chunks;
+for (;;) {
+  const main = await buildMain(shared);
+  const inMain = new Set(inputsOf(main).map(underDist).filter(Boolean));
+  const taken = new Set(shared);
+  chunks = await Promise.all(Object.keys(CHUNKS).map(async (name) => ({ name, result: await buildChunk(name, inMain, taken) })));
+  const owner = new Map();
+  const twice = new Set();
+  for (const { name, result } of chunks) {
+    for (const input of inputsOf(result)) {
+      if (owner.has(input) && owner.get(input) !== name) twice.add(input);
+      owner.set(input, name);
+    }
+  }
+  const outside = [...twice].filter((input) => underDist(input) === undefined);
+  if (outside.length > 0) throw new Error(`build-lib: two chunks would each bundle ${outside.join(', ')}; put it in one chunk or import it from the main bundle`);
+  const next = [...new Set([...taken, ...[...twice].map(underDist)])].sort();
+  if (twice.size === 0 && next.length === shared.length) break;
+  shared = next;
+}
+const main = await buildMain(shared);
+for (const { path, contents } of [...main.outputFiles, ...chunks.flatMap(({ result }) => result.outputFiles)]) {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, contents);
+}
+const bundles = ['lib.bundle', ...Object.keys(CHUNKS).map((name) => `lib.${name}`)];
+for (const name of bundles) {
+  assertNoImportCalls(`${dist}/${name}.cjs`);
+  assertLoadableBundle(`${dist}/${name}.cjs`);
+}
 
 // The names the entry exports: those of tsc's index (a flat list of re-exports, no default).
 const names = namedExports(`${dist}/index.modules.js`);
-writeFileSync(`${dist}/index.js`, `${loaderSource(`${root}scripts/lib-loader.mjs`)}\nexport const { ${names.join(', ')} } = library.exports;\n`);
+writeFileSync(`${dist}/index.js`, `${loaderSource(`${root}scripts/lib-loader.mjs`)}\nexport const { ${names.join(', ')} } = library;\n`);
 
 // The code cache: a registrant (createRegistry, register) and a discovery over
 // a JSON registry, then V8 serialises what it compiled.
@@ -63,11 +168,11 @@ try {
   ].join('\n');
   const run = spawnSync(process.execPath, ['--input-type=module', '-e', workload], {
     cwd: root,
-    env: { ...process.env, NODE_OPTIONS: '', MARCUS_REGISTRY_LIB_CACHE_OUT: cache },
+    env: { ...process.env, NODE_OPTIONS: '', MARCUS_REGISTRY_LIB_CACHE_OUT: dist },
     encoding: 'utf8',
   });
   if (run.status !== 0) throw new Error(`writing the library code cache: the workload exited ${run.status}: ${run.stderr}`);
-  readFileSync(cache); // it was written
+  for (const name of ['lib.bundle', 'lib.registry']) readFileSync(`${dist}/${name}.cache`); // they were written
 } finally {
   rmSync(scratch, { recursive: true, force: true });
 }

@@ -41,17 +41,22 @@ export const lighterLockfile = {
  * fails if that import line changes. This load replaces importsThroughLoader's
  * for that one file: an import() added there would fail assertNoImportCalls.
  */
-export const lazyZod = {
-  name: 'lazy-zod',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]dist[\\/]domain[\\/]record\.schema\.js$/ }, async (args) => {
-      const text = await readFile(args.path, 'utf8');
-      const line = "import { buildSchemas } from './record.zod.js';\n";
-      if (!text.includes(line)) throw new Error(`lazy-zod: ${args.path} no longer has the line ${JSON.stringify(line)}`);
-      return { contents: text.replace(line, () => "const buildSchemas = () => require('./record.zod.js').buildSchemas();\n"), loader: 'js' };
-    });
-  },
-};
+export const lazyZod = lazyZodFrom("require('./record.zod.js')");
+
+/** lazy-zod with `source` (an expression) as what gives record.zod.js's exports: the library's bundles take them from a chunk. */
+export function lazyZodFrom(source) {
+  return {
+    name: 'lazy-zod',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]dist[\\/]domain[\\/]record\.schema\.js$/ }, async (args) => {
+        const text = await readFile(args.path, 'utf8');
+        const line = "import { buildSchemas } from './record.zod.js';\n";
+        if (!text.includes(line)) throw new Error(`lazy-zod: ${args.path} no longer has the line ${JSON.stringify(line)}`);
+        return { contents: text.replace(line, () => `const buildSchemas = () => ${source}.buildSchemas();\n`), loader: 'js' };
+      });
+    },
+  };
+}
 
 /**
  * node:os is loaded when first used, not when the library is imported (ADR

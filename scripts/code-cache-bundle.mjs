@@ -13,6 +13,8 @@ import { EXTERNAL } from './bundle-options.mjs';
  * the loader, in the same directory). `rewrite(specifier)` may map a specifier
  * to another one loaded the same way (the CLI's MCP SDK modules); every other
  * import() stays: esbuild bundles its module, initialised when first imported.
+ * `rewrite` is also given the importing file's path (the library's chunks
+ * resolve a relative specifier against it: build-lib.mjs).
  */
 export function importsThroughLoader(rewrite = () => undefined) {
   return {
@@ -20,7 +22,7 @@ export function importsThroughLoader(rewrite = () => undefined) {
     setup(b) {
       b.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, async (args) => ({
         contents: readFileSync(args.path, 'utf8').replace(/\bimport\((\s*)(?:(['"])([^'"]*)\2)?/g, (call, space, quote, specifier) => {
-          const mapped = specifier === undefined ? undefined : rewrite(specifier);
+          const mapped = specifier === undefined ? undefined : rewrite(specifier, args.path);
           if (mapped !== undefined) return `__marcusImport(${space}${quote}${mapped}${quote}`;
           const outside = specifier === undefined || specifier.startsWith('node:') || EXTERNAL.some((pkg) => specifier === pkg || specifier.startsWith(`${pkg}/`));
           return outside ? `__marcusImport(${space}${quote ?? ''}${specifier ?? ''}${quote ?? ''}` : call;
