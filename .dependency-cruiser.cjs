@@ -18,6 +18,14 @@ module.exports = {
       to: { pathNot: ['^src/ports', '^src/domain'] },
     },
     {
+      name: 'inversify-only-in-the-composition-root',
+      comment:
+        'The container and its metadata load at the first createRegistry() (ADR 0035): only the composition root imports inversify; decorators elsewhere would run its code at every import of the library.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/app/composition-root\\.ts$' },
+      to: { path: ['node_modules/inversify', 'node_modules/@inversifyjs', 'node_modules/reflect-metadata'] },
+    },
+    {
       name: 'adapters-never-import-app',
       severity: 'error',
       from: { path: '^src/adapters' },

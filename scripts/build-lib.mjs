@@ -141,6 +141,16 @@ for (;;) {
   shared = next;
 }
 const main = await buildMain(shared);
+// One instance of each module: nothing a chunk bundles is in the main bundle too (lazy-os's
+// wrappers of node:os hold no state), and no chunk's module is. What only a chunk may hold
+// besides: an import of the library runs none of it.
+const inMain = new Set(inputsOf(main));
+const CHUNK_ONLY = /^node_modules\/(inversify|@inversifyjs|reflect-metadata|zod|proper-lockfile)\//;
+const misplaced = [
+  ...[...inMain].filter((input) => CHUNK_ONLY.test(input) || chunkOf.has(underDist(input))).map((input) => `${input} (main)`),
+  ...chunks.flatMap(({ name, result }) => inputsOf(result).filter((input) => inMain.has(input) && !input.startsWith('lazy-os:')).map((input) => `${input} (main and ${name})`)),
+];
+if (misplaced.length > 0) throw new Error(`build-lib: a module in the wrong bundle: ${misplaced.slice(0, 5).join(', ')}`);
 for (const { path, contents } of [...main.outputFiles, ...chunks.flatMap(({ result }) => result.outputFiles)]) {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, contents);

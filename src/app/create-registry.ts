@@ -45,9 +45,10 @@ export interface RegistryOptions {
 export async function createRegistry(options: RegistryOptions = {}): Promise<ServiceRegistry> {
   const env = options.env ?? process.env;
   const logger = options.logger ?? silentLogger;
-  const store = isStore(options.store) ? options.store : await openStore(resolveStoreConfig(options.store, env), logger, { createDirectory: options.createDirectory });
-  const liveness = options.liveness ?? (await defaultLiveness());
+  // What can fail to load comes before the store opens: a failure then leaves no store open.
   const { composeRegistry } = await import('./composition-root.js');
+  const liveness = options.liveness ?? (await defaultLiveness());
+  const store = isStore(options.store) ? options.store : await openStore(resolveStoreConfig(options.store, env), logger, { createDirectory: options.createDirectory });
   return composeRegistry({
     store,
     liveness,

@@ -1,4 +1,4 @@
-import { chmod, copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -50,5 +50,33 @@ describe('marcus-registry library: the main bundle and its chunks', () => {
     const run = await runToEnd(process.execPath, ['--input-type=module', '-e', script]);
     expect(run.stderr).toBe('');
     expect(run.stdout).toBe('InsecureDirectoryError true true true\ntrue ServiceRegistry\nfalse true true\n');
+  });
+});
+
+describe('marcus-registry library: a chunk that cannot be read', () => {
+  it('fails createRegistry() before it opens the store: no SQLite file left open, none created', async () => {
+    const work = await mkdtemp(join(tmpdir(), 'marcus-lib-'));
+    try {
+      const lib = join(work, 'lib');
+      await mkdir(lib);
+      // Everything but the registry chunk (the wiring); drivers from the repository's node_modules.
+      const bundles = (await readdir(join(ROOT, 'dist'))).filter((file) => /^lib\.\w+\.(cjs|cache)$/.test(file) && !file.startsWith('lib.registry.'));
+      for (const file of ['index.js', ...bundles]) await copyFile(join(ROOT, 'dist', file), join(lib, file));
+      await writeFile(join(lib, 'package.json'), '{ "type": "module" }\n');
+      await symlink(join(ROOT, 'node_modules'), join(lib, 'node_modules'));
+      const db = join(work, 'registry.db');
+      const script = [
+        `const { createRegistry } = await import(${JSON.stringify(join(lib, 'index.js'))});`,
+        'const { readdirSync, readlinkSync, existsSync } = await import("node:fs");',
+        `for (let i = 0; i < 3; i++) await createRegistry({ store: ${JSON.stringify(`sqlite:${db}`)} }).then(() => console.log('created'), (error) => console.log(error.code));`,
+        `const open = readdirSync('/proc/self/fd').filter((fd) => { try { return readlinkSync('/proc/self/fd/' + fd).startsWith(${JSON.stringify(db)}); } catch { return false; } });`,
+        `console.log(open.length, existsSync(${JSON.stringify(db)}));`,
+      ].join('\n');
+      const run = await runToEnd(process.execPath, ['--input-type=module', '-e', script]);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toBe('ENOENT\nENOENT\nENOENT\n0 false\n');
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   });
 });
