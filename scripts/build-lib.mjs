@@ -67,12 +67,58 @@ const virtualEntry = (contents) => ({
   },
 });
 
-/** `import * as` of each module under dist/, gathered in one object exported as `name`. */
-const namespaces = (name, modules) =>
-  [...modules.map((module, i) => `import * as m${i} from ${JSON.stringify(`${dist}/${module}`)};`), `export const ${name} = { ${modules.map((module, i) => `${JSON.stringify(module)}: m${i}`).join(', ')} };`].join('\n');
+/** The names a module under dist/ exports (tsc's output: named exports only), from esbuild's metafile. */
+const exportsOf = new Map();
+async function exportNames(module) {
+  if (!exportsOf.has(module)) {
+    const result = await build({ entryPoints: [`${dist}/${module}`], bundle: false, write: false, metafile: true, format: 'esm', logLevel: 'silent' });
+    const names = Object.values(result.metafile.outputs)[0].exports;
+    const text = readFileSync(`${dist}/${module}`, 'utf8');
+    const variable = names.find((name) => new RegExp(`^(?:export\\s+)?(?:let|var)\\s+${name.replace(/\$/g, '\\$')}\\b`, 'm').test(text));
+    if (variable) throw new Error(`build-lib: ${module} exports ${variable}, a variable: a chunk would keep the value it had when first run`);
+    exportsOf.set(module, names);
+  }
+  return exportsOf.get(module);
+}
 
-/** The main bundle: the library's entry, and the namespaces of `shared` (what the chunks take from it). */
-function buildMain(shared) {
+/**
+ * Imports of `modules` (under dist/) by name, and `name`: an object from each
+ * module to a plain object of its exports (no getters: what a chunk or the
+ * loader reads is one property load). Every export of these modules is a
+ * const, a function or a class (checked when the build reads them): nothing
+ * a later assignment would change.
+ */
+async function plainNamespaces(name, modules) {
+  const lines = [];
+  const objects = [];
+  for (const [i, module] of modules.entries()) {
+    const names = await exportNames(module);
+    lines.push(`import { ${names.map((n) => `${n} as m${i}_${n}`).join(', ')} } from ${JSON.stringify(`${dist}/${module}`)};`);
+    objects.push(`${JSON.stringify(module)}: { ${names.map((n) => `${n}: m${i}_${n}`).join(', ')} }`);
+  }
+  lines.push(`const ${name} = { ${objects.join(', ')} };`);
+  return lines.join('\n');
+}
+
+/**
+ * The main bundle's entry: the library's exports as one plain object, each
+ * exported class and function given its public name back (local names are
+ * minified, ADR 0031: util.inspect and loggers print a class's own name, a
+ * trace a function's), and the modules the chunks take from it (`shared`).
+ */
+async function mainEntry(shared) {
+  const names = namedExports(`${dist}/index.modules.js`);
+  return [
+    `import { ${names.join(', ')} } from ${JSON.stringify(`${dist}/index.modules.js`)};`,
+    await plainNamespaces('shared', shared),
+    `const api = { ${names.join(', ')} };`,
+    "for (const name in api) if (typeof api[name] === 'function' && api[name].name !== name) Object.defineProperty(api[name], 'name', { value: name });",
+    'export default { api, shared };',
+  ].join('\n');
+}
+
+/** The main bundle: the library's entry, and the modules of `shared` (what the chunks take from it). */
+async function buildMain(shared) {
   return build({
     ...codeCacheBundleOptions(options),
     entryPoints: { 'lib.bundle': 'marcus-entry' },
@@ -81,15 +127,15 @@ function buildMain(shared) {
     outdir: dist,
     write: false,
     metafile: true,
-    plugins: [...plugins, chunkImports, virtualEntry(`export * from ${JSON.stringify(`${dist}/index.modules.js`)};\n${namespaces('__marcusShared', shared)}`)],
+    plugins: [...plugins, chunkImports, virtualEntry(await mainEntry(shared))],
   });
 }
 
 /**
- * A chunk: its modules' namespaces exported as `modules`. What the main bundle
+ * A chunk: its modules' exports, by module, as its default export. What the main bundle
  * holds (`inMain`, paths under dist/) is `marcus-shared:<module>`, taken from it.
  */
-function buildChunk(name, inMain, taken) {
+async function buildChunk(name, inMain, taken) {
   const fromMain = {
     name: 'from-main-bundle',
     setup(b) {
@@ -110,7 +156,7 @@ function buildChunk(name, inMain, taken) {
     outdir: dist,
     write: false,
     metafile: true,
-    plugins: [fromMain, ...plugins, chunkImports, virtualEntry(namespaces('modules', CHUNKS[name]))],
+    plugins: [fromMain, ...plugins, chunkImports, virtualEntry(`${await plainNamespaces('modules', CHUNKS[name])}\nexport default modules;`)],
   });
 }
 
@@ -162,8 +208,7 @@ for (const name of bundles) {
 }
 
 // The names the entry exports: those of tsc's index (a flat list of re-exports, no default).
-const names = namedExports(`${dist}/index.modules.js`);
-writeFileSync(`${dist}/index.js`, `${loaderSource(`${root}scripts/lib-loader.mjs`)}\nexport const { ${names.join(', ')} } = library;\n`);
+writeFileSync(`${dist}/index.js`, `${loaderSource(`${root}scripts/lib-loader.mjs`)}\nexport const { ${namedExports(`${dist}/index.modules.js`).join(', ')} } = library;\n`);
 
 // The code cache: a registrant (createRegistry, register) and a discovery over
 // a JSON registry, then V8 serialises what it compiled.

@@ -34,7 +34,7 @@ const importPackage = (specifier) =>
 const chunks = new Map();
 let shared;
 
-/** Runs dist/<name>.cjs (one function expression) with its code cache; its module.exports. */
+/** Runs dist/<name>.cjs (one function expression) with its code cache; its default export. */
 function runBundle(name) {
   const url = new URL(`./${name}.cjs`, import.meta.url);
   const file = fileURLToPath(url);
@@ -45,26 +45,24 @@ function runBundle(name) {
   const builtin = builtinRequire(file);
   const require = (id) => (id.startsWith('marcus-shared:') ? shared[id.slice(14)] : id.startsWith('marcus-chunk:') ? chunkModule(id) : builtin(id));
   script.runInThisContext()(module.exports, require, module, file, dirname(file), url.href, importPackage);
-  return module.exports;
+  return module.exports.default;
 }
 
-/** The namespace of `marcus-chunk:<chunk>/<module>`, its chunk run on first use. */
+/** The exports of `marcus-chunk:<chunk>/<module>` (one object per module), its chunk run on first use. */
 function chunkModule(specifier) {
   const slash = specifier.indexOf('/');
   const name = specifier.slice(13, slash);
   let modules = chunks.get(name);
   if (modules === undefined) {
-    modules = runBundle(`lib.${name}`).modules;
+    modules = runBundle(`lib.${name}`);
     chunks.set(name, modules);
   }
   return modules[specifier.slice(slash + 1)];
 }
 
-const library = runBundle('lib.bundle');
-shared = library.__marcusShared;
-// Its local names are minified (ADR 0031): what it exports gets its public name back, for what prints
-// a class's or a function's name (util.inspect shows `NotFoundError [NotFoundError]: …` from the class's
-// own name; loggers record `err.constructor.name`).
-for (const [name, value] of Object.entries(library)) {
-  if (typeof value === 'function' && value.name !== name) Object.defineProperty(value, 'name', { value: name });
-}
+// The library's exports, one plain object (each class and function already named as exported), and the
+// modules the chunks take from it.
+const main = runBundle('lib.bundle');
+shared = main.shared;
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- the build appends its named exports
+const library = main.api;
