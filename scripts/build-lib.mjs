@@ -21,6 +21,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { bundleOptions, lazyZod, lazyZodFrom } from './bundle-options.mjs';
+import { moduleExports } from './module-exports.mjs';
 import { assertLoadableBundle, assertNoImportCalls, codeCacheBundleOptions, importsThroughLoader, loaderSource } from './code-cache-bundle.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -67,34 +68,33 @@ const virtualEntry = (contents) => ({
   },
 });
 
-/** The names a module under dist/ exports (tsc's output: named exports only), from esbuild's metafile. */
-const exportsOf = new Map();
-async function exportNames(module) {
-  if (!exportsOf.has(module)) {
-    const result = await build({ entryPoints: [`${dist}/${module}`], bundle: false, write: false, metafile: true, format: 'esm', logLevel: 'silent' });
-    const names = Object.values(result.metafile.outputs)[0].exports;
-    const text = readFileSync(`${dist}/${module}`, 'utf8');
-    const variable = names.find((name) => new RegExp(`^(?:export\\s+)?(?:let|var)\\s+${name.replace(/\$/g, '\\$')}\\b`, 'm').test(text));
-    if (variable) throw new Error(`build-lib: ${module} exports ${variable}, a variable: a chunk would keep the value it had when first run`);
-    exportsOf.set(module, names);
+/**
+ * The names a module under dist/ exports. The library's exports and the
+ * modules the chunks share are handed over as plain objects, values read once
+ * (ADR 0035): the build refuses one declared with `let` or `var`, which a later
+ * assignment could change (an enum compiled to `var` too: give it as a const).
+ */
+function exportNames(module) {
+  const names = [];
+  for (const [name, { file, kind }] of moduleExports(`${dist}/${module}`)) {
+    if (kind === 'let' || kind === 'var') throw new Error(`build-lib: ${module} exports ${name}, a ${kind} of ${relative(dist, file)}: a plain object would keep the value it had when built`);
+    names.push(name);
   }
-  return exportsOf.get(module);
+  return names;
 }
 
 /**
  * Imports of `modules` (under dist/) by name, and `name`: an object from each
- * module to a plain object of its exports (no getters: what a chunk or the
- * loader reads is one property load). Every export of these modules is a
- * const, a function or a class (checked when the build reads them): nothing
- * a later assignment would change.
+ * module to a frozen plain object of its exports (no getters: what a chunk
+ * reads is one property load).
  */
-async function plainNamespaces(name, modules) {
+function plainNamespaces(name, modules) {
   const lines = [];
   const objects = [];
   for (const [i, module] of modules.entries()) {
-    const names = await exportNames(module);
-    lines.push(`import { ${names.map((n) => `${n} as m${i}_${n}`).join(', ')} } from ${JSON.stringify(`${dist}/${module}`)};`);
-    objects.push(`${JSON.stringify(module)}: { ${names.map((n) => `${n}: m${i}_${n}`).join(', ')} }`);
+    const names = exportNames(module);
+    lines.push(`import { ${names.map((n, j) => `${JSON.stringify(n)} as m${i}_${j}`).join(', ')} } from ${JSON.stringify(`${dist}/${module}`)};`);
+    objects.push(`${JSON.stringify(module)}: Object.freeze({ ${names.map((n, j) => `${JSON.stringify(n)}: m${i}_${j}`).join(', ')} })`);
   }
   lines.push(`const ${name} = { ${objects.join(', ')} };`);
   return lines.join('\n');
@@ -106,11 +106,11 @@ async function plainNamespaces(name, modules) {
  * minified, ADR 0031: util.inspect and loggers print a class's own name, a
  * trace a function's), and the modules the chunks take from it (`shared`).
  */
-async function mainEntry(shared) {
-  const names = namedExports(`${dist}/index.modules.js`);
+function mainEntry(shared) {
+  const names = exportNames('index.modules.js');
   return [
     `import { ${names.join(', ')} } from ${JSON.stringify(`${dist}/index.modules.js`)};`,
-    await plainNamespaces('shared', shared),
+    plainNamespaces('shared', shared),
     `const api = { ${names.join(', ')} };`,
     "for (const name in api) if (typeof api[name] === 'function' && api[name].name !== name) Object.defineProperty(api[name], 'name', { value: name });",
     'export default { api, shared };',
@@ -127,7 +127,7 @@ async function buildMain(shared) {
     outdir: dist,
     write: false,
     metafile: true,
-    plugins: [...plugins, chunkImports, virtualEntry(await mainEntry(shared))],
+    plugins: [...plugins, chunkImports, virtualEntry(mainEntry(shared))],
   });
 }
 
@@ -156,7 +156,7 @@ async function buildChunk(name, inMain, taken) {
     outdir: dist,
     write: false,
     metafile: true,
-    plugins: [fromMain, ...plugins, chunkImports, virtualEntry(`${await plainNamespaces('modules', CHUNKS[name])}\nexport default modules;`)],
+    plugins: [fromMain, ...plugins, chunkImports, virtualEntry(`${plainNamespaces('modules', CHUNKS[name])}\nexport default modules;`)],
   });
 }
 
@@ -208,7 +208,7 @@ for (const name of bundles) {
 }
 
 // The names the entry exports: those of tsc's index (a flat list of re-exports, no default).
-writeFileSync(`${dist}/index.js`, `${loaderSource(`${root}scripts/lib-loader.mjs`)}\nexport const { ${namedExports(`${dist}/index.modules.js`).join(', ')} } = library;\n`);
+writeFileSync(`${dist}/index.js`, `${loaderSource(`${root}scripts/lib-loader.mjs`)}\nexport const { ${exportNames('index.modules.js').join(', ')} } = library;\n`);
 
 // The code cache: a registrant (createRegistry, register) and a discovery over
 // a JSON registry, then V8 serialises what it compiled.
@@ -230,18 +230,4 @@ try {
   for (const name of ['lib.bundle', 'lib.registry']) readFileSync(`${dist}/${name}.cache`); // they were written
 } finally {
   rmSync(scratch, { recursive: true, force: true });
-}
-
-/** The export names of a module made only of `export { a, b as c } from '…'` statements (tsc's index). */
-function namedExports(file) {
-  const text = readFileSync(file, 'utf8');
-  const names = [];
-  for (const [, list] of text.matchAll(/export\s*\{([^}]*)\}\s*from/g)) {
-    for (const item of list.split(',')) {
-      const name = item.trim().split(/\s+as\s+/).pop();
-      if (name) names.push(name);
-    }
-  }
-  if (/export\s+(?:default|const|let|var|function|class|\*)/.test(text)) throw new Error(`${file}: only named re-exports are supported`);
-  return names;
 }
