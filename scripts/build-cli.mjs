@@ -10,7 +10,7 @@
 //                                  main.js is the same loader, run as an ES module
 // A cold `marcus-registry list` otherwise spends most of its time resolving,
 // compiling and evaluating modules — docs/benchmarks.md has the figures. The
-// bundle is made from tsc's output (decorator metadata stays as tsc emits it).
+// bundle is made from tsc's output.
 // V8 refuses a cache made by another V8 version or with other flags; the loader
 // then compiles the source as usual. Drivers stay outside the bundle (see
 // bundle-options.mjs, ADR 0006): they are import()ed from node_modules.

@@ -41,6 +41,8 @@ const CHUNKS = {
   zod: ['domain/record.zod.js'],
 };
 const chunkOf = new Map(Object.entries(CHUNKS).flatMap(([name, modules]) => modules.map((module) => [module, name])));
+/** The module under dist/ (as CHUNKS names it) that `path` is. */
+const distModule = (path) => relative(dist, path).split('\\').join('/');
 /** A chunk's module as the loader names it. */
 const chunkSpecifier = (module) => `marcus-chunk:${chunkOf.get(module)}/${module}`;
 
@@ -55,7 +57,7 @@ const plugins = [...options.plugins.filter((plugin) => plugin !== lazyZod), lazy
 /** import() of a chunk's module goes to the loader, which runs the chunk. */
 const chunkImports = importsThroughLoader((specifier, importer) => {
   if (!specifier.startsWith('.')) return undefined;
-  const module = relative(dist, resolve(dirname(importer), specifier)).split('\\').join('/');
+  const module = distModule(resolve(dirname(importer), specifier));
   return chunkOf.has(module) ? chunkSpecifier(module) : undefined;
 });
 
@@ -74,13 +76,17 @@ const virtualEntry = (contents) => ({
  * (ADR 0035): the build refuses one declared with `let` or `var`, which a later
  * assignment could change (an enum compiled to `var` too: give it as a const).
  */
+const exportsOf = new Map();
 function exportNames(module) {
-  const names = [];
-  for (const [name, { file, kind }] of moduleExports(`${dist}/${module}`)) {
-    if (kind === 'let' || kind === 'var') throw new Error(`build-lib: ${module} exports ${name}, a ${kind} of ${relative(dist, file)}: a plain object would keep the value it had when built`);
-    names.push(name);
+  if (!exportsOf.has(module)) {
+    const names = [];
+    for (const [name, { file, kind }] of moduleExports(`${dist}/${module}`)) {
+      if (kind === 'let' || kind === 'var') throw new Error(`build-lib: ${module} exports ${name}, a ${kind} of ${distModule(file)}: a plain object would keep the value it had when built`);
+      names.push(name);
+    }
+    exportsOf.set(module, names);
   }
-  return names;
+  return exportsOf.get(module);
 }
 
 /**
@@ -141,7 +147,7 @@ async function buildChunk(name, inMain, taken) {
     setup(b) {
       b.onResolve({ filter: /^\./ }, (args) => {
         if (args.namespace !== 'file' || !args.importer.startsWith(`${dist}/`) || args.importer.includes('/node_modules/')) return undefined;
-        const module = relative(dist, resolve(args.resolveDir, args.path)).split('\\').join('/');
+        const module = distModule(resolve(args.resolveDir, args.path));
         if (!inMain.has(module)) return undefined;
         taken.add(module);
         return { path: `marcus-shared:${module}`, external: true };
@@ -163,12 +169,13 @@ async function buildChunk(name, inMain, taken) {
 const inputsOf = (result) => Object.keys(result.metafile.inputs).filter((input) => !input.startsWith('marcus-entry:'));
 const underDist = (input) => (input.startsWith('dist/') ? input.slice('dist/'.length) : undefined);
 
-// A module two chunks would both bundle moves to the main bundle (one instance of each module);
-// then the main bundle is built again with the namespaces the chunks take from it.
+// A module two chunks would both bundle moves to the main bundle (one instance of each module),
+// and the main bundle is built again with what the chunks take from it, until neither changes.
 let shared = [];
+let main;
 let chunks;
 for (;;) {
-  const main = await buildMain(shared);
+  main = await buildMain(shared);
   const inMain = new Set(inputsOf(main).map(underDist).filter(Boolean));
   const taken = new Set(shared);
   chunks = await Promise.all(Object.keys(CHUNKS).map(async (name) => ({ name, result: await buildChunk(name, inMain, taken) })));
@@ -183,18 +190,18 @@ for (;;) {
   const outside = [...twice].filter((input) => underDist(input) === undefined);
   if (outside.length > 0) throw new Error(`build-lib: two chunks would each bundle ${outside.join(', ')}; put it in one chunk or import it from the main bundle`);
   const next = [...new Set([...taken, ...[...twice].map(underDist)])].sort();
+  // `next` holds all of `shared`: the same length is the same list, the one `main` was built with.
   if (twice.size === 0 && next.length === shared.length) break;
   shared = next;
 }
-const main = await buildMain(shared);
 // One instance of each module: nothing a chunk bundles is in the main bundle too (lazy-os's
 // wrappers of node:os hold no state), and no chunk's module is. What only a chunk may hold
 // besides: an import of the library runs none of it.
-const inMain = new Set(inputsOf(main));
+const mainInputs = new Set(inputsOf(main));
 const CHUNK_ONLY = /^node_modules\/(inversify|@inversifyjs|reflect-metadata|zod|proper-lockfile)\//;
 const misplaced = [
-  ...[...inMain].filter((input) => CHUNK_ONLY.test(input) || chunkOf.has(underDist(input))).map((input) => `${input} (main)`),
-  ...chunks.flatMap(({ name, result }) => inputsOf(result).filter((input) => inMain.has(input) && !input.startsWith('lazy-os:')).map((input) => `${input} (main and ${name})`)),
+  ...[...mainInputs].filter((input) => CHUNK_ONLY.test(input) || chunkOf.has(underDist(input))).map((input) => `${input} (main)`),
+  ...chunks.flatMap(({ name, result }) => inputsOf(result).filter((input) => mainInputs.has(input) && !input.startsWith('lazy-os:')).map((input) => `${input} (main and ${name})`)),
 ];
 if (misplaced.length > 0) throw new Error(`build-lib: a module in the wrong bundle: ${misplaced.slice(0, 5).join(', ')}`);
 for (const { path, contents } of [...main.outputFiles, ...chunks.flatMap(({ result }) => result.outputFiles)]) {
