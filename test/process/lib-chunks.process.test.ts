@@ -1,7 +1,7 @@
-import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { libraryCopy } from '../support/library-copy.js';
 import { ROOT, runToEnd, tempRegistryDir } from '../support/processes.js';
 
 /**
@@ -12,22 +12,16 @@ import { ROOT, runToEnd, tempRegistryDir } from '../support/processes.js';
  */
 describe('marcus-registry library: the main bundle and its chunks', () => {
   it('imports, and runs the domain, without reading any chunk', async () => {
-    const lib = await mkdtemp(join(tmpdir(), 'marcus-lib-'));
-    try {
-      for (const file of ['index.js', 'lib.bundle.cjs', 'lib.bundle.cache']) await copyFile(join(ROOT, 'dist', file), join(lib, file));
-      await writeFile(join(lib, 'package.json'), '{ "type": "module" }\n');
-      const script = [
-        `const lib = await import(${JSON.stringify(join(lib, 'index.js'))});`,
-        "console.log(lib.parseStoreUri('json:/tmp/x').kind, lib.isValidInstanceId('marcus_1'), lib.RECORD_KEYS.length > 0, new lib.NotFoundError('marcus_1').code);",
-        "await lib.createRegistry({ store: 'memory:' }).then(() => console.log('created'), (error) => console.log(error.code, String(error.message).includes('lib.registry.cjs')));",
-      ].join('\n');
-      const run = await runToEnd(process.execPath, ['--input-type=module', '-e', script]);
-      expect(run.stderr).toBe('');
-      // createRegistry() needs its chunk: missing, it fails then, not at the import.
-      expect(run.stdout).toBe('json true true NOT_FOUND\nENOENT true\n');
-    } finally {
-      await rm(lib, { recursive: true, force: true });
-    }
+    await using lib = await libraryCopy(() => ['lib.bundle.cjs', 'lib.bundle.cache']);
+    const script = [
+      `const lib = await import(${JSON.stringify(lib.entry)});`,
+      "console.log(lib.parseStoreUri('json:/tmp/x').kind, lib.isValidInstanceId('marcus_1'), lib.RECORD_KEYS.length > 0, new lib.NotFoundError('marcus_1').code);",
+      "await lib.createRegistry({ store: 'memory:' }).then(() => console.log('created'), (error) => console.log(error.code, String(error.message).includes('lib.registry.cjs')));",
+    ].join('\n');
+    const run = await runToEnd(process.execPath, ['--input-type=module', '-e', script]);
+    expect(run.stderr).toBe('');
+    // createRegistry() needs its chunk: missing, it fails then, not at the import.
+    expect(run.stdout).toBe('json true true NOT_FOUND\nENOENT true\n');
   });
 
   it("throws the main bundle's classes from a chunk, and builds the exported ServiceRegistry", async () => {
@@ -55,28 +49,20 @@ describe('marcus-registry library: the main bundle and its chunks', () => {
 
 describe('marcus-registry library: a chunk that cannot be read', () => {
   it('fails createRegistry() before it opens the store: no SQLite file left open, none created', async () => {
-    const work = await mkdtemp(join(tmpdir(), 'marcus-lib-'));
-    try {
-      const lib = join(work, 'lib');
-      await mkdir(lib);
-      // Everything but the registry chunk (the wiring); drivers from the repository's node_modules.
-      const bundles = (await readdir(join(ROOT, 'dist'))).filter((file) => /^lib\.\w+\.(cjs|cache)$/.test(file) && !file.startsWith('lib.registry.'));
-      for (const file of ['index.js', ...bundles]) await copyFile(join(ROOT, 'dist', file), join(lib, file));
-      await writeFile(join(lib, 'package.json'), '{ "type": "module" }\n');
-      await symlink(join(ROOT, 'node_modules'), join(lib, 'node_modules'));
-      const db = join(work, 'registry.db');
-      const script = [
-        `const { createRegistry } = await import(${JSON.stringify(join(lib, 'index.js'))});`,
-        'const { readdirSync, readlinkSync, existsSync } = await import("node:fs");',
-        `for (let i = 0; i < 3; i++) await createRegistry({ store: ${JSON.stringify(`sqlite:${db}`)} }).then(() => console.log('created'), (error) => console.log(error.code));`,
-        `const open = readdirSync('/proc/self/fd').filter((fd) => { try { return readlinkSync('/proc/self/fd/' + fd).startsWith(${JSON.stringify(db)}); } catch { return false; } });`,
-        `console.log(open.length, existsSync(${JSON.stringify(db)}));`,
-      ].join('\n');
-      const run = await runToEnd(process.execPath, ['--input-type=module', '-e', script]);
-      expect(run.stderr).toBe('');
-      expect(run.stdout).toBe('ENOENT\nENOENT\nENOENT\n0 false\n');
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
+    // Everything but the registry chunk (the wiring); drivers from the repository's node_modules.
+    await using lib = await libraryCopy((files) => files.filter((file) => /^lib\.\w+\.(cjs|cache)$/.test(file) && !file.startsWith('lib.registry.')));
+    await symlink(join(ROOT, 'node_modules'), join(lib.dir, 'node_modules'));
+    await using tmp = await tempRegistryDir();
+    const db = join(tmp.dir, 'registry.db');
+    const script = [
+      `const { createRegistry } = await import(${JSON.stringify(lib.entry)});`,
+      'const { readdirSync, readlinkSync, existsSync } = await import("node:fs");',
+      `for (let i = 0; i < 3; i++) await createRegistry({ store: ${JSON.stringify(`sqlite:${db}`)} }).then(() => console.log('created'), (error) => console.log(error.code));`,
+      `const open = readdirSync('/proc/self/fd').filter((fd) => { try { return readlinkSync('/proc/self/fd/' + fd).startsWith(${JSON.stringify(db)}); } catch { return false; } });`,
+      `console.log(open.length, existsSync(${JSON.stringify(db)}));`,
+    ].join('\n');
+    const run = await runToEnd(process.execPath, ['--input-type=module', '-e', script]);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('ENOENT\nENOENT\nENOENT\n0 false\n');
   });
 });

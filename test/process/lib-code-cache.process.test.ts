@@ -1,7 +1,7 @@
-import { copyFile, mkdir, mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { libraryCopy } from '../support/library-copy.js';
 import { ROOT, runToEnd, tempRegistryDir } from '../support/processes.js';
 
 /**
@@ -25,29 +25,23 @@ describe('marcus-registry library: its code cache is an optimisation only', () =
   ];
   for (const [what, makeCache, flags] of cases) {
     it(`registers and discovers with ${what}`, async () => {
-      const lib = await mkdtemp(join(tmpdir(), 'marcus-lib-'));
+      const bundles = (files: string[]) => files.filter((file) => /^lib\.\w+\.cjs$/.test(file));
+      await using lib = await libraryCopy(bundles);
       await using tmp = await tempRegistryDir();
-      try {
-        const bundles = (await readdir(join(ROOT, 'dist'))).filter((file) => /^lib\.\w+\.cjs$/.test(file));
-        expect(bundles).toEqual(expect.arrayContaining(['lib.bundle.cjs', 'lib.registry.cjs']));
-        for (const file of ['index.js', ...bundles]) await copyFile(join(ROOT, 'dist', file), join(lib, file));
-        await writeFile(join(lib, 'package.json'), '{ "type": "module" }\n');
-        // The caches the build writes (a registrant's and a discovery's bundles).
-        if (makeCache) for (const cache of ['lib.bundle.cache', 'lib.registry.cache']) await makeCache(join(lib, cache));
-        const script = [
-          `const { createRegistry } = await import(${JSON.stringify(join(lib, 'index.js'))});`,
-          `const registry = await createRegistry({ store: ${JSON.stringify(`json:${tmp.dir}`)} });`,
-          "await registry.register({ instanceId: 'marcus_cache_lib', mcpCommand: 'node server.js' });",
-          'console.log((await registry.discover()).map((r) => r.instance_id).join(","));',
-          'await registry.close();',
-        ].join('\n');
-        const run = await runToEnd(process.execPath, [...flags, '--input-type=module', '-e', script]);
-        expect(run.stderr).toBe('');
-        expect(run.code).toBe(0);
-        expect(run.stdout).toBe('marcus_cache_lib\n');
-      } finally {
-        await rm(lib, { recursive: true, force: true });
-      }
+      expect(bundles(await readdir(lib.dir))).toEqual(expect.arrayContaining(['lib.bundle.cjs', 'lib.registry.cjs']));
+      // The caches the build writes (a registrant's and a discovery's bundles).
+      if (makeCache) for (const cache of ['lib.bundle.cache', 'lib.registry.cache']) await makeCache(join(lib.dir, cache));
+      const script = [
+        `const { createRegistry } = await import(${JSON.stringify(lib.entry)});`,
+        `const registry = await createRegistry({ store: ${JSON.stringify(`json:${tmp.dir}`)} });`,
+        "await registry.register({ instanceId: 'marcus_cache_lib', mcpCommand: 'node server.js' });",
+        'console.log((await registry.discover()).map((r) => r.instance_id).join(","));',
+        'await registry.close();',
+      ].join('\n');
+      const run = await runToEnd(process.execPath, [...flags, '--input-type=module', '-e', script]);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe('marcus_cache_lib\n');
     });
   }
 });
